@@ -1,0 +1,202 @@
+//! Events from the bridge to the console: what really happened, in the order it happened.
+//!
+//! Every event carries `t_us`, the microseconds since the session began, taken from the bridge's
+//! monotonic clock right after the socket call returned. The bridge stamps and queues events
+//! under one lock, so within a session the timestamps never go backwards.
+
+use crate::{Bytes, SocketId, VERSION};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+/// One frame from the bridge: `{"v":1,"t_us":1520,"type":"tcp_received","id":1,"data":"SEk="}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub v: u32,
+    /// Microseconds since this session's WebSocket was accepted.
+    pub t_us: u64,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+impl Event {
+    pub fn new(t_us: u64, body: EventBody) -> Self {
+        Event { v: VERSION, t_us, body }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("events always serialise")
+    }
+
+    pub fn from_json(text: &str) -> Result<Event, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    /// First event of every session: where the lab's servers are and the session's limits.
+    Hello {
+        tcp_server: SocketAddr,
+        udp_server: SocketAddr,
+        limits: Limits,
+    },
+    /// `connect()` returned: the three-way handshake completed in `connect_us` microseconds.
+    TcpConnected {
+        id: SocketId,
+        local: SocketAddr,
+        peer: SocketAddr,
+        connect_us: u64,
+    },
+    /// `send()` accepted `len` bytes into the kernel's send buffer.
+    TcpSent { id: SocketId, len: usize },
+    /// One `recv()` on the client socket returned these bytes (a read may hold several
+    /// echoes, or part of one: TCP is a byte stream).
+    TcpReceived { id: SocketId, data: Bytes },
+    /// `shutdown(SHUT_WR)` sent our FIN; the connection is half-closed until the server's FIN.
+    TcpClosing { id: SocketId },
+    /// The connection is gone. `by` says who closed first.
+    TcpClosed { id: SocketId, by: CloseBy },
+    /// `sendto()` handed one datagram of `len` bytes to the kernel. No connection, no handshake.
+    UdpSent {
+        id: SocketId,
+        local: SocketAddr,
+        peer: SocketAddr,
+        len: usize,
+    },
+    /// `recvfrom()` returned one datagram.
+    UdpReceived {
+        id: SocketId,
+        from: SocketAddr,
+        data: Bytes,
+    },
+    /// The UDP socket was closed (nothing goes on the wire).
+    UdpClosed { id: SocketId },
+    /// What the echo server did with the session's socket `id`: the other end of the story.
+    Server { id: SocketId, op: ServerSide },
+    /// Something went wrong. `id` is set when it concerns one socket; the session stays open.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<SocketId>,
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        os: Option<OsError>,
+    },
+}
+
+/// One call the echo server made, as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ServerSide {
+    /// TCP: `accept()` returned this client.
+    Accept { peer: SocketAddr },
+    /// TCP: one `recv(1024)` returned these bytes.
+    Recv { data: Bytes },
+    /// TCP: `send()` of the uppercased bytes.
+    Send { len: usize },
+    /// TCP: the server closed its end, because `recv()` returned 0 (the client's FIN) or failed.
+    Close {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<OsError>,
+    },
+    /// UDP: one `recvfrom(1024)` returned this datagram.
+    RecvFrom { peer: SocketAddr, data: Bytes },
+    /// UDP: `sendto()` of the uppercased datagram back to its sender.
+    SendTo { peer: SocketAddr, len: usize },
+}
+
+/// Who closed a TCP connection first (the "active close").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseBy {
+    Client,
+    Server,
+}
+
+/// The kinds of error, so that a program can react without reading the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not JSON, or not a JSON object.
+    BadJson,
+    /// Missing or unsupported `v`.
+    BadVersion,
+    /// `type` is not a known command.
+    UnknownCommand,
+    /// A known command with missing or malformed fields.
+    BadCommand,
+    /// A binary frame: the protocol is JSON text.
+    BinaryFrame,
+    /// A payload or frame over the size limit.
+    TooLarge,
+    /// The session already has its maximum number of sockets.
+    TooManySockets,
+    /// The id is already in use by another socket of this session.
+    DuplicateId,
+    /// No socket with this id (never opened, or already closed).
+    UnknownId,
+    /// The socket's send queue is full; the command was not carried out.
+    QueueFull,
+    /// A socket call failed; `os` holds the kernel's error.
+    Os,
+    /// The browser reads events too slowly; this many server-side events were dropped.
+    EventsDropped,
+}
+
+/// An error number from the kernel, e.g. `{"errno":111,"name":"ECONNREFUSED",...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OsError {
+    pub errno: i32,
+    pub name: String,
+    pub message: String,
+}
+
+/// The bounds a session works within, announced in [`EventBody::Hello`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Largest payload of one send, in bytes.
+    pub max_message: usize,
+    /// Most sockets (TCP and UDP together) open at once in one session.
+    pub max_sockets: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_flat_with_version_time_and_type() {
+        let ev = Event::new(
+            1520,
+            EventBody::Server {
+                id: 1,
+                op: ServerSide::Recv { data: "hi".into() },
+            },
+        );
+        let json = ev.to_json();
+        assert_eq!(
+            json,
+            r#"{"v":1,"t_us":1520,"type":"server","id":1,"op":{"op":"recv","data":"aGk="}}"#
+        );
+        assert_eq!(Event::from_json(&json).unwrap(), ev);
+    }
+
+    #[test]
+    fn an_error_without_socket_or_os_part_leaves_them_out() {
+        let ev = Event::new(
+            0,
+            EventBody::Error {
+                id: None,
+                code: ErrorCode::BadJson,
+                message: "x".into(),
+                os: None,
+            },
+        );
+        assert_eq!(
+            ev.to_json(),
+            r#"{"v":1,"t_us":0,"type":"error","code":"bad_json","message":"x"}"#
+        );
+    }
+}
