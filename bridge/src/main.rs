@@ -1,1 +1,28 @@
-fn main(){}
+//! `cargo run -p bridge`: starts Socket Lab. All the work is in the library (`lib.rs`); this file
+//! only reads the command line, sets up logging and reports a start-up failure in one line.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = bridge::Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "bridge=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match bridge::Lab::start(config).await {
+        Ok(lab) => {
+            lab.print_banner();
+            lab.run_until_ctrl_c().await;
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

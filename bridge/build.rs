@@ -1,0 +1,79 @@
+//! Builds the browser console (`web/`, Rust → wasm32) so that `cargo run -p bridge` is the only
+//! command a learner needs: the page, its JS glue and its wasm are embedded in the binary.
+//!
+//! How, and the traps this avoids (see `shared/notes/wasm-toolchain.md`):
+//! - The inner `cargo build` uses its OWN target directory (`target/wasm-build`): with the outer
+//!   build's directory it would wait forever on the outer build's lock.
+//! - It runs with the outer build's flags stripped (`RUSTFLAGS`, jobserver variables, …), which
+//!   are meant for the native bridge, not for wasm32.
+//! - `wasm-bindgen-cli-support` is used as a library at exactly the version of `wasm-bindgen` the
+//!   console is built with (both pinned with `=` in the workspace), so no CLI is needed.
+//! - `omit_default_module_path(false)`: the library defaults to true (unlike the CLI), and then the
+//!   generated `init()` cannot find the `.wasm` by itself.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let root = manifest.parent().expect("bridge/ sits in the workspace").to_path_buf();
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
+
+    for watched in ["web/src", "web/Cargo.toml", "protocol/src", "protocol/Cargo.toml", "Cargo.lock", "www"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=SOCKET_LAB_WASM_PROFILE");
+
+    let wasm = build_console(&root);
+    let pkg = out.join("pkg");
+    std::fs::create_dir_all(&pkg).expect("create OUT_DIR/pkg");
+    let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
+    bindgen
+        .input_path(&wasm)
+        .out_name("web")
+        .typescript(false)
+        .omit_default_module_path(false);
+    bindgen.web(true).expect("the web target is always available");
+    if let Err(e) = bindgen.generate(&pkg) {
+        panic!("wasm-bindgen could not process {}: {e:?}", wasm.display());
+    }
+}
+
+/// Runs the inner `cargo build` of the console for wasm32 and returns the `.wasm` it made.
+fn build_console(root: &Path) -> PathBuf {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target_dir = root.join("target").join("wasm-build");
+    // Release by default: a small, fast console. SOCKET_LAB_WASM_PROFILE=dev for quicker builds.
+    let profile = env::var("SOCKET_LAB_WASM_PROFILE").unwrap_or_else(|_| "release".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(["build", "-p", "web", "--lib", "--target", "wasm32-unknown-unknown"])
+        .args(["--profile", &profile])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_MAKEFLAGS",
+        "MAKEFLAGS",
+        "MFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().unwrap_or_else(|e| panic!("could not run cargo for the console: {e}"));
+    if !status.success() {
+        panic!(
+            "building the browser console (web/) for wasm32 failed (see the errors above).\n\
+             If the wasm32 target is missing, run `rustup toolchain install --no-self-update` \
+             in the repository (it reads rust-toolchain.toml) or \
+             `rustup target add wasm32-unknown-unknown`."
+        );
+    }
+    let dir = if profile == "dev" { "debug" } else { profile.as_str() };
+    target_dir.join("wasm32-unknown-unknown").join(dir).join("web.wasm")
+}

@@ -1,0 +1,99 @@
+//! The command line (`bridge --help`), turned into a [`Config`] by clap.
+//!
+//! Defaults are the tutorial's: the TCP echo server on 127.0.0.1:8080 and the UDP one on
+//! 127.0.0.1:8081, so the tutorial's own Python clients work unchanged. Everything binds to
+//! loopback unless you say otherwise, and every limit is small unless you raise it: looser is
+//! always an explicit flag.
+
+use clap::Parser;
+use std::net::SocketAddr;
+
+/// Socket Lab: real TCP and UDP echo servers, and a web console to watch them work.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "bridge", version, about, long_about = None)]
+pub struct Config {
+    /// Address of the web page (`/`) and its WebSocket (`/ws`). Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    pub http: SocketAddr,
+
+    /// Address of the TCP echo server (the tutorial's: SO_REUSEADDR, listen(5), recv(1024),
+    /// replies with the bytes uppercased). Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub tcp: SocketAddr,
+
+    /// Address of the UDP echo server (recvfrom(1024), replies with the datagram uppercased).
+    /// Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+    pub udp: SocketAddr,
+
+    /// Also accept WebSockets from pages on this origin, e.g. https://tutorial.example
+    /// (repeatable). Without it only the bridge's own page may connect.
+    #[arg(long = "allow-origin", value_name = "URL")]
+    pub allow_origin: Vec<String>,
+
+    /// Also accept requests whose Host header is this name, e.g. lab.example.org when a reverse
+    /// proxy forwards to the bridge (repeatable). Loopback names are always accepted; checking
+    /// Host stops DNS-rebinding pages from reaching a bridge on your machine.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_host: Vec<String>,
+
+    /// Largest payload of one send, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    pub max_message: usize,
+
+    /// Most sockets (TCP and UDP together) one browser session may have open at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_sockets: usize,
+
+    /// Most browser sessions (WebSockets) at once; more get HTTP 503.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_sessions: usize,
+}
+
+impl Config {
+    /// A configuration for tests: everything on loopback, every port picked by the kernel.
+    pub fn ephemeral() -> Config {
+        Config::parse_from([
+            "bridge",
+            "--http",
+            "127.0.0.1:0",
+            "--tcp",
+            "127.0.0.1:0",
+            "--udp",
+            "127.0.0.1:0",
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_tutorials_ports_on_loopback() {
+        let c = Config::parse_from(["bridge"]);
+        assert_eq!(c.http.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.tcp.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.udp.to_string(), "127.0.0.1:8081");
+        assert!(c.allow_origin.is_empty());
+        assert_eq!(c.max_message, 65536);
+    }
+
+    #[test]
+    fn allow_origin_is_repeatable() {
+        let c = Config::parse_from([
+            "bridge",
+            "--allow-origin",
+            "https://a.example",
+            "--allow-origin",
+            "http://b.example:8080",
+        ]);
+        assert_eq!(c.allow_origin, ["https://a.example", "http://b.example:8080"]);
+    }
+
+    #[test]
+    fn a_bad_address_is_a_usage_error_not_a_panic() {
+        let err = Config::try_parse_from(["bridge", "--tcp", "nowhere"]).unwrap_err();
+        assert!(err.to_string().contains("--tcp"), "{err}");
+    }
+}

@@ -1,0 +1,198 @@
+//! Socket Lab's bridge: real TCP and UDP echo servers, the web console, and the relay between.
+//!
+//! ```text
+//! browser ──WebSocket /ws──▶ session ──client sockets──▶ TCP echo :8080 / UDP echo :8081
+//!         ◀──── events ───── outbox ◀── observer registry ◀── each server call ──┘
+//! ```
+//!
+//! - [`echo`]: the tutorial's servers, on real kernel sockets.
+//! - [`session`]: one per WebSocket; opens client sockets to *those servers only* (the browser
+//!   never names an address, so the bridge is never an open relay) and reports every call.
+//! - [`observe`]: routes what a server did to the session that owns the client socket.
+//! - [`http`]: the page at `/`, the WebSocket at `/ws`, and the Host/Origin checks.
+//!
+//! [`Lab::start`] binds everything and returns the addresses actually bound (port 0 allowed),
+//! which is also how the tests start a private lab on free ports.
+
+mod access;
+mod assets;
+mod config;
+mod echo;
+mod http;
+mod observe;
+mod os_error;
+mod outbox;
+mod session;
+
+pub use config::Config;
+
+use observe::Observers;
+use protocol::Limits;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// What every session needs to know, shared read-only.
+pub(crate) struct Shared {
+    /// Where sessions connect for TCP: the echo server's address (loopback if it listens on all
+    /// interfaces).
+    pub(crate) tcp_target: SocketAddr,
+    pub(crate) udp_target: SocketAddr,
+    pub(crate) observers: Observers,
+    pub(crate) limits: Limits,
+}
+
+/// A running lab. Dropping it stops everything.
+pub struct Lab {
+    http: SocketAddr,
+    tcp: SocketAddr,
+    udp: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+/// Why the lab could not start: which flag's address, and what the kernel said.
+#[derive(Debug)]
+pub struct StartError {
+    flag: &'static str,
+    addr: SocketAddr,
+    source: io::Error,
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { flag, addr, source } = self;
+        write!(f, "{flag} {addr}: {source}")?;
+        if source.kind() == io::ErrorKind::AddrInUse {
+            write!(
+                f,
+                " (another program, maybe another Socket Lab, uses it; choose another address \
+                 with {flag})"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl Lab {
+    /// Binds the echo servers and the web server, and starts serving.
+    pub async fn start(config: Config) -> Result<Lab, StartError> {
+        let fail = |flag, addr| move |source| StartError { flag, addr, source };
+        let tcp_listener = echo::tcp::bind(config.tcp).map_err(fail("--tcp", config.tcp))?;
+        let udp_socket = UdpSocket::bind(config.udp)
+            .await
+            .map_err(fail("--udp", config.udp))?;
+        let http_listener = TcpListener::bind(config.http)
+            .await
+            .map_err(fail("--http", config.http))?;
+        let local = |r: io::Result<SocketAddr>, flag, addr| r.map_err(fail(flag, addr));
+        let tcp = local(tcp_listener.local_addr(), "--tcp", config.tcp)?;
+        let udp = local(udp_socket.local_addr(), "--udp", config.udp)?;
+        let http = local(http_listener.local_addr(), "--http", config.http)?;
+
+        let observers = Observers::default();
+        let shared = Arc::new(Shared {
+            tcp_target: reachable(tcp),
+            udp_target: reachable(udp),
+            observers: observers.clone(),
+            limits: Limits {
+                max_message: config.max_message,
+                max_sockets: config.max_sockets,
+            },
+        });
+        let app = http::router(http::AppState::new(shared, &config, http));
+
+        let (stop, mut stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        tasks.spawn(echo::tcp::serve(tcp_listener, observers.clone()));
+        tasks.spawn(echo::udp::serve(udp_socket, observers));
+        tasks.spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(http_listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!("the web server stopped: {e}");
+            }
+        });
+        Ok(Lab {
+            http,
+            tcp,
+            udp,
+            stop,
+            tasks,
+        })
+    }
+
+    /// The address the web server is bound to.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+    }
+
+    /// The address the TCP echo server is bound to.
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp
+    }
+
+    /// The address the UDP echo server is bound to.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp
+    }
+
+    /// The URL to open in a browser.
+    pub fn url(&self) -> String {
+        format!("http://{}/", reachable(self.http))
+    }
+
+    /// Tells the person at the terminal where everything is.
+    pub fn print_banner(&self) {
+        let (tcp, udp) = (self.tcp, self.udp);
+        println!("Socket Lab is running.");
+        println!("  Open {} in your browser.", self.url());
+        println!("  TCP echo server: {tcp} (SO_REUSEADDR, listen(5), recv(1024), echoes uppercased)");
+        println!("  UDP echo server: {udp} (recvfrom(1024), echoes uppercased)");
+        println!("  WebSocket: ws://{}/ws", reachable(self.http));
+        println!("Try it from a terminal too: nc {} {}   or   nc -u {} {}", tcp.ip(), tcp.port(), udp.ip(), udp.port());
+        println!("Press Ctrl-C to stop.");
+    }
+
+    /// Serves until Ctrl-C, then shuts down cleanly.
+    pub async fn run_until_ctrl_c(self) {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot wait for Ctrl-C: {e}");
+        }
+        println!("\nStopping Socket Lab.");
+        self.shutdown().await;
+    }
+
+    /// Stops the web server (closing the WebSockets) and the echo servers.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let graceful = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            // The web server task ends on its own; the echo servers run until aborted.
+            while self.tasks.len() > 2 {
+                self.tasks.join_next().await;
+            }
+        });
+        let _ = graceful.await;
+        self.tasks.shutdown().await;
+    }
+}
+
+/// An address a client on this machine can connect to: a server bound to "all interfaces"
+/// (0.0.0.0 or ::) is reached through loopback.
+fn reachable(bound: SocketAddr) -> SocketAddr {
+    match bound.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, bound.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, bound.port()).into(),
+        _ => bound,
+    }
+}

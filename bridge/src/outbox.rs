@@ -1,0 +1,143 @@
+//! A session's outbox: the one bounded queue of events going to its browser.
+//!
+//! Everything that happens for a session (its client sockets' calls, the echo server's calls on
+//! its connections, its errors) is pushed here and leaves in that order over the WebSocket.
+//! Each event is stamped with the session's clock *while holding the queue's order lock*, so
+//! timestamps in the stream never go backwards: what the browser reads first happened first.
+//!
+//! Two ways in, because two kinds of producers have different duties:
+//! - [`Outbox::push`] waits for room. The session's own sockets use it: if the browser reads
+//!   slowly, they slow down too (back-pressure) and nothing is lost.
+//! - [`Outbox::try_push`] never waits. The shared echo servers use it: one slow browser must not
+//!   stall the server for everybody. When the queue is full the event is dropped and counted,
+//!   and the count reaches the browser as an `events_dropped` error: dropped, never hidden.
+
+use protocol::{ErrorCode, Event, EventBody};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// How many events may wait for the browser. Each is at most one payload (≤ the message limit),
+/// so this bounds a session's queued memory; 256 is a few seconds of a fast experiment.
+pub(crate) const OUTBOX_EVENTS: usize = 256;
+
+pub(crate) struct Outbox {
+    start: Instant,
+    tx: mpsc::Sender<Event>,
+    /// Held while stamping and queueing, so queue order equals timestamp order.
+    order: Mutex<()>,
+    dropped: AtomicU64,
+}
+
+/// The receiving end, read by the session's WebSocket writer.
+pub(crate) struct OutboxReceiver {
+    rx: mpsc::Receiver<Event>,
+}
+
+/// The session is gone; there is nobody left to tell.
+#[derive(Debug)]
+pub(crate) struct SessionGone;
+
+impl Outbox {
+    pub(crate) fn new() -> (Outbox, OutboxReceiver) {
+        let (tx, rx) = mpsc::channel(OUTBOX_EVENTS);
+        let outbox = Outbox {
+            start: Instant::now(),
+            tx,
+            order: Mutex::new(()),
+            dropped: AtomicU64::new(0),
+        };
+        (outbox, OutboxReceiver { rx })
+    }
+
+    /// Microseconds since the session began.
+    fn now_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    /// Queues an event, waiting for room if the browser is behind.
+    pub(crate) async fn push(&self, body: EventBody) -> Result<(), SessionGone> {
+        let permit = self.tx.reserve().await.map_err(|_| SessionGone)?;
+        let _order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        permit.send(Event::new(self.now_us(), body));
+        Ok(())
+    }
+
+    /// Queues an event if there is room now; otherwise drops and counts it.
+    pub(crate) fn try_push(&self, body: EventBody) {
+        match self.tx.try_reserve() {
+            Ok(permit) => {
+                let _order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+                permit.send(Event::new(self.now_us(), body));
+            }
+            Err(_) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Takes the count of dropped events as an error event to send first, if any were dropped.
+    pub(crate) fn take_dropped(&self) -> Option<Event> {
+        let n = self.dropped.swap(0, Ordering::Relaxed);
+        (n > 0).then(|| {
+            Event::new(
+                self.now_us(),
+                EventBody::Error {
+                    id: None,
+                    code: ErrorCode::EventsDropped,
+                    message: format!(
+                        "{n} server-side event(s) were dropped because the browser fell behind"
+                    ),
+                    os: None,
+                },
+            )
+        })
+    }
+}
+
+impl OutboxReceiver {
+    pub(crate) async fn recv(&mut self) -> Option<Event> {
+        self.rx.recv().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::SocketId;
+
+    fn closed(id: SocketId) -> EventBody {
+        EventBody::UdpClosed { id }
+    }
+
+    #[tokio::test]
+    async fn events_leave_in_order_with_timestamps_that_never_go_back() {
+        let (outbox, mut rx) = Outbox::new();
+        for id in 0..10 {
+            outbox.push(closed(id)).await.unwrap();
+        }
+        let mut last = 0;
+        for id in 0..10 {
+            let ev = rx.recv().await.unwrap();
+            assert_eq!(ev.body, closed(id));
+            assert!(ev.t_us >= last);
+            last = ev.t_us;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_outbox_drops_server_events_and_says_how_many() {
+        let (outbox, mut rx) = Outbox::new();
+        for id in 0..(OUTBOX_EVENTS as u32 + 3) {
+            outbox.try_push(closed(id));
+        }
+        let report = outbox.take_dropped().expect("drops are reported");
+        assert!(matches!(
+            report.body,
+            EventBody::Error { code: ErrorCode::EventsDropped, ref message, .. } if message.starts_with("3 ")
+        ));
+        assert!(outbox.take_dropped().is_none(), "reported once");
+        assert_eq!(rx.recv().await.unwrap().body, closed(0));
+    }
+}
