@@ -17,10 +17,20 @@ use std::process::Command;
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest.parent().expect("bridge/ sits in the workspace").to_path_buf();
+    let root = manifest
+        .parent()
+        .expect("bridge/ sits in the workspace")
+        .to_path_buf();
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
 
-    for watched in ["web/src", "web/Cargo.toml", "protocol/src", "protocol/Cargo.toml", "Cargo.lock", "www"] {
+    for watched in [
+        "web/src",
+        "web/Cargo.toml",
+        "protocol/src",
+        "protocol/Cargo.toml",
+        "Cargo.lock",
+        "www",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=SOCKET_LAB_WASM_PROFILE");
@@ -34,7 +44,9 @@ fn main() {
         .out_name("web")
         .typescript(false)
         .omit_default_module_path(false);
-    bindgen.web(true).expect("the web target is always available");
+    bindgen
+        .web(true)
+        .expect("the web target is always available");
     if let Err(e) = bindgen.generate(&pkg) {
         panic!("wasm-bindgen could not process {}: {e:?}", wasm.display());
     }
@@ -48,7 +60,14 @@ fn build_console(root: &Path) -> PathBuf {
     let profile = env::var("SOCKET_LAB_WASM_PROFILE").unwrap_or_else(|_| "release".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
-        .args(["build", "-p", "web", "--lib", "--target", "wasm32-unknown-unknown"])
+        .args([
+            "build",
+            "-p",
+            "web",
+            "--lib",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
         .args(["--profile", &profile])
         .arg("--target-dir")
         .arg(&target_dir);
@@ -65,7 +84,9 @@ fn build_console(root: &Path) -> PathBuf {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("could not run cargo for the console: {e}"));
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("could not run cargo for the console: {e}"));
     if !status.success() {
         panic!(
             "building the browser console (web/) for wasm32 failed (see the errors above).\n\
@@ -74,6 +95,13 @@ fn build_console(root: &Path) -> PathBuf {
              `rustup target add wasm32-unknown-unknown`."
         );
     }
-    let dir = if profile == "dev" { "debug" } else { profile.as_str() };
-    target_dir.join("wasm32-unknown-unknown").join(dir).join("web.wasm")
+    let dir = if profile == "dev" {
+        "debug"
+    } else {
+        profile.as_str()
+    };
+    target_dir
+        .join("wasm32-unknown-unknown")
+        .join(dir)
+        .join("web.wasm")
 }

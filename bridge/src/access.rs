@@ -33,7 +33,11 @@ impl Access {
         Access {
             hosts,
             any_ip_host: bound.ip().is_unspecified(),
-            origins: config.allow_origin.iter().map(|o| normalize_origin(o)).collect(),
+            origins: config
+                .allow_origin
+                .iter()
+                .map(|o| normalize_origin(o))
+                .collect(),
         }
     }
 
@@ -105,14 +109,28 @@ mod tests {
 
     #[test]
     fn only_the_own_origin_and_allowed_origins_may_open_the_websocket() {
-        let a = access(&["--allow-origin", "https://Tutorial.example/"], "127.0.0.1:8000");
+        let a = access(
+            &["--allow-origin", "https://Tutorial.example/"],
+            "127.0.0.1:8000",
+        );
         let host = "127.0.0.1:8000";
-        assert!(a.origin_allowed(Some("http://127.0.0.1:8000"), host).is_ok());
-        assert!(a.origin_allowed(Some("https://tutorial.example"), host).is_ok());
+        assert!(
+            a.origin_allowed(Some("http://127.0.0.1:8000"), host)
+                .is_ok()
+        );
+        assert!(
+            a.origin_allowed(Some("https://tutorial.example"), host)
+                .is_ok()
+        );
         assert!(a.origin_allowed(None, host).is_ok());
-        let err = a.origin_allowed(Some("http://evil.example"), host).unwrap_err();
+        let err = a
+            .origin_allowed(Some("http://evil.example"), host)
+            .unwrap_err();
         assert!(err.contains("--allow-origin http://evil.example"), "{err}");
-        assert!(a.origin_allowed(Some("http://localhost:8000"), host).is_err());
+        assert!(
+            a.origin_allowed(Some("http://localhost:8000"), host)
+                .is_err()
+        );
         assert!(a.origin_allowed(Some("null"), host).is_err());
     }
 }

@@ -88,7 +88,10 @@ mod tests {
             "--allow-origin",
             "http://b.example:8080",
         ]);
-        assert_eq!(c.allow_origin, ["https://a.example", "http://b.example:8080"]);
+        assert_eq!(
+            c.allow_origin,
+            ["https://a.example", "http://b.example:8080"]
+        );
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct Lab {
     udp: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    tcp_echo: tokio::task::AbortHandle,
+    web: tokio::task::JoinHandle<()>,
 }
 
 /// Why the lab could not start: which flag's address, and what the kernel said.
@@ -110,9 +112,9 @@ impl Lab {
 
         let (stop, mut stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        tasks.spawn(echo::tcp::serve(tcp_listener, observers.clone()));
+        let tcp_echo = tasks.spawn(echo::tcp::serve(tcp_listener, observers.clone()));
         tasks.spawn(echo::udp::serve(udp_socket, observers));
-        tasks.spawn(async move {
+        let web = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
@@ -129,6 +131,8 @@ impl Lab {
             udp,
             stop,
             tasks,
+            tcp_echo,
+            web,
         })
     }
 
@@ -147,6 +151,13 @@ impl Lab {
         self.udp
     }
 
+    /// Stops the TCP echo server (its port closes; connects are refused from now on), so that
+    /// tests can show what a session sees when its server is dead.
+    #[doc(hidden)]
+    pub fn kill_tcp_echo(&self) {
+        self.tcp_echo.abort();
+    }
+
     /// The URL to open in a browser.
     pub fn url(&self) -> String {
         format!("http://{}/", reachable(self.http))
@@ -157,10 +168,18 @@ impl Lab {
         let (tcp, udp) = (self.tcp, self.udp);
         println!("Socket Lab is running.");
         println!("  Open {} in your browser.", self.url());
-        println!("  TCP echo server: {tcp} (SO_REUSEADDR, listen(5), recv(1024), echoes uppercased)");
+        println!(
+            "  TCP echo server: {tcp} (SO_REUSEADDR, listen(5), recv(1024), echoes uppercased)"
+        );
         println!("  UDP echo server: {udp} (recvfrom(1024), echoes uppercased)");
         println!("  WebSocket: ws://{}/ws", reachable(self.http));
-        println!("Try it from a terminal too: nc {} {}   or   nc -u {} {}", tcp.ip(), tcp.port(), udp.ip(), udp.port());
+        println!(
+            "Try it from a terminal too: nc {} {}   or   nc -u {} {}",
+            tcp.ip(),
+            tcp.port(),
+            udp.ip(),
+            udp.port()
+        );
         println!("Press Ctrl-C to stop.");
     }
 
@@ -176,14 +195,18 @@ impl Lab {
     /// Stops the web server (closing the WebSockets) and the echo servers.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        let graceful = tokio::time::timeout(std::time::Duration::from_secs(2), async {
-            // The web server task ends on its own; the echo servers run until aborted.
-            while self.tasks.len() > 2 {
-                self.tasks.join_next().await;
-            }
-        });
-        let _ = graceful.await;
+        // Give open pages a moment to be told; then stop whatever is left.
+        let graceful = std::time::Duration::from_secs(2);
+        if tokio::time::timeout(graceful, &mut self.web).await.is_err() {
+            self.web.abort();
+        }
         self.tasks.shutdown().await;
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.web.abort();
     }
 }
 

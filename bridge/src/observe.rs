@@ -60,7 +60,9 @@ impl Observers {
     pub(crate) fn report(&self, transport: Transport, client: SocketAddr, op: ServerSide) {
         let routes = self.lock();
         if let Some(route) = routes.get(&(transport, client)) {
-            route.outbox.try_push(EventBody::Server { id: route.id, op });
+            route
+                .outbox
+                .try_push(EventBody::Server { id: route.id, op });
         }
     }
 
@@ -99,7 +101,10 @@ mod tests {
         let ev = my_rx.recv().await.unwrap();
         assert_eq!(
             ev.body,
-            EventBody::Server { id: 7, op: ServerSide::Send { len: 3 } }
+            EventBody::Server {
+                id: 7,
+                op: ServerSide::Send { len: 3 }
+            }
         );
         assert!(my_rx.recv().await.is_none(), "nothing else was routed");
     }

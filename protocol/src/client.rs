@@ -51,7 +51,9 @@ impl ClientMsg {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| ParseError::BadJson(e.to_string()))?;
         let Some(object) = value.as_object() else {
-            return Err(ParseError::BadJson(format!("expected an object, got {value}")));
+            return Err(ParseError::BadJson(format!(
+                "expected an object, got {value}"
+            )));
         };
         match object.get("v") {
             Some(serde_json::Value::Number(n)) if n.as_u64() == Some(VERSION as u64) => {}
@@ -73,8 +75,13 @@ impl ClientMsg {
 
 impl Command {
     /// Every command's `type`, for error messages and docs.
-    pub const NAMES: &'static [&'static str] =
-        &["tcp_connect", "tcp_send", "tcp_close", "udp_send", "udp_close"];
+    pub const NAMES: &'static [&'static str] = &[
+        "tcp_connect",
+        "tcp_send",
+        "tcp_close",
+        "udp_send",
+        "udp_close",
+    ];
 
     /// The socket the command is about.
     pub fn id(&self) -> SocketId {
@@ -106,10 +113,16 @@ impl std::fmt::Display for ParseError {
         match self {
             ParseError::BadJson(e) => write!(f, "the frame is not a JSON object: {e}"),
             ParseError::BadVersion(None) => {
-                write!(f, "the frame has no protocol version \"v\" (this bridge speaks v{VERSION})")
+                write!(
+                    f,
+                    "the frame has no protocol version \"v\" (this bridge speaks v{VERSION})"
+                )
             }
             ParseError::BadVersion(Some(v)) => {
-                write!(f, "protocol version {v} is not supported (this bridge speaks v{VERSION})")
+                write!(
+                    f,
+                    "protocol version {v} is not supported (this bridge speaks v{VERSION})"
+                )
             }
             ParseError::UnknownCommand(None) => write!(
                 f,
@@ -132,7 +145,10 @@ mod tests {
 
     #[test]
     fn a_command_round_trips_with_its_version_and_base64_payload() {
-        let msg = ClientMsg::new(Command::TcpSend { id: 3, data: "hi".into() });
+        let msg = ClientMsg::new(Command::TcpSend {
+            id: 3,
+            data: "hi".into(),
+        });
         let json = msg.to_json();
         assert_eq!(json, r#"{"v":1,"type":"tcp_send","id":3,"data":"aGk="}"#);
         assert_eq!(ClientMsg::from_json(&json).unwrap(), msg);
@@ -149,8 +165,14 @@ mod tests {
 
     #[test]
     fn each_kind_of_bad_frame_gets_its_own_error() {
-        assert!(matches!(ClientMsg::from_json("{nope"), Err(ParseError::BadJson(_))));
-        assert!(matches!(ClientMsg::from_json("[1,2]"), Err(ParseError::BadJson(_))));
+        assert!(matches!(
+            ClientMsg::from_json("{nope"),
+            Err(ParseError::BadJson(_))
+        ));
+        assert!(matches!(
+            ClientMsg::from_json("[1,2]"),
+            Err(ParseError::BadJson(_))
+        ));
         assert_eq!(
             ClientMsg::from_json(r#"{"type":"tcp_connect","id":1}"#),
             Err(ParseError::BadVersion(None))

@@ -20,7 +20,11 @@ pub struct Event {
 
 impl Event {
     pub fn new(t_us: u64, body: EventBody) -> Self {
-        Event { v: VERSION, t_us, body }
+        Event {
+            v: VERSION,
+            t_us,
+            body,
+        }
     }
 
     pub fn to_json(&self) -> String {

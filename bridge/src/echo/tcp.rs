@@ -22,11 +22,10 @@ use crate::os_error::os_error;
 use protocol::ServerSide;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 /// `listen(5)`: the tutorial's backlog ("半连接池", the queue of connections the kernel has
 /// completed but the program has not yet accepted).
@@ -49,20 +48,21 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
-/// Accepts clients forever, one task each.
+/// Accepts clients forever, one task each. The tasks belong to this loop: stopping the server
+/// closes every connection it has (the server's side closes first, as when a process exits).
 pub(crate) async fn serve(listener: TcpListener, observers: Observers) {
-    let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
+    let mut clients = JoinSet::new();
     loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
+        // Reap finished clients; at the limit, wait for one to finish before accepting more.
+        while clients.try_join_next().is_some() {}
+        if clients.len() >= MAX_CLIENTS {
+            clients.join_next().await;
+            continue;
+        }
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let observers = observers.clone();
-                tokio::spawn(async move {
-                    serve_client(stream, peer, &observers).await;
-                    drop(slot);
-                });
+                clients.spawn(async move { serve_client(stream, peer, &observers).await });
             }
             Err(e) => {
                 // E.g. EMFILE (out of file descriptors): keep serving, but do not spin.
@@ -99,4 +99,39 @@ async fn serve_client(mut conn: TcpStream, peer: SocketAddr, observers: &Observe
     report(ServerSide::Close { error });
     tracing::debug!("TCP echo: closed {peer}");
     // Dropping `conn` is `conn.close()`: the server's FIN goes out now.
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    fn int_option(fd: i32, level: i32, name: i32) -> i32 {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: a valid fd, and a buffer of the size we pass.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                level,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        value
+    }
+
+    #[tokio::test]
+    async fn the_listener_is_the_tutorials_reuseaddr_stream_socket() {
+        let listener = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let fd = listener.as_raw_fd();
+        assert_eq!(int_option(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR), 1);
+        assert_eq!(int_option(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN), 1);
+        assert_eq!(
+            int_option(fd, libc::SOL_SOCKET, libc::SO_TYPE),
+            libc::SOCK_STREAM
+        );
+    }
 }

@@ -36,7 +36,11 @@ pub(crate) async fn run(ws: WebSocket, shared: Arc<Shared>) {
             while let Some(event) = outbox_rx.recv().await {
                 let dropped = outbox.take_dropped();
                 for event in dropped.into_iter().chain([event]) {
-                    if sink.send(Message::Text(event.to_json().into())).await.is_err() {
+                    if sink
+                        .send(Message::Text(event.to_json().into()))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }

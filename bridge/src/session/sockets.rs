@@ -80,7 +80,8 @@ impl Sockets {
             }
             Command::TcpSend { id, data } => {
                 if self.check_size(id, data.len()).await? {
-                    self.deliver(Transport::Tcp, id, SockCmd::Send(data.0)).await?;
+                    self.deliver(Transport::Tcp, id, SockCmd::Send(data.0))
+                        .await?;
                 }
                 Ok(())
             }
@@ -96,7 +97,8 @@ impl Sockets {
                     }
                     self.open_socket(Transport::Udp, id);
                 }
-                self.deliver(Transport::Udp, id, SockCmd::Send(data.0)).await
+                self.deliver(Transport::Udp, id, SockCmd::Send(data.0))
+                    .await
             }
             Command::UdpClose { .. } => self.deliver(Transport::Udp, id, SockCmd::Close).await,
         }
@@ -105,16 +107,20 @@ impl Sockets {
     /// May a new socket with this id be opened? Says why not if it may not.
     async fn check_new(&self, id: SocketId) -> Result<bool, SessionGone> {
         if self.open.contains_key(&id) {
-            self.error(Some(id), ErrorCode::DuplicateId, format!("socket {id} is already open"))
-                .await?;
+            self.error(
+                Some(id),
+                ErrorCode::DuplicateId,
+                format!("socket {id} is already open"),
+            )
+            .await?;
             return Ok(false);
         }
         let max = self.shared.limits.max_sockets;
         if self.open.len() >= max {
-            let message = format!(
-                "this session already has {max} open sockets (the limit); close one first"
-            );
-            self.error(Some(id), ErrorCode::TooManySockets, message).await?;
+            let message =
+                format!("this session already has {max} open sockets (the limit); close one first");
+            self.error(Some(id), ErrorCode::TooManySockets, message)
+                .await?;
             return Ok(false);
         }
         Ok(true)

@@ -42,7 +42,11 @@ pub(crate) async fn run(
     // Bind first, so the observer registry knows our address before the server can accept us.
     let (socket, local) = match bound_socket(server) {
         Ok(pair) => pair,
-        Err(e) => return outbox.push(os_fail("could not open a TCP socket".into(), e)).await,
+        Err(e) => {
+            return outbox
+                .push(os_fail("could not open a TCP socket".into(), e))
+                .await;
+        }
     };
     let _watch = shared
         .observers
@@ -51,7 +55,11 @@ pub(crate) async fn run(
     let started = Instant::now();
     let stream = match socket.connect(server).await {
         Ok(stream) => stream,
-        Err(e) => return outbox.push(os_fail(format!("connect() to {server} failed"), e)).await,
+        Err(e) => {
+            return outbox
+                .push(os_fail(format!("connect() to {server} failed"), e))
+                .await;
+        }
     };
     outbox
         .push(EventBody::TcpConnected {
@@ -69,7 +77,14 @@ pub(crate) async fn run(
         while let Some(cmd) = cmds.recv().await {
             match cmd {
                 SockCmd::Send(data) => match wr.write_all(&data).await {
-                    Ok(()) => outbox.push(EventBody::TcpSent { id, len: data.len() }).await?,
+                    Ok(()) => {
+                        outbox
+                            .push(EventBody::TcpSent {
+                                id,
+                                len: data.len(),
+                            })
+                            .await?
+                    }
                     Err(e) => {
                         outbox.push(os_fail("send() failed".into(), e)).await?;
                         break;

@@ -33,7 +33,11 @@ pub(crate) async fn run(
 
     let socket = match UdpSocket::bind(SocketAddr::new(server.ip(), 0)).await {
         Ok(socket) => socket,
-        Err(e) => return outbox.push(os_fail("could not open a UDP socket".into(), e)).await,
+        Err(e) => {
+            return outbox
+                .push(os_fail("could not open a UDP socket".into(), e))
+                .await;
+        }
     };
     let local = match socket.local_addr() {
         Ok(local) => local,

@@ -7,7 +7,9 @@
 //! `scripts/test.sh` puts it on `PATH`; `.cargo/config.toml` names it as the wasm32 runner.
 
 fn main() {
-    if let Err(e) = wasm_bindgen_cli::wasm_bindgen_test_runner::run_cli_with_args(std::env::args_os()) {
+    if let Err(e) =
+        wasm_bindgen_cli::wasm_bindgen_test_runner::run_cli_with_args(std::env::args_os())
+    {
         eprintln!("error: {e:?}");
         std::process::exit(1);
     }

@@ -1,0 +1,76 @@
+//! The `bridge` binary as a person runs it: banner, port-in-use error, Ctrl-C.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bridge() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bridge"))
+}
+
+#[test]
+fn a_port_in_use_is_a_one_line_error_naming_the_flag() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = bridge()
+        .args([
+            "--http",
+            "127.0.0.1:0",
+            "--udp",
+            "127.0.0.1:0",
+            "--tcp",
+            &addr,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!("error: --tcp {addr}: ")),
+        "{stderr}"
+    );
+    assert!(lines[0].to_lowercase().contains("in use"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn prints_the_url_and_bound_addresses_and_stops_cleanly_on_ctrl_c() {
+    let mut child = bridge()
+        .args([
+            "--http",
+            "127.0.0.1:0",
+            "--tcp",
+            "127.0.0.1:0",
+            "--udp",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = String::new();
+    while !banner.contains("Ctrl-C") {
+        banner += &lines.next().expect("banner line").unwrap();
+        banner += "\n";
+    }
+    assert!(banner.contains("Open http://127.0.0.1:"), "{banner}");
+    assert!(
+        !banner.contains(":0 "),
+        "real ports are printed, not 0: {banner}"
+    );
+    assert!(banner.contains("TCP echo server: 127.0.0.1:"), "{banner}");
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "bridge did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}

@@ -1,0 +1,135 @@
+//! Test helpers: a private lab on free ports, and a WebSocket client that speaks the protocol.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use bridge::{Config, Lab};
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use protocol::{ClientMsg, Command, Event, EventBody};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Generous: CI is a loaded 2-core machine. Tests wait for an effect, never for a time.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A lab on free loopback ports, with extra flags.
+pub async fn lab_with(flags: &[&str]) -> Lab {
+    let mut args = vec!["bridge", "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"];
+    args.extend(["--udp", "127.0.0.1:0"]);
+    args.extend(flags);
+    Lab::start(Config::parse_from(args))
+        .await
+        .expect("lab starts")
+}
+
+pub async fn lab() -> Lab {
+    lab_with(&[]).await
+}
+
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Every event received so far, in order.
+    pub seen: Vec<Event>,
+}
+
+/// Opens `/ws` as the lab's own page would (Origin = the page's origin).
+pub async fn connect(lab: &Lab) -> Client {
+    let origin = format!("http://{}", lab.http_addr());
+    connect_with_origin(lab, Some(&origin))
+        .await
+        .expect("WebSocket accepted")
+}
+
+pub async fn connect_with_origin(
+    lab: &Lab,
+    origin: Option<&str>,
+) -> Result<Client, tungstenite::Error> {
+    let mut request = format!("ws://{}/ws", lab.http_addr())
+        .into_client_request()
+        .unwrap();
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("Origin", HeaderValue::from_str(origin).unwrap());
+    }
+    let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+    let mut client = Client { ws, seen: vec![] };
+    let hello = client.next().await;
+    assert!(matches!(hello.body, EventBody::Hello { .. }), "{hello:?}");
+    Ok(client)
+}
+
+impl Client {
+    pub async fn send(&mut self, cmd: Command) {
+        self.send_text(&ClientMsg::new(cmd).to_json()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.expect("send frame");
+    }
+
+    pub async fn send_raw(&mut self, msg: Message) {
+        self.ws.send(msg).await.expect("send frame");
+    }
+
+    /// The next event; panics after [`PATIENCE`].
+    pub async fn next(&mut self) -> Event {
+        let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+            .await
+            .expect("an event within the patience")
+            .expect("the WebSocket is open")
+            .expect("a frame");
+        let Message::Text(text) = frame else {
+            panic!("expected a text frame, got {frame:?}")
+        };
+        let event = Event::from_json(&text).expect("the bridge sends valid events");
+        self.seen.push(event.clone());
+        event
+    }
+
+    /// Reads events until one matches; returns it. Panics after [`PATIENCE`].
+    pub async fn until(&mut self, what: &str, pred: impl Fn(&EventBody) -> bool) -> EventBody {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if tokio::time::Instant::now() > deadline {
+                panic!("no {what} within {PATIENCE:?}; saw {:#?}", self.seen);
+            }
+            let event = self.next().await;
+            if pred(&event.body) {
+                return event.body;
+            }
+        }
+    }
+
+    /// Asserts that no event arrives for a short while (used only to show *absence*).
+    pub async fn quiet_for(&mut self, wait: Duration) {
+        if let Ok(Some(Ok(frame))) = tokio::time::timeout(wait, self.ws.next()).await {
+            panic!("expected no event, got {frame:?}");
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// A raw HTTP/1.1 GET (tests need only the status line, headers and body as text).
+pub async fn http_get(lab: &Lab, path: &str, host: &str) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(lab.http_addr()).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = vec![];
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head[9..12].parse().unwrap();
+    (status, head, raw[split + 4..].to_vec())
+}

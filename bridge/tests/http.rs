@@ -1,0 +1,86 @@
+//! The web server: the page, its files, and who may open the WebSocket.
+
+mod common;
+
+use common::{connect_with_origin, http_get, lab, lab_with};
+use tokio_tungstenite::tungstenite::Error as WsError;
+
+fn status_of(err: WsError) -> u16 {
+    match err {
+        WsError::Http(response) => response.status().as_u16(),
+        other => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn serves_the_page_and_the_console_with_the_right_types() {
+    let lab = lab().await;
+    let host = lab.http_addr().to_string();
+    let (status, _, body) = http_get(&lab, "/", &host).await;
+    assert_eq!(status, 200);
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("/pkg/web.js"), "{html}");
+    let (status, head, body) = http_get(&lab, "/pkg/web_bg.wasm", &host).await;
+    assert_eq!(status, 200);
+    assert!(
+        head.to_lowercase()
+            .contains("content-type: application/wasm"),
+        "{head}"
+    );
+    assert_eq!(&body[..4], b"\0asm");
+    let (status, head, _) = http_get(&lab, "/pkg/web.js", &host).await;
+    assert_eq!(status, 200);
+    assert!(head.to_lowercase().contains("text/javascript"), "{head}");
+    let (status, _, _) = http_get(&lab, "/nope", &host).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_foreign_host_header_is_refused() {
+    let lab = lab().await;
+    let (status, _, body) = http_get(&lab, "/", "evil.example").await;
+    assert_eq!(status, 403);
+    assert!(String::from_utf8_lossy(&body).contains("--allow-host"));
+    let (status, _, _) =
+        http_get(&lab, "/", &format!("localhost:{}", lab.http_addr().port())).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn the_websocket_refuses_other_origins_with_403() {
+    let lab = lab().await;
+    let err = connect_with_origin(&lab, Some("http://evil.example"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(status_of(err), 403);
+    let own = format!("http://{}", lab.http_addr());
+    assert!(connect_with_origin(&lab, Some(&own)).await.is_ok());
+    // Not a browser page (no Origin): allowed, see access.rs for why.
+    assert!(connect_with_origin(&lab, None).await.is_ok());
+}
+
+#[tokio::test]
+async fn allow_origin_lets_an_embedding_page_in() {
+    let lab = lab_with(&["--allow-origin", "https://tutorial.example"]).await;
+    assert!(
+        connect_with_origin(&lab, Some("https://tutorial.example"))
+            .await
+            .is_ok()
+    );
+    let err = connect_with_origin(&lab, Some("https://other.example"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(status_of(err), 403);
+}
+
+#[tokio::test]
+async fn sessions_beyond_the_limit_get_503() {
+    let lab = lab_with(&["--max-sessions", "1"]).await;
+    let own = format!("http://{}", lab.http_addr());
+    let first = connect_with_origin(&lab, Some(&own)).await.unwrap();
+    let err = connect_with_origin(&lab, Some(&own)).await.err().unwrap();
+    assert_eq!(status_of(err), 503);
+    first.close().await;
+}
