@@ -1,0 +1,177 @@
+//! One mounted console: its model, its view and its link to the bridge, wired together.
+//!
+//! Data flows one way each direction: the view reports an [`Intent`], the model turns it into
+//! commands for the link; the link reports events, the model applies them; after each, the view
+//! redraws. Everything lives in one `Rc<RefCell<State>>` per console: no globals.
+//!
+//! The DOM listeners and WebSocket callbacks hold the state alive while the console is mounted
+//! (that is what being mounted means); `destroy()` drops them, which frees everything.
+
+use crate::i18n::{Catalog, Lang};
+use crate::link::{Link, backoff_ms};
+use crate::model::Model;
+use crate::model::log::Proto;
+use crate::options::Options;
+use crate::view::{Intent, View};
+use protocol::{ClientMsg, Event};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::Element;
+
+struct State {
+    model: Model,
+    view: View,
+    catalog: &'static Catalog,
+    url: String,
+    link: Option<Link>,
+    /// Reconnect attempts since the link last opened.
+    attempts: u32,
+    retry: Option<(i32, Closure<dyn FnMut()>)>,
+    destroyed: bool,
+}
+
+/// The handle `mount()` returns.
+pub(crate) struct Handle(Rc<RefCell<State>>);
+
+pub(crate) struct Console;
+
+impl Console {
+    pub(crate) fn mount(element: Element, options: Options) -> Result<Handle, JsValue> {
+        let lang: Lang = options.lang();
+        let catalog = lang.catalog();
+        let url = options.bridge_url();
+        let view = View::build(&element, catalog, lang.tag())?;
+        let state = Rc::new(RefCell::new(State {
+            model: Model::new(url.clone()),
+            view,
+            catalog,
+            url,
+            link: None,
+            attempts: 0,
+            retry: None,
+            destroyed: false,
+        }));
+        let for_intents = state.clone();
+        state
+            .borrow_mut()
+            .view
+            .bind(move |intent| on_intent(&for_intents, intent));
+        connect(&state);
+        Ok(Handle(state))
+    }
+}
+
+impl Handle {
+    pub(crate) fn destroy(&self) {
+        let mut s = self.0.borrow_mut();
+        s.destroyed = true;
+        s.link = None;
+        if let Some((id, _)) = s.retry.take()
+            && let Some(w) = web_sys::window()
+        {
+            w.clear_timeout_with_handle(id);
+        }
+        s.view.remove();
+    }
+}
+
+fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {
+    let Ok(mut s) = state.try_borrow_mut() else {
+        return;
+    };
+    let s = &mut *s;
+    let commands = match intent {
+        Intent::SendTcp => s.model.send(Proto::Tcp, s.view.message()),
+        Intent::SendUdp => s.model.send(Proto::Udp, s.view.message()),
+        Intent::Connect => s.model.connect_tcp(),
+        Intent::Close => s.model.close_tcp(),
+        Intent::ClearLog => {
+            s.model.clear_log();
+            vec![]
+        }
+    };
+    if let Some(link) = &s.link {
+        for cmd in commands {
+            if let Err(e) = link.send(&ClientMsg::new(cmd).to_json()) {
+                s.model.bad_frame(format!("{e:?}"));
+            }
+        }
+    }
+    redraw(s);
+}
+
+/// Opens the link; on close, schedules the next attempt with backoff.
+fn connect(state: &Rc<RefCell<State>>) {
+    let url = {
+        let mut s = state.borrow_mut();
+        if s.destroyed {
+            return;
+        }
+        s.model.bridge_connecting();
+        redraw(&mut s);
+        s.url.clone()
+    };
+    let (on_open, on_text, on_closed) = (state.clone(), state.clone(), state.clone());
+    let link = Link::open(
+        &url,
+        move || {
+            let mut s = on_open.borrow_mut();
+            s.attempts = 0;
+            s.model.bridge_opened();
+            redraw(&mut s);
+        },
+        move |text| {
+            let mut s = on_text.borrow_mut();
+            match Event::from_json(&text) {
+                Ok(event) => s.model.apply(event),
+                Err(e) => s.model.bad_frame(e.to_string()),
+            }
+            redraw(&mut s);
+        },
+        move || schedule_reconnect(&on_closed),
+    );
+    match link {
+        Ok(link) => state.borrow_mut().link = Some(link),
+        // E.g. a malformed URL: retrying will not help, but say so and keep trying politely.
+        Err(e) => {
+            state.borrow_mut().model.bad_frame(format!("{e:?}"));
+            schedule_reconnect(state);
+        }
+    }
+}
+
+fn schedule_reconnect(state: &Rc<RefCell<State>>) {
+    let mut s = state.borrow_mut();
+    if s.destroyed {
+        return;
+    }
+    let delay = backoff_ms(s.attempts);
+    s.attempts += 1;
+    s.link = None;
+    s.model.bridge_lost(delay);
+    redraw(&mut s);
+    let again = state.clone();
+    let retry = Closure::<dyn FnMut()>::new(move || {
+        again.borrow_mut().retry = None;
+        connect(&again);
+    });
+    let id = web_sys::window().and_then(|w| {
+        w.set_timeout_with_callback_and_timeout_and_arguments_0(
+            retry.as_ref().unchecked_ref(),
+            delay as i32,
+        )
+        .ok()
+    });
+    if let Some(id) = id {
+        s.retry = Some((id, retry));
+    }
+}
+
+fn redraw(s: &mut State) {
+    let catalog = s.catalog;
+    if let Err(e) = s.view.render(&s.model, catalog) {
+        web_sys::console::error_1(&e);
+    }
+}

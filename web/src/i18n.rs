@@ -1,0 +1,275 @@
+//! Every string the console shows, in one catalog per language.
+//!
+//! The catalog is a struct, so a language that misses a string does not compile: "every key
+//! exists in both languages" is checked by the compiler, not by hope. Strings with values in
+//! them use `{name}` placeholders, filled by [`fill`].
+
+/// The console's languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lang {
+    En,
+    ZhCn,
+}
+
+impl Lang {
+    /// Picks a language from a tag like "zh-CN", "zh", "en-US"; unknown tags get English.
+    pub(crate) fn from_tag(tag: &str) -> Lang {
+        if tag.to_ascii_lowercase().starts_with("zh") {
+            Lang::ZhCn
+        } else {
+            Lang::En
+        }
+    }
+
+    pub(crate) fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::ZhCn => "zh-CN",
+        }
+    }
+
+    pub(crate) fn catalog(self) -> &'static Catalog {
+        match self {
+            Lang::En => &EN,
+            Lang::ZhCn => &ZH_CN,
+        }
+    }
+}
+
+/// One language's strings.
+pub(crate) struct Catalog {
+    pub title: &'static str,
+    pub message: &'static str,
+    pub message_placeholder: &'static str,
+    pub send_tcp: &'static str,
+    pub send_udp: &'static str,
+    pub tcp_group: &'static str,
+    pub connect: &'static str,
+    pub close: &'static str,
+    pub log: &'static str,
+    pub clear: &'static str,
+    pub tcp_idle: &'static str,
+    pub tcp_connecting: &'static str,
+    /// {local} {peer}
+    pub tcp_open: &'static str,
+    pub udp_note: &'static str,
+    /// {url}
+    pub bridge_connecting: &'static str,
+    /// {url}
+    pub bridge_open: &'static str,
+    /// {url} {seconds}
+    pub bridge_retrying: &'static str,
+    pub bridge_howto: &'static str,
+    /// {tcp} {udp}
+    pub servers: &'static str,
+    pub side_client: &'static str,
+    pub side_server: &'static str,
+    pub side_bridge: &'static str,
+    /// {us}
+    pub ev_connected: &'static str,
+    /// {peer}
+    pub ev_accept: &'static str,
+    /// {n}
+    pub ev_tcp_sent: &'static str,
+    /// {n}
+    pub ev_server_recv: &'static str,
+    /// {n}
+    pub ev_server_send: &'static str,
+    /// {n}
+    pub ev_tcp_echo: &'static str,
+    /// {us}
+    pub rtt: &'static str,
+    pub ev_closing: &'static str,
+    pub ev_server_close_eof: &'static str,
+    /// {error}
+    pub ev_server_close_error: &'static str,
+    pub ev_closed_by_client: &'static str,
+    pub ev_closed_by_server: &'static str,
+    /// {n}
+    pub ev_udp_sent: &'static str,
+    /// {n} {peer}
+    pub ev_server_recvfrom: &'static str,
+    /// {n} {peer}
+    pub ev_server_sendto: &'static str,
+    /// {n}
+    pub ev_udp_echo: &'static str,
+    pub ev_udp_closed: &'static str,
+    /// {message}
+    pub ev_error: &'static str,
+    /// {url}
+    pub ev_bridge_up: &'static str,
+    /// {url}
+    pub ev_bridge_down: &'static str,
+    pub ev_no_bridge: &'static str,
+    /// {n} {max}
+    pub ev_too_large: &'static str,
+    /// {reason}
+    pub ev_bad_frame: &'static str,
+}
+
+pub(crate) static EN: Catalog = Catalog {
+    title: "Socket Lab",
+    message: "Message",
+    message_placeholder: "type a message, e.g. hello socket",
+    send_tcp: "Send via TCP",
+    send_udp: "Send via UDP",
+    tcp_group: "TCP connection",
+    connect: "Connect",
+    close: "Close",
+    log: "Log",
+    clear: "Clear log",
+    tcp_idle: "TCP: not connected — \"Send via TCP\" connects first",
+    tcp_connecting: "TCP: connecting (three-way handshake)…",
+    tcp_open: "TCP: connected {local} → {peer}",
+    udp_note: "UDP: no connection — every datagram travels on its own",
+    bridge_connecting: "Bridge: connecting to {url}…",
+    bridge_open: "Bridge: connected ({url})",
+    bridge_retrying: "Bridge: not reachable at {url} — retrying in {seconds} s",
+    bridge_howto: "Start the bridge in a terminal with: cargo run -p bridge — then this console connects by itself.",
+    servers: "Echo servers: TCP {tcp} · UDP {udp}",
+    side_client: "client",
+    side_server: "server",
+    side_bridge: "bridge",
+    ev_connected: "connect() returned — three-way handshake done in {us}",
+    ev_accept: "accept() → new connection from {peer}",
+    ev_tcp_sent: "send() {n}",
+    ev_server_recv: "recv(1024) → {n}",
+    ev_server_send: "send() {n}, uppercased",
+    ev_tcp_echo: "recv() → {n} echo",
+    rtt: "RTT {us}",
+    ev_closing: "shutdown(): our FIN is sent, waiting for the server's",
+    ev_server_close_eof: "recv() returned 0 (the client's FIN) → close()",
+    ev_server_close_error: "recv() failed: {error} → close()",
+    ev_closed_by_client: "connection closed (the client closed first)",
+    ev_closed_by_server: "connection closed by the server (recv() returned 0)",
+    ev_udp_sent: "sendto() {n} — no connection, no handshake",
+    ev_server_recvfrom: "recvfrom(1024) → {n} from {peer}",
+    ev_server_sendto: "sendto() {n} → {peer}, uppercased",
+    ev_udp_echo: "recvfrom() → {n} echo",
+    ev_udp_closed: "UDP socket closed (nothing is sent: there is no connection)",
+    ev_error: "error: {message}",
+    ev_bridge_up: "connected to the bridge at {url}",
+    ev_bridge_down: "lost the bridge at {url}; its sockets are closed",
+    ev_no_bridge: "not sent: the bridge is not connected",
+    ev_too_large: "not sent: the message is {n}; the limit is {max}",
+    ev_bad_frame: "the bridge sent something this console does not understand: {reason}",
+};
+
+pub(crate) static ZH_CN: Catalog = Catalog {
+    title: "Socket Lab 套接字实验室",
+    message: "消息",
+    message_placeholder: "输入消息,例如 hello socket",
+    send_tcp: "通过 TCP 发送",
+    send_udp: "通过 UDP 发送",
+    tcp_group: "TCP 连接",
+    connect: "连接",
+    close: "关闭",
+    log: "日志",
+    clear: "清空日志",
+    tcp_idle: "TCP:未连接 —「通过 TCP 发送」会先建立连接",
+    tcp_connecting: "TCP:连接中(三次握手)…",
+    tcp_open: "TCP:已连接 {local} → {peer}",
+    udp_note: "UDP:无连接 — 每个数据报独立传输",
+    bridge_connecting: "桥接服务:正在连接 {url}…",
+    bridge_open: "桥接服务:已连接({url})",
+    bridge_retrying: "桥接服务:无法连接 {url} — {seconds} 秒后重试",
+    bridge_howto: "请在终端运行 cargo run -p bridge 启动桥接服务,本控制台会自动连接。",
+    servers: "回显服务器:TCP {tcp} · UDP {udp}",
+    side_client: "客户端",
+    side_server: "服务端",
+    side_bridge: "桥接",
+    ev_connected: "connect() 返回 — 三次握手用时 {us}",
+    ev_accept: "accept() → 来自 {peer} 的新连接",
+    ev_tcp_sent: "send() {n}",
+    ev_server_recv: "recv(1024) → {n}",
+    ev_server_send: "send() {n}(已转大写)",
+    ev_tcp_echo: "recv() → {n} 回显",
+    rtt: "往返 {us}",
+    ev_closing: "shutdown():已发出 FIN,等待服务端的 FIN",
+    ev_server_close_eof: "recv() 返回 0(客户端的 FIN)→ close()",
+    ev_server_close_error: "recv() 出错:{error} → close()",
+    ev_closed_by_client: "连接已关闭(客户端先关闭)",
+    ev_closed_by_server: "服务端关闭了连接(recv() 返回 0)",
+    ev_udp_sent: "sendto() {n} — 无连接,无握手",
+    ev_server_recvfrom: "recvfrom(1024) → {n},来自 {peer}",
+    ev_server_sendto: "sendto() {n} → {peer}(已转大写)",
+    ev_udp_echo: "recvfrom() → {n} 回显",
+    ev_udp_closed: "UDP 套接字已关闭(没有连接,线路上什么也不发送)",
+    ev_error: "错误:{message}",
+    ev_bridge_up: "已连接桥接服务 {url}",
+    ev_bridge_down: "与桥接服务 {url} 的连接断开,其套接字均已关闭",
+    ev_no_bridge: "未发送:桥接服务未连接",
+    ev_too_large: "未发送:消息大小 {n},上限 {max}",
+    ev_bad_frame: "桥接服务发来了无法识别的内容:{reason}",
+};
+
+/// Replaces each `{name}` in `template` with its value.
+pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_language_from_a_tag() {
+        assert_eq!(Lang::from_tag("zh-CN"), Lang::ZhCn);
+        assert_eq!(Lang::from_tag("zh"), Lang::ZhCn);
+        assert_eq!(Lang::from_tag("en-US"), Lang::En);
+        assert_eq!(Lang::from_tag("fr"), Lang::En);
+    }
+
+    #[test]
+    fn fills_placeholders() {
+        assert_eq!(
+            fill(EN.tcp_open, &[("local", "a"), ("peer", "b")]),
+            "TCP: connected a → b"
+        );
+    }
+
+    #[test]
+    fn both_languages_use_the_same_placeholders_in_each_string() {
+        // The struct guarantees every string exists; this checks the {names} agree too.
+        fn names(s: &str) -> Vec<&str> {
+            let mut v: Vec<&str> = s
+                .split('{')
+                .skip(1)
+                .filter_map(|p| p.split('}').next())
+                .collect();
+            v.sort();
+            v
+        }
+        let pairs = [
+            (EN.tcp_open, ZH_CN.tcp_open),
+            (EN.bridge_connecting, ZH_CN.bridge_connecting),
+            (EN.bridge_open, ZH_CN.bridge_open),
+            (EN.bridge_retrying, ZH_CN.bridge_retrying),
+            (EN.servers, ZH_CN.servers),
+            (EN.ev_connected, ZH_CN.ev_connected),
+            (EN.ev_accept, ZH_CN.ev_accept),
+            (EN.ev_tcp_sent, ZH_CN.ev_tcp_sent),
+            (EN.ev_server_recv, ZH_CN.ev_server_recv),
+            (EN.ev_server_send, ZH_CN.ev_server_send),
+            (EN.ev_tcp_echo, ZH_CN.ev_tcp_echo),
+            (EN.rtt, ZH_CN.rtt),
+            (EN.ev_server_close_error, ZH_CN.ev_server_close_error),
+            (EN.ev_udp_sent, ZH_CN.ev_udp_sent),
+            (EN.ev_server_recvfrom, ZH_CN.ev_server_recvfrom),
+            (EN.ev_server_sendto, ZH_CN.ev_server_sendto),
+            (EN.ev_udp_echo, ZH_CN.ev_udp_echo),
+            (EN.ev_error, ZH_CN.ev_error),
+            (EN.ev_bridge_up, ZH_CN.ev_bridge_up),
+            (EN.ev_bridge_down, ZH_CN.ev_bridge_down),
+            (EN.ev_too_large, ZH_CN.ev_too_large),
+            (EN.ev_bad_frame, ZH_CN.ev_bad_frame),
+        ];
+        for (en, zh) in pairs {
+            assert_eq!(names(en), names(zh), "{en:?} vs {zh:?}");
+        }
+    }
+}

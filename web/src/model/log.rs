@@ -1,0 +1,174 @@
+//! The console's log: what happened, as structured entries (text comes later, from the
+//! presenter, in the learner's language).
+//!
+//! The log is bounded: past [`MAX_ENTRIES`] the oldest entries go. Each entry has a sequence
+//! number, so the view can append only what is new and drop only what is gone.
+
+use protocol::CloseBy;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+/// Enough for a long lesson; a page that keeps thousands of DOM nodes gets slow.
+pub(crate) const MAX_ENTRIES: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// Whose call this was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// The session's client socket (in the bridge, on the learner's behalf).
+    Client,
+    /// The echo server.
+    Server,
+    /// The bridge link itself, or the console.
+    Bridge,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Entry {
+    /// Microseconds since the bridge session began, for events that came from the bridge.
+    pub(crate) t_us: Option<u64>,
+    pub(crate) proto: Option<Proto>,
+    pub(crate) side: Side,
+    pub(crate) what: What,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum What {
+    Connected {
+        local: SocketAddr,
+        peer: SocketAddr,
+        connect_us: u64,
+    },
+    Sent {
+        data: Vec<u8>,
+        from: SocketAddr,
+        to: SocketAddr,
+    },
+    Echo {
+        data: Vec<u8>,
+        from: SocketAddr,
+        to: SocketAddr,
+        rtt_us: Option<u64>,
+    },
+    Closing,
+    Closed {
+        by: CloseBy,
+    },
+    UdpClosed,
+    ServerAccept {
+        peer: SocketAddr,
+    },
+    ServerRecv {
+        data: Vec<u8>,
+    },
+    ServerSend {
+        len: usize,
+    },
+    ServerClose {
+        error: Option<String>,
+    },
+    ServerRecvFrom {
+        peer: SocketAddr,
+        data: Vec<u8>,
+    },
+    ServerSendTo {
+        peer: SocketAddr,
+        len: usize,
+    },
+    Error {
+        message: String,
+        errno: Option<String>,
+    },
+    BridgeUp {
+        url: String,
+    },
+    BridgeDown {
+        url: String,
+    },
+    NoBridge,
+    TooLarge {
+        len: usize,
+        max: usize,
+    },
+    BadFrame {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Log {
+    entries: VecDeque<Entry>,
+    /// Sequence number of `entries[0]`.
+    first_seq: u64,
+}
+
+impl Log {
+    pub(crate) fn push(&mut self, entry: Entry) {
+        if self.entries.len() == MAX_ENTRIES {
+            self.entries.pop_front();
+            self.first_seq += 1;
+        }
+        self.entries.push_back(entry);
+    }
+
+    /// Sequence number of the oldest entry kept.
+    pub(crate) fn first_seq(&self) -> u64 {
+        self.first_seq
+    }
+
+    /// Sequence number the next entry will get.
+    pub(crate) fn end_seq(&self) -> u64 {
+        self.first_seq + self.entries.len() as u64
+    }
+
+    /// The entries from sequence number `seq` on (clamped to what is kept).
+    pub(crate) fn since(&self, seq: u64) -> impl Iterator<Item = (u64, &Entry)> {
+        let skip = seq.saturating_sub(self.first_seq) as usize;
+        (self.first_seq..).zip(self.entries.iter()).skip(skip)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.first_seq = self.end_seq();
+        self.entries.clear();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: usize) -> Entry {
+        Entry {
+            t_us: None,
+            proto: None,
+            side: Side::Bridge,
+            what: What::ServerSend { len: n },
+        }
+    }
+
+    #[test]
+    fn keeps_the_newest_entries_with_stable_sequence_numbers() {
+        let mut log = Log::default();
+        for n in 0..MAX_ENTRIES + 2 {
+            log.push(entry(n));
+        }
+        assert_eq!(log.first_seq(), 2);
+        assert_eq!(log.end_seq(), MAX_ENTRIES as u64 + 2);
+        let (seq, first) = log.since(0).next().unwrap();
+        assert_eq!((seq, first), (2, &entry(2)));
+        assert_eq!(log.since(MAX_ENTRIES as u64 + 1).count(), 1);
+        log.clear();
+        assert_eq!(log.since(0).count(), 0);
+        assert_eq!(log.first_seq(), log.end_seq());
+    }
+}

@@ -1,0 +1,418 @@
+//! The console's state, as plain Rust: no DOM, no WebSocket, tested natively.
+//!
+//! Two ways in, one way out:
+//! - *Intents* (the learner clicked something) change the state and return the [`Command`]s to
+//!   send to the bridge. The model never pretends a command worked: a message shows up as sent
+//!   only when the bridge reports that `send()` returned.
+//! - *Events* (the bridge reported something) go through [`Model::apply`], the only place that
+//!   turns facts into what the learner sees.
+//! - The view reads the state ([`Model::log`], [`Model::tcp`], …) and draws it.
+
+pub(crate) mod log;
+
+use log::{Entry, Log, Proto, Side, What};
+use protocol::{Command, Event, EventBody, Limits, ServerSide, SocketId};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+/// The link to the bridge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BridgeState {
+    Connecting,
+    Open,
+    /// Not reachable; the next attempt is in `in_ms`.
+    Retrying {
+        in_ms: u32,
+    },
+}
+
+/// The console's current TCP connection (the learner has at most one at a time; one that is
+/// closing finishes in the background and its events still appear in the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TcpConn {
+    Idle,
+    Connecting {
+        id: SocketId,
+    },
+    Open {
+        id: SocketId,
+        local: SocketAddr,
+        peer: SocketAddr,
+    },
+}
+
+pub(crate) struct Model {
+    url: String,
+    bridge: BridgeState,
+    servers: Option<(SocketAddr, SocketAddr)>,
+    limits: Option<Limits>,
+    tcp: TcpConn,
+    udp: Option<SocketId>,
+    /// The UDP socket's own address, as reported with its first datagram.
+    udp_local: Option<SocketAddr>,
+    next_id: SocketId,
+    /// Payloads handed to the bridge, per socket, waiting for its "sent" report.
+    unconfirmed: HashMap<SocketId, VecDeque<Vec<u8>>>,
+    /// Addresses of each TCP connection, for the log lines of its data.
+    tcp_addrs: HashMap<SocketId, (SocketAddr, SocketAddr)>,
+    /// When each socket last sent, to measure the round trip to the first reply after it.
+    last_sent: HashMap<SocketId, u64>,
+    log: Log,
+}
+
+impl Model {
+    pub(crate) fn new(url: impl Into<String>) -> Model {
+        Model {
+            url: url.into(),
+            bridge: BridgeState::Connecting,
+            servers: None,
+            limits: None,
+            tcp: TcpConn::Idle,
+            udp: None,
+            udp_local: None,
+            next_id: 1,
+            unconfirmed: HashMap::new(),
+            tcp_addrs: HashMap::new(),
+            last_sent: HashMap::new(),
+            log: Log::default(),
+        }
+    }
+
+    // ---- what the view reads ----
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+    pub(crate) fn bridge(&self) -> &BridgeState {
+        &self.bridge
+    }
+    pub(crate) fn servers(&self) -> Option<(SocketAddr, SocketAddr)> {
+        self.servers
+    }
+    pub(crate) fn tcp(&self) -> TcpConn {
+        self.tcp
+    }
+    pub(crate) fn log(&self) -> &Log {
+        &self.log
+    }
+    pub(crate) fn can_connect(&self) -> bool {
+        self.bridge == BridgeState::Open && self.tcp == TcpConn::Idle
+    }
+    pub(crate) fn can_close(&self) -> bool {
+        matches!(self.tcp, TcpConn::Open { .. })
+    }
+
+    // ---- intents ----
+
+    /// "Send via TCP" / "Send via UDP".
+    pub(crate) fn send(&mut self, proto: Proto, data: Vec<u8>) -> Vec<Command> {
+        if self.bridge != BridgeState::Open {
+            self.note(Some(proto), What::NoBridge);
+            return vec![];
+        }
+        if let Some(limits) = self.limits
+            && data.len() > limits.max_message
+        {
+            let what = What::TooLarge {
+                len: data.len(),
+                max: limits.max_message,
+            };
+            self.note(Some(proto), what);
+            return vec![];
+        }
+        let mut commands = vec![];
+        let id = match proto {
+            Proto::Tcp => match self.tcp {
+                TcpConn::Open { id, .. } => id,
+                // "Send via TCP" connects first when needed, like the tutorial's client.
+                TcpConn::Idle => {
+                    commands.extend(self.connect_tcp());
+                    match self.tcp {
+                        TcpConn::Connecting { id } => id,
+                        _ => return commands,
+                    }
+                }
+                // The handshake is under way: the bridge queues the send behind the connect.
+                TcpConn::Connecting { id } => id,
+            },
+            Proto::Udp => *self.udp.get_or_insert_with(|| {
+                let id = self.next_id;
+                self.next_id += 1;
+                id
+            }),
+        };
+        self.unconfirmed
+            .entry(id)
+            .or_default()
+            .push_back(data.clone());
+        commands.push(match proto {
+            Proto::Tcp => Command::TcpSend {
+                id,
+                data: data.into(),
+            },
+            Proto::Udp => Command::UdpSend {
+                id,
+                data: data.into(),
+            },
+        });
+        commands
+    }
+
+    /// "Connect": open a TCP connection (the three-way handshake happens in the kernel).
+    pub(crate) fn connect_tcp(&mut self) -> Vec<Command> {
+        if !self.can_connect() {
+            if self.bridge != BridgeState::Open {
+                self.note(Some(Proto::Tcp), What::NoBridge);
+            }
+            return vec![];
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.tcp = TcpConn::Connecting { id };
+        vec![Command::TcpConnect { id }]
+    }
+
+    /// "Close": our side closes first (the active close).
+    pub(crate) fn close_tcp(&mut self) -> Vec<Command> {
+        match self.tcp {
+            TcpConn::Open { id, .. } => {
+                self.tcp = TcpConn::Idle;
+                vec![Command::TcpClose { id }]
+            }
+            _ => vec![],
+        }
+    }
+
+    pub(crate) fn clear_log(&mut self) {
+        self.log.clear();
+    }
+
+    // ---- the link ----
+
+    pub(crate) fn bridge_connecting(&mut self) {
+        self.bridge = BridgeState::Connecting;
+    }
+
+    pub(crate) fn bridge_opened(&mut self) {
+        self.bridge = BridgeState::Open;
+        let url = self.url.clone();
+        self.note(None, What::BridgeUp { url });
+    }
+
+    /// The WebSocket closed or never opened. The bridge closes a session's sockets with it, so
+    /// every socket the console knew of is gone.
+    pub(crate) fn bridge_lost(&mut self, retry_in_ms: u32) {
+        if self.bridge == BridgeState::Open {
+            let url = self.url.clone();
+            self.note(None, What::BridgeDown { url });
+        }
+        self.bridge = BridgeState::Retrying { in_ms: retry_in_ms };
+        self.tcp = TcpConn::Idle;
+        self.udp = None;
+        self.udp_local = None;
+        self.unconfirmed.clear();
+        self.tcp_addrs.clear();
+        self.last_sent.clear();
+    }
+
+    /// A frame from the bridge that is not a valid event.
+    pub(crate) fn bad_frame(&mut self, reason: String) {
+        self.note(None, What::BadFrame { reason });
+    }
+
+    // ---- facts ----
+
+    /// Applies one event from the bridge.
+    pub(crate) fn apply(&mut self, event: Event) {
+        let t = Some(event.t_us);
+        let tcp = Some(Proto::Tcp);
+        let udp = Some(Proto::Udp);
+        let (proto, side, what) = match event.body {
+            EventBody::Hello {
+                tcp_server,
+                udp_server,
+                limits,
+            } => {
+                self.servers = Some((tcp_server, udp_server));
+                self.limits = Some(limits);
+                return;
+            }
+            EventBody::TcpConnected {
+                id,
+                local,
+                peer,
+                connect_us,
+            } => {
+                self.tcp_addrs.insert(id, (local, peer));
+                if self.tcp == (TcpConn::Connecting { id }) {
+                    self.tcp = TcpConn::Open { id, local, peer };
+                }
+                (
+                    tcp,
+                    Side::Client,
+                    What::Connected {
+                        local,
+                        peer,
+                        connect_us,
+                    },
+                )
+            }
+            EventBody::TcpSent { id, len } => {
+                self.last_sent.insert(id, event.t_us);
+                let data = self.confirm(id, len);
+                let Some(&(from, to)) = self.tcp_addrs.get(&id) else {
+                    return;
+                };
+                (tcp, Side::Client, What::Sent { data, from, to })
+            }
+            EventBody::TcpReceived { id, data } => {
+                let rtt_us = self
+                    .last_sent
+                    .remove(&id)
+                    .map(|s| event.t_us.saturating_sub(s));
+                let Some(&(local, peer)) = self.tcp_addrs.get(&id) else {
+                    return;
+                };
+                (
+                    tcp,
+                    Side::Client,
+                    What::Echo {
+                        data: data.0,
+                        from: peer,
+                        to: local,
+                        rtt_us,
+                    },
+                )
+            }
+            EventBody::TcpClosing { .. } => (tcp, Side::Client, What::Closing),
+            EventBody::TcpClosed { id, by } => {
+                self.forget_tcp(id);
+                (tcp, Side::Client, What::Closed { by })
+            }
+            EventBody::UdpSent {
+                id,
+                local,
+                peer,
+                len,
+            } => {
+                self.last_sent.insert(id, event.t_us);
+                self.udp_local = Some(local);
+                let data = self.confirm(id, len);
+                (
+                    udp,
+                    Side::Client,
+                    What::Sent {
+                        data,
+                        from: local,
+                        to: peer,
+                    },
+                )
+            }
+            EventBody::UdpReceived { id, from, data } => {
+                let rtt_us = self
+                    .last_sent
+                    .remove(&id)
+                    .map(|s| event.t_us.saturating_sub(s));
+                // The reply comes to our socket, at the address we sent from.
+                let to = self.udp_local.unwrap_or(from);
+                (
+                    udp,
+                    Side::Client,
+                    What::Echo {
+                        data: data.0,
+                        from,
+                        to,
+                        rtt_us,
+                    },
+                )
+            }
+            EventBody::UdpClosed { id } => {
+                if self.udp == Some(id) {
+                    self.udp = None;
+                    self.udp_local = None;
+                }
+                (udp, Side::Client, What::UdpClosed)
+            }
+            EventBody::Server { op, .. } => match op {
+                ServerSide::Accept { peer } => (tcp, Side::Server, What::ServerAccept { peer }),
+                ServerSide::Recv { data } => (tcp, Side::Server, What::ServerRecv { data: data.0 }),
+                ServerSide::Send { len } => (tcp, Side::Server, What::ServerSend { len }),
+                ServerSide::Close { error } => {
+                    let error = error.map(|e| format!("{} ({})", e.message, e.name));
+                    (tcp, Side::Server, What::ServerClose { error })
+                }
+                ServerSide::RecvFrom { peer, data } => (
+                    udp,
+                    Side::Server,
+                    What::ServerRecvFrom { peer, data: data.0 },
+                ),
+                ServerSide::SendTo { peer, len } => {
+                    (udp, Side::Server, What::ServerSendTo { peer, len })
+                }
+            },
+            EventBody::Error {
+                id, message, os, ..
+            } => {
+                let proto = id.and_then(|id| self.proto_of(id));
+                if let Some(id) = id {
+                    self.unconfirmed.remove(&id);
+                    if proto == Some(Proto::Tcp) && !self.tcp_addrs.contains_key(&id) {
+                        // connect() failed: there is no connection.
+                        self.forget_tcp(id);
+                    }
+                }
+                let errno = os.map(|o| o.name);
+                (proto, Side::Bridge, What::Error { message, errno })
+            }
+        };
+        self.log.push(Entry {
+            t_us: t,
+            proto,
+            side,
+            what,
+        });
+    }
+
+    fn confirm(&mut self, id: SocketId, len: usize) -> Vec<u8> {
+        let mut data = self
+            .unconfirmed
+            .get_mut(&id)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or_default();
+        data.truncate(len);
+        data
+    }
+
+    fn forget_tcp(&mut self, id: SocketId) {
+        self.tcp_addrs.remove(&id);
+        self.unconfirmed.remove(&id);
+        self.last_sent.remove(&id);
+        if matches!(self.tcp, TcpConn::Connecting { id: i } | TcpConn::Open { id: i, .. } if i == id)
+        {
+            self.tcp = TcpConn::Idle;
+        }
+    }
+
+    fn proto_of(&self, id: SocketId) -> Option<Proto> {
+        if self.udp == Some(id) {
+            return Some(Proto::Udp);
+        }
+        let current = match self.tcp {
+            TcpConn::Connecting { id } | TcpConn::Open { id, .. } => Some(id),
+            TcpConn::Idle => None,
+        };
+        (current == Some(id) || self.tcp_addrs.contains_key(&id)).then_some(Proto::Tcp)
+    }
+
+    fn note(&mut self, proto: Option<Proto>, what: What) {
+        self.log.push(Entry {
+            t_us: None,
+            proto,
+            side: Side::Bridge,
+            what,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,331 @@
+//! The model, driven by the same events a real bridge sends (captured shapes, see
+//! `bridge/tests/relay.rs` for the bridge producing them from real sockets).
+
+use super::*;
+use protocol::{CloseBy, ErrorCode, OsError};
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+const LOCAL: &str = "127.0.0.1:50000";
+const TCP: &str = "127.0.0.1:8080";
+const UDP: &str = "127.0.0.1:8081";
+
+fn ev(t_us: u64, body: EventBody) -> Event {
+    Event::new(t_us, body)
+}
+
+/// A model whose bridge is open and has said hello.
+fn open_model() -> Model {
+    let mut m = Model::new("ws://127.0.0.1:8000/ws");
+    m.bridge_opened();
+    m.apply(ev(
+        0,
+        EventBody::Hello {
+            tcp_server: addr(TCP),
+            udp_server: addr(UDP),
+            limits: Limits {
+                max_message: 100,
+                max_sockets: 4,
+            },
+        },
+    ));
+    m.clear_log();
+    m
+}
+
+fn whats(m: &Model) -> Vec<&What> {
+    m.log().iter().map(|e| &e.what).collect()
+}
+
+#[test]
+fn send_via_tcp_connects_first_then_sends_and_shows_only_confirmed_facts() {
+    let mut m = open_model();
+    let cmds = m.send(Proto::Tcp, b"hello socket".to_vec());
+    assert_eq!(
+        cmds,
+        [
+            Command::TcpConnect { id: 1 },
+            Command::TcpSend {
+                id: 1,
+                data: "hello socket".into()
+            }
+        ]
+    );
+    assert_eq!(m.tcp(), TcpConn::Connecting { id: 1 });
+    assert!(
+        m.log().iter().next().is_none(),
+        "nothing is shown before the bridge reports it"
+    );
+
+    m.apply(ev(
+        100,
+        EventBody::TcpConnected {
+            id: 1,
+            local: addr(LOCAL),
+            peer: addr(TCP),
+            connect_us: 80,
+        },
+    ));
+    assert_eq!(
+        m.tcp(),
+        TcpConn::Open {
+            id: 1,
+            local: addr(LOCAL),
+            peer: addr(TCP)
+        }
+    );
+    m.apply(ev(150, EventBody::TcpSent { id: 1, len: 12 }));
+    m.apply(ev(
+        210,
+        EventBody::TcpReceived {
+            id: 1,
+            data: "HELLO SOCKET".into(),
+        },
+    ));
+    assert_eq!(
+        whats(&m),
+        [
+            &What::Connected {
+                local: addr(LOCAL),
+                peer: addr(TCP),
+                connect_us: 80
+            },
+            &What::Sent {
+                data: b"hello socket".to_vec(),
+                from: addr(LOCAL),
+                to: addr(TCP)
+            },
+            &What::Echo {
+                data: b"HELLO SOCKET".to_vec(),
+                from: addr(TCP),
+                to: addr(LOCAL),
+                rtt_us: Some(60)
+            },
+        ]
+    );
+    // The next send reuses the open connection.
+    assert_eq!(
+        m.send(Proto::Tcp, b"x".to_vec()),
+        [Command::TcpSend {
+            id: 1,
+            data: "x".into()
+        }]
+    );
+}
+
+#[test]
+fn only_the_first_read_after_a_send_gets_a_round_trip_time() {
+    let mut m = open_model();
+    m.send(Proto::Tcp, b"ab".to_vec());
+    m.apply(ev(
+        1,
+        EventBody::TcpConnected {
+            id: 1,
+            local: addr(LOCAL),
+            peer: addr(TCP),
+            connect_us: 1,
+        },
+    ));
+    m.apply(ev(10, EventBody::TcpSent { id: 1, len: 2 }));
+    m.apply(ev(
+        15,
+        EventBody::TcpReceived {
+            id: 1,
+            data: "A".into(),
+        },
+    ));
+    m.apply(ev(
+        17,
+        EventBody::TcpReceived {
+            id: 1,
+            data: "B".into(),
+        },
+    ));
+    let rtts: Vec<_> = m
+        .log()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Echo { rtt_us, .. } => Some(rtt_us),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rtts, [Some(5), None]);
+}
+
+#[test]
+fn close_and_the_teardown_return_the_connection_to_idle() {
+    let mut m = open_model();
+    assert!(m.close_tcp().is_empty(), "nothing to close");
+    m.connect_tcp();
+    m.apply(ev(
+        1,
+        EventBody::TcpConnected {
+            id: 1,
+            local: addr(LOCAL),
+            peer: addr(TCP),
+            connect_us: 1,
+        },
+    ));
+    assert!(m.can_close() && !m.can_connect());
+    assert_eq!(m.close_tcp(), [Command::TcpClose { id: 1 }]);
+    assert_eq!(m.tcp(), TcpConn::Idle);
+    m.apply(ev(2, EventBody::TcpClosing { id: 1 }));
+    m.apply(ev(
+        3,
+        EventBody::Server {
+            id: 1,
+            op: ServerSide::Close { error: None },
+        },
+    ));
+    m.apply(ev(
+        4,
+        EventBody::TcpClosed {
+            id: 1,
+            by: CloseBy::Client,
+        },
+    ));
+    assert_eq!(
+        whats(&m)[1..],
+        [
+            &What::Closing,
+            &What::ServerClose { error: None },
+            &What::Closed {
+                by: CloseBy::Client
+            }
+        ]
+    );
+    // A new connection gets a new id.
+    assert_eq!(m.connect_tcp(), [Command::TcpConnect { id: 2 }]);
+}
+
+#[test]
+fn a_refused_connect_is_an_error_and_the_connection_is_idle_again() {
+    let mut m = open_model();
+    m.send(Proto::Tcp, b"hi".to_vec());
+    m.apply(ev(
+        5,
+        EventBody::Error {
+            id: Some(1),
+            code: ErrorCode::Os,
+            message: "connect() to 127.0.0.1:8080 failed: Connection refused (os error 111)".into(),
+            os: Some(OsError {
+                errno: 111,
+                name: "ECONNREFUSED".into(),
+                message: "x".into(),
+            }),
+        },
+    ));
+    assert_eq!(m.tcp(), TcpConn::Idle);
+    let Some(Entry {
+        proto,
+        what: What::Error { errno, .. },
+        ..
+    }) = m.log().iter().last()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (*proto, errno.as_deref()),
+        (Some(Proto::Tcp), Some("ECONNREFUSED"))
+    );
+}
+
+#[test]
+fn udp_has_no_connect_and_keeps_one_socket() {
+    let mut m = open_model();
+    assert_eq!(
+        m.send(Proto::Udp, b"hi".to_vec()),
+        [Command::UdpSend {
+            id: 1,
+            data: "hi".into()
+        }]
+    );
+    assert_eq!(
+        m.send(Proto::Udp, vec![]),
+        [Command::UdpSend {
+            id: 1,
+            data: "".into()
+        }]
+    );
+    assert_eq!(
+        m.tcp(),
+        TcpConn::Idle,
+        "UDP never touches the TCP connection"
+    );
+    m.apply(ev(
+        1,
+        EventBody::UdpSent {
+            id: 1,
+            local: addr(LOCAL),
+            peer: addr(UDP),
+            len: 2,
+        },
+    ));
+    m.apply(ev(
+        2,
+        EventBody::Server {
+            id: 1,
+            op: ServerSide::RecvFrom {
+                peer: addr(LOCAL),
+                data: "hi".into(),
+            },
+        },
+    ));
+    m.apply(ev(
+        3,
+        EventBody::UdpReceived {
+            id: 1,
+            from: addr(UDP),
+            data: "HI".into(),
+        },
+    ));
+    assert_eq!(
+        whats(&m)[2],
+        &What::Echo {
+            data: b"HI".to_vec(),
+            from: addr(UDP),
+            to: addr(LOCAL),
+            rtt_us: Some(2)
+        }
+    );
+    assert!(m.log().iter().all(|e| e.proto == Some(Proto::Udp)));
+}
+
+#[test]
+fn without_a_bridge_nothing_is_sent_and_the_log_says_why() {
+    let mut m = Model::new("ws://x/ws");
+    assert!(m.send(Proto::Tcp, b"hi".to_vec()).is_empty());
+    assert!(m.connect_tcp().is_empty());
+    assert_eq!(whats(&m), [&What::NoBridge, &What::NoBridge]);
+}
+
+#[test]
+fn a_message_over_the_limit_is_not_sent() {
+    let mut m = open_model();
+    assert!(m.send(Proto::Udp, vec![b'a'; 101]).is_empty());
+    assert_eq!(whats(&m), [&What::TooLarge { len: 101, max: 100 }]);
+}
+
+#[test]
+fn losing_the_bridge_forgets_every_socket_and_says_so() {
+    let mut m = open_model();
+    m.send(Proto::Tcp, b"hi".to_vec());
+    m.send(Proto::Udp, b"hi".to_vec());
+    m.bridge_lost(1000);
+    assert_eq!(m.bridge(), &BridgeState::Retrying { in_ms: 1000 });
+    assert_eq!(m.tcp(), TcpConn::Idle);
+    assert!(matches!(whats(&m)[..], [What::BridgeDown { .. }]));
+    // Losing it again while retrying does not repeat the message.
+    m.bridge_lost(2000);
+    assert_eq!(m.log().iter().count(), 1);
+    m.bridge_opened();
+    assert_eq!(
+        m.send(Proto::Udp, b"x".to_vec()),
+        [Command::UdpSend {
+            id: 3,
+            data: "x".into()
+        }]
+    );
+}

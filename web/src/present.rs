@@ -1,0 +1,264 @@
+//! Turns a log [`Entry`] into the words and numbers a learner reads, in their language.
+//!
+//! Pure functions, tested natively: the DOM layer only puts these strings into elements.
+//! Payloads are the server's real bytes, decoded for display only: valid UTF-8 is shown as
+//! text, and any byte that is not (e.g. half of "é" at the end of a TCP read) is shown as `\xC3`,
+//! so nothing is hidden and nothing is "fixed" in the browser.
+
+use crate::i18n::{Catalog, fill};
+use crate::model::log::{Entry, Proto, Side, What};
+use protocol::CloseBy;
+
+/// One log line, ready to display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Line {
+    /// "1.234 ms" since the session began, or empty for the console's own notes.
+    pub(crate) time: String,
+    /// "TCP", "UDP" or "".
+    pub(crate) proto: &'static str,
+    pub(crate) side: &'static str,
+    /// What happened.
+    pub(crate) text: String,
+    /// The addresses involved, e.g. "127.0.0.1:50000 → 127.0.0.1:8080".
+    pub(crate) addrs: Option<String>,
+    /// The payload, quoted and escaped.
+    pub(crate) payload: Option<String>,
+    /// A stable name for styling and for tests: "sent", "echo", "server", "conn", "error", "note".
+    pub(crate) kind: &'static str,
+}
+
+pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
+    let n = |len: usize| bytes(len);
+    let mut addrs = None;
+    let mut payload = None;
+    let (kind, text) = match &e.what {
+        What::Connected {
+            local,
+            peer,
+            connect_us,
+        } => {
+            addrs = Some(format!("{local} → {peer}"));
+            (
+                "conn",
+                fill(c.ev_connected, &[("us", &micros(*connect_us))]),
+            )
+        }
+        What::Sent { data, from, to } => {
+            addrs = Some(format!("{from} → {to}"));
+            payload = Some(quote(data));
+            let template = if e.proto == Some(Proto::Udp) {
+                c.ev_udp_sent
+            } else {
+                c.ev_tcp_sent
+            };
+            ("sent", fill(template, &[("n", &n(data.len()))]))
+        }
+        What::Echo {
+            data,
+            from,
+            to,
+            rtt_us,
+        } => {
+            addrs = Some(format!("{from} → {to}"));
+            payload = Some(quote(data));
+            let template = if e.proto == Some(Proto::Udp) {
+                c.ev_udp_echo
+            } else {
+                c.ev_tcp_echo
+            };
+            let mut text = fill(template, &[("n", &n(data.len()))]);
+            if let Some(rtt) = rtt_us {
+                text += " · ";
+                text += &fill(c.rtt, &[("us", &micros(*rtt))]);
+            }
+            ("echo", text)
+        }
+        What::Closing => ("conn", c.ev_closing.to_string()),
+        What::Closed {
+            by: CloseBy::Client,
+        } => ("conn", c.ev_closed_by_client.to_string()),
+        What::Closed {
+            by: CloseBy::Server,
+        } => ("conn", c.ev_closed_by_server.to_string()),
+        What::UdpClosed => ("conn", c.ev_udp_closed.to_string()),
+        What::ServerAccept { peer } => {
+            ("server", fill(c.ev_accept, &[("peer", &peer.to_string())]))
+        }
+        What::ServerRecv { data } => {
+            payload = Some(quote(data));
+            ("server", fill(c.ev_server_recv, &[("n", &n(data.len()))]))
+        }
+        What::ServerSend { len } => ("server", fill(c.ev_server_send, &[("n", &n(*len))])),
+        What::ServerClose { error: None } => ("server", c.ev_server_close_eof.to_string()),
+        What::ServerClose { error: Some(error) } => {
+            ("server", fill(c.ev_server_close_error, &[("error", error)]))
+        }
+        What::ServerRecvFrom { peer, data } => {
+            payload = Some(quote(data));
+            let values = [("n", n(data.len())), ("peer", peer.to_string())];
+            ("server", fill(c.ev_server_recvfrom, &pairs(&values)))
+        }
+        What::ServerSendTo { peer, len } => {
+            let values = [("n", n(*len)), ("peer", peer.to_string())];
+            ("server", fill(c.ev_server_sendto, &pairs(&values)))
+        }
+        What::Error { message, errno } => {
+            let message = match errno {
+                Some(name) => format!("{message} [{name}]"),
+                None => message.clone(),
+            };
+            ("error", fill(c.ev_error, &[("message", &message)]))
+        }
+        What::BridgeUp { url } => ("note", fill(c.ev_bridge_up, &[("url", url)])),
+        What::BridgeDown { url } => ("error", fill(c.ev_bridge_down, &[("url", url)])),
+        What::NoBridge => ("error", c.ev_no_bridge.to_string()),
+        What::TooLarge { len, max } => {
+            let values = [("n", n(*len)), ("max", n(*max))];
+            ("error", fill(c.ev_too_large, &pairs(&values)))
+        }
+        What::BadFrame { reason } => ("error", fill(c.ev_bad_frame, &[("reason", reason)])),
+    };
+    Line {
+        time: e.t_us.map(millis).unwrap_or_default(),
+        proto: match e.proto {
+            Some(Proto::Tcp) => "TCP",
+            Some(Proto::Udp) => "UDP",
+            None => "",
+        },
+        side: match e.side {
+            Side::Client => c.side_client,
+            Side::Server => c.side_server,
+            Side::Bridge => c.side_bridge,
+        },
+        text,
+        addrs,
+        payload,
+        kind,
+    }
+}
+
+fn pairs<'a>(values: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    values.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// "12 B".
+pub(crate) fn bytes(n: usize) -> String {
+    format!("{n} B")
+}
+
+/// Microseconds, as "57 µs" or "1.25 ms".
+pub(crate) fn micros(us: u64) -> String {
+    if us < 1000 {
+        format!("{us} µs")
+    } else {
+        format!("{:.2} ms", us as f64 / 1000.0)
+    }
+}
+
+/// A session timestamp, as milliseconds with microsecond precision: "1523.042 ms".
+pub(crate) fn millis(us: u64) -> String {
+    format!("{}.{:03} ms", us / 1000, us % 1000)
+}
+
+/// The bytes as text where they are UTF-8, `\xNN` where they are not, in quotes.
+pub(crate) fn quote(data: &[u8]) -> String {
+    let mut out = String::from("\"");
+    let mut rest = data;
+    while !rest.is_empty() {
+        let (valid, bad) = match std::str::from_utf8(rest) {
+            Ok(s) => (s, 0),
+            Err(e) => {
+                let valid = std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default();
+                // error_len() is None when the input ends inside a character: all the rest.
+                (valid, e.error_len().unwrap_or(rest.len() - e.valid_up_to()))
+            }
+        };
+        for ch in valid.chars() {
+            match ch {
+                '"' => out += "\\\"",
+                '\\' => out += "\\\\",
+                '\n' => out += "\\n",
+                '\r' => out += "\\r",
+                '\t' => out += "\\t",
+                c if c.is_control() => out += &format!("\\x{:02X}", c as u32),
+                c => out.push(c),
+            }
+        }
+        let start = valid.len();
+        for b in &rest[start..start + bad] {
+            out += &format!("\\x{b:02X}");
+        }
+        rest = &rest[start + bad..];
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{EN, ZH_CN};
+
+    #[test]
+    fn quotes_text_and_shows_broken_utf8_as_hex() {
+        assert_eq!(quote("HéLLO".as_bytes()), "\"HéLLO\"");
+        assert_eq!(
+            quote(b"H\xC3"),
+            "\"H\\xC3\"",
+            "a read that ends inside \"é\""
+        );
+        assert_eq!(quote(b"\xA9LLO"), "\"\\xA9LLO\"", "and the next read");
+        assert_eq!(quote(b"a\xFFb\n\"\0"), "\"a\\xFFb\\n\\\"\\x00\"");
+        assert_eq!(quote(b""), "\"\"");
+    }
+
+    #[test]
+    fn formats_times_and_sizes() {
+        assert_eq!(millis(1_523_042), "1523.042 ms");
+        assert_eq!(millis(7), "0.007 ms");
+        assert_eq!(micros(57), "57 µs");
+        assert_eq!(micros(1250), "1.25 ms");
+        assert_eq!(bytes(12), "12 B");
+    }
+
+    #[test]
+    fn an_echo_line_has_protocol_size_rtt_addresses_and_the_servers_bytes() {
+        let e = Entry {
+            t_us: Some(2100),
+            proto: Some(Proto::Tcp),
+            side: Side::Client,
+            what: What::Echo {
+                data: b"HELLO SOCKET".to_vec(),
+                from: "127.0.0.1:8080".parse().unwrap(),
+                to: "127.0.0.1:50000".parse().unwrap(),
+                rtt_us: Some(57),
+            },
+        };
+        let l = line(&EN, &e);
+        assert_eq!(l.kind, "echo");
+        assert_eq!(l.proto, "TCP");
+        assert_eq!(l.time, "2.100 ms");
+        assert_eq!(l.text, "recv() → 12 B echo · RTT 57 µs");
+        assert_eq!(l.addrs.as_deref(), Some("127.0.0.1:8080 → 127.0.0.1:50000"));
+        assert_eq!(l.payload.as_deref(), Some("\"HELLO SOCKET\""));
+        let zh = line(&ZH_CN, &e);
+        assert_eq!(zh.text, "recv() → 12 B 回显 · 往返 57 µs");
+    }
+
+    #[test]
+    fn a_udp_send_says_there_is_no_connection() {
+        let e = Entry {
+            t_us: Some(1),
+            proto: Some(Proto::Udp),
+            side: Side::Client,
+            what: What::Sent {
+                data: vec![],
+                from: "127.0.0.1:50000".parse().unwrap(),
+                to: "127.0.0.1:8081".parse().unwrap(),
+            },
+        };
+        let l = line(&EN, &e);
+        assert_eq!(l.text, "sendto() 0 B — no connection, no handshake");
+        assert_eq!(l.payload.as_deref(), Some("\"\""));
+    }
+}

@@ -1,0 +1,293 @@
+//! The DOM layer: builds the console's elements, forwards clicks as [`Intent`]s, and draws the
+//! model. It holds no state of its own beyond what it has already drawn.
+//!
+//! Everything is set with `textContent`, never HTML: payloads are arbitrary bytes from the
+//! network and must never become markup.
+
+use crate::i18n::{Catalog, fill};
+use crate::model::{BridgeState, Model, TcpConn};
+use crate::present;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Document, Element, Event, HtmlButtonElement, HtmlElement, HtmlInputElement};
+
+/// The console's own styles, scoped under `.socket-lab`.
+const STYLE: &str = include_str!("style.css");
+
+/// What the learner asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Intent {
+    SendTcp,
+    SendUdp,
+    Connect,
+    Close,
+    ClearLog,
+}
+
+pub(crate) struct View {
+    root: Element,
+    status: Element,
+    howto: Element,
+    servers: Element,
+    input: HtmlInputElement,
+    buttons: Vec<(HtmlButtonElement, Intent)>,
+    tcp_state: Element,
+    log: Element,
+    /// Sequence numbers of the log entries currently in the DOM: `drawn_from..drawn_to`.
+    drawn_from: u64,
+    drawn_to: u64,
+    listeners: Vec<(
+        web_sys::EventTarget,
+        &'static str,
+        Closure<dyn FnMut(Event)>,
+    )>,
+}
+
+impl View {
+    /// Builds the console inside `container`.
+    pub(crate) fn build(container: &Element, c: &Catalog, lang_tag: &str) -> Result<View, JsValue> {
+        let doc = container
+            .owner_document()
+            .ok_or("Socket Lab: the element is not in a document")?;
+        let el = |tag: &str, class: &str| -> Result<Element, JsValue> {
+            let e = doc.create_element(tag)?;
+            e.set_class_name(class);
+            Ok(e)
+        };
+        let root = el("section", "socket-lab")?;
+        root.set_attribute("lang", lang_tag)?;
+        root.set_attribute("aria-label", c.title)?;
+        let style = doc.create_element("style")?;
+        style.set_text_content(Some(STYLE));
+        root.append_child(&style)?;
+
+        let head = el("header", "sl-head")?;
+        let title = el("strong", "sl-title")?;
+        title.set_text_content(Some(c.title));
+        let status = el("span", "sl-status")?;
+        status.set_attribute("role", "status")?;
+        head.append_with_node_2(&title, &status)?;
+        let howto = el("p", "sl-howto")?;
+        howto.set_text_content(Some(c.bridge_howto));
+        let servers = el("p", "sl-servers")?;
+
+        // <label>Message <input></label>: the label names the input without ids, so several
+        // consoles on one page do not clash.
+        let compose = el("div", "sl-compose")?;
+        let label = el("label", "sl-message")?;
+        let label_text = el("span", "")?;
+        label_text.set_text_content(Some(c.message));
+        let input: HtmlInputElement = el("input", "")?.dyn_into()?;
+        input.set_type("text");
+        input.set_placeholder(c.message_placeholder);
+        input.set_value("hello socket");
+        input.set_attribute("autocomplete", "off")?;
+        input.set_attribute("spellcheck", "false")?;
+        label.append_with_node_2(&label_text, &input)?;
+        let send_tcp = button(&doc, c.send_tcp, "sl-send sl-tcp")?;
+        let send_udp = button(&doc, c.send_udp, "sl-send sl-udp")?;
+        compose.append_with_node_3(&label, &send_tcp, &send_udp)?;
+
+        let tcp_row = el("div", "sl-tcp-row")?;
+        tcp_row.set_attribute("role", "group")?;
+        tcp_row.set_attribute("aria-label", c.tcp_group)?;
+        let tcp_state = el("span", "sl-tcp-state")?;
+        let connect = button(&doc, c.connect, "sl-connect")?;
+        let close = button(&doc, c.close, "sl-close")?;
+        tcp_row.append_with_node_3(&tcp_state, &connect, &close)?;
+        let udp_row = el("div", "sl-udp-row")?;
+        udp_row.set_text_content(Some(c.udp_note));
+
+        let log_head = el("div", "sl-log-head")?;
+        let log_title = el("span", "")?;
+        log_title.set_text_content(Some(c.log));
+        let clear = button(&doc, c.clear, "sl-clear")?;
+        log_head.append_with_node_2(&log_title, &clear)?;
+        let log = el("ol", "sl-log")?;
+        log.set_attribute("role", "log")?;
+        log.set_attribute("aria-label", c.log)?;
+        log.set_attribute("aria-live", "polite")?;
+
+        for part in [
+            &head, &howto, &servers, &compose, &tcp_row, &udp_row, &log_head, &log,
+        ] {
+            root.append_child(part)?;
+        }
+        container.append_child(&root)?;
+        Ok(View {
+            root,
+            status,
+            howto,
+            servers,
+            input,
+            buttons: vec![
+                (send_tcp, Intent::SendTcp),
+                (send_udp, Intent::SendUdp),
+                (connect, Intent::Connect),
+                (close, Intent::Close),
+                (clear, Intent::ClearLog),
+            ],
+            tcp_state,
+            log,
+            drawn_from: 0,
+            drawn_to: 0,
+            listeners: vec![],
+        })
+    }
+
+    /// Calls `handler` with each intent: button clicks, and Enter in the message field (which
+    /// sends via TCP, the tutorial's first client).
+    pub(crate) fn bind(&mut self, handler: impl Fn(Intent) + 'static) {
+        let handler = std::rc::Rc::new(handler);
+        for (button, intent) in self.buttons.clone() {
+            let h = handler.clone();
+            self.listen(button.into(), "click", move |_| h(intent));
+        }
+        let h = handler.clone();
+        self.listen(self.input.clone().into(), "keydown", move |e| {
+            if let Some(key) = e.dyn_ref::<web_sys::KeyboardEvent>()
+                && key.key() == "Enter"
+            {
+                e.prevent_default();
+                h(Intent::SendTcp);
+            }
+        });
+    }
+
+    fn listen(
+        &mut self,
+        target: web_sys::EventTarget,
+        kind: &'static str,
+        f: impl FnMut(Event) + 'static,
+    ) {
+        let closure = Closure::<dyn FnMut(Event)>::new(f);
+        if target
+            .add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())
+            .is_ok()
+        {
+            self.listeners.push((target, kind, closure));
+        }
+    }
+
+    /// The message as the bytes to send (UTF-8).
+    pub(crate) fn message(&self) -> Vec<u8> {
+        self.input.value().into_bytes()
+    }
+
+    /// Draws the model: status, controls, and the log entries not drawn yet.
+    pub(crate) fn render(&mut self, model: &Model, c: &Catalog) -> Result<(), JsValue> {
+        let url = model.url();
+        let (state, text) = match model.bridge() {
+            BridgeState::Connecting => ("connecting", fill(c.bridge_connecting, &[("url", url)])),
+            BridgeState::Open => ("open", fill(c.bridge_open, &[("url", url)])),
+            BridgeState::Retrying { in_ms } => {
+                let seconds = in_ms.div_ceil(1000).to_string();
+                let values = [("url", url), ("seconds", seconds.as_str())];
+                ("retrying", fill(c.bridge_retrying, &values))
+            }
+        };
+        self.status.set_attribute("data-state", state)?;
+        self.status.set_text_content(Some(&text));
+        self.howto
+            .toggle_attribute_with_force("hidden", state != "retrying")?;
+        match model.servers() {
+            Some((tcp, udp)) => {
+                let values = [("tcp", tcp.to_string()), ("udp", udp.to_string())];
+                let values: Vec<(&str, &str)> =
+                    values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                self.servers
+                    .set_text_content(Some(&fill(c.servers, &values)));
+            }
+            None => self.servers.set_text_content(None),
+        }
+        let tcp_text = match model.tcp() {
+            TcpConn::Idle => c.tcp_idle.to_string(),
+            TcpConn::Connecting { .. } => c.tcp_connecting.to_string(),
+            TcpConn::Open { local, peer, .. } => fill(
+                c.tcp_open,
+                &[("local", &local.to_string()), ("peer", &peer.to_string())],
+            ),
+        };
+        self.tcp_state.set_text_content(Some(&tcp_text));
+        for (button, intent) in &self.buttons {
+            match intent {
+                Intent::Connect => button.set_disabled(!model.can_connect()),
+                Intent::Close => button.set_disabled(!model.can_close()),
+                _ => {}
+            }
+        }
+        self.render_log(model, c)
+    }
+
+    fn render_log(&mut self, model: &Model, c: &Catalog) -> Result<(), JsValue> {
+        let log = model.log();
+        // Entries the model no longer keeps (or cleared) leave the DOM, oldest first.
+        while self.drawn_from < log.first_seq().min(self.drawn_to) {
+            if let Some(first) = self.log.first_element_child() {
+                first.remove();
+            }
+            self.drawn_from += 1;
+        }
+        if self.drawn_from == self.drawn_to {
+            self.drawn_from = log.first_seq();
+            self.drawn_to = log.first_seq();
+        }
+        let doc = self.root.owner_document().ok_or("detached")?;
+        let mut appended = false;
+        for (_, entry) in log.since(self.drawn_to) {
+            let li = entry_element(&doc, &present::line(c, entry))?;
+            self.log.append_child(&li)?;
+            self.drawn_to += 1;
+            appended = true;
+        }
+        if appended {
+            self.log.set_scroll_top(self.log.scroll_height());
+        }
+        Ok(())
+    }
+
+    /// Removes the console from the page and detaches every listener.
+    pub(crate) fn remove(&mut self) {
+        for (target, kind, closure) in self.listeners.drain(..) {
+            let _ =
+                target.remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+        }
+        self.root.remove();
+    }
+}
+
+fn button(doc: &Document, text: &str, class: &str) -> Result<HtmlButtonElement, JsValue> {
+    let b: HtmlButtonElement = doc.create_element("button")?.dyn_into()?;
+    b.set_type("button");
+    b.set_class_name(class);
+    b.set_text_content(Some(text));
+    Ok(b)
+}
+
+/// One `<li>` of the log.
+fn entry_element(doc: &Document, line: &present::Line) -> Result<Element, JsValue> {
+    let li = doc.create_element("li")?;
+    li.set_class_name("sl-entry");
+    li.set_attribute("data-kind", line.kind)?;
+    li.set_attribute("data-proto", &line.proto.to_ascii_lowercase())?;
+    let parts = [
+        ("sl-time", Some(line.time.as_str())),
+        ("sl-proto", Some(line.proto)),
+        ("sl-side", Some(line.side)),
+        ("sl-text", Some(line.text.as_str())),
+        ("sl-addrs", line.addrs.as_deref()),
+        ("sl-payload", line.payload.as_deref()),
+    ];
+    for (class, text) in parts {
+        if let Some(text) = text.filter(|t| !t.is_empty()) {
+            let span: HtmlElement = doc.create_element("span")?.dyn_into()?;
+            span.set_class_name(class);
+            span.set_text_content(Some(text));
+            li.append_child(&span)?;
+        }
+    }
+    Ok(li)
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests;
