@@ -21,12 +21,12 @@ impl Link {
     /// closed later.
     pub(crate) fn open(
         url: &str,
-        mut on_open: impl FnMut() + 'static,
+        on_open: impl FnMut() + 'static,
         mut on_text: impl FnMut(String) + 'static,
         mut on_closed: impl FnMut() + 'static,
     ) -> Result<Link, JsValue> {
         let ws = WebSocket::new(url)?;
-        let on_open = Closure::<dyn FnMut()>::new(move || on_open());
+        let on_open = Closure::<dyn FnMut()>::new(on_open);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let Some(text) = e.data().as_string() {
                 on_text(text);

@@ -24,6 +24,13 @@ pub(crate) enum Intent {
     ClearLog,
 }
 
+/// A DOM listener we added, kept so that it can be removed again.
+type Listener = (
+    web_sys::EventTarget,
+    &'static str,
+    Closure<dyn FnMut(Event)>,
+);
+
 pub(crate) struct View {
     root: Element,
     status: Element,
@@ -36,11 +43,7 @@ pub(crate) struct View {
     /// Sequence numbers of the log entries currently in the DOM: `drawn_from..drawn_to`.
     drawn_from: u64,
     drawn_to: u64,
-    listeners: Vec<(
-        web_sys::EventTarget,
-        &'static str,
-        Closure<dyn FnMut(Event)>,
-    )>,
+    listeners: Vec<Listener>,
 }
 
 impl View {
