@@ -13,12 +13,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 export const PATIENCE = 20_000;
 
 /**
- * Starts `bridge` with every port picked by the kernel and resolves once it printed its URL.
- * Returns { url, tcp, udp, stop() }.
+ * Starts `bridge` (by default every port picked by the kernel) and resolves once it printed its
+ * banner. Returns { url, http, tcp, udp, stop() }.
  */
-export async function startBridge(extraArgs = []) {
+export async function startBridge({ http = "127.0.0.1:0", tcp = "127.0.0.1:0", udp = "127.0.0.1:0", args: extra = [] } = {}) {
   const bin = process.env.BRIDGE_BIN ?? path.join(root, "target/debug/bridge");
-  const args = ["--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0", ...extraArgs];
+  const args = ["--http", http, "--tcp", tcp, "--udp", udp, ...extra];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const banner = {};
@@ -26,7 +26,7 @@ export async function startBridge(extraArgs = []) {
     child.once("exit", (code) => reject(new Error(`bridge exited early with ${code}`)));
     lines.on("line", (line) => {
       let m;
-      if ((m = line.match(/Open (http:\/\/\S+) /))) banner.url = m[1];
+      if ((m = line.match(/Open (http:\/\/(\S+)\/) /))) [banner.url, banner.http] = [m[1], m[2]];
       if ((m = line.match(/TCP echo server: (\S+)/))) banner.tcp = m[1];
       if ((m = line.match(/UDP echo server: (\S+)/))) banner.udp = m[1];
       if (line.includes("Ctrl-C")) resolve();

@@ -215,8 +215,9 @@ pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn picks_the_language_from_a_tag() {
         assert_eq!(Lang::from_tag("zh-CN"), Lang::ZhCn);
         assert_eq!(Lang::from_tag("zh"), Lang::ZhCn);
@@ -224,7 +225,7 @@ mod tests {
         assert_eq!(Lang::from_tag("fr"), Lang::En);
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn fills_placeholders() {
         assert_eq!(
             fill(EN.tcp_open, &[("local", "a"), ("peer", "b")]),
@@ -232,7 +233,7 @@ mod tests {
         );
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn both_languages_use_the_same_placeholders_in_each_string() {
         // The struct guarantees every string exists; this checks the {names} agree too.
         fn names(s: &str) -> Vec<&str> {

@@ -67,8 +67,9 @@ pub(crate) fn backoff_ms(attempt: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn backoff_doubles_up_to_ten_seconds() {
         let delays: Vec<u32> = (0..8).map(backoff_ms).collect();
         assert_eq!(

@@ -75,8 +75,9 @@ pub(crate) fn default_bridge_url(page_protocol: &str, page_host: &str) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn the_default_bridge_is_the_pages_own_host() {
         assert_eq!(
             default_bridge_url("http:", "127.0.0.1:8000"),

@@ -198,8 +198,9 @@ pub(crate) fn quote(data: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::i18n::{EN, ZH_CN};
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn quotes_text_and_shows_broken_utf8_as_hex() {
         assert_eq!(quote("HéLLO".as_bytes()), "\"HéLLO\"");
         assert_eq!(
@@ -212,7 +213,7 @@ mod tests {
         assert_eq!(quote(b""), "\"\"");
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn formats_times_and_sizes() {
         assert_eq!(millis(1_523_042), "1523.042 ms");
         assert_eq!(millis(7), "0.007 ms");
@@ -221,7 +222,7 @@ mod tests {
         assert_eq!(bytes(12), "12 B");
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn an_echo_line_has_protocol_size_rtt_addresses_and_the_servers_bytes() {
         let e = Entry {
             t_us: Some(2100),
@@ -245,7 +246,7 @@ mod tests {
         assert_eq!(zh.text, "recv() → 12 B 回显 · 往返 57 µs");
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn a_udp_send_says_there_is_no_connection() {
         let e = Entry {
             t_us: Some(1),

@@ -146,6 +146,7 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn entry(n: usize) -> Entry {
         Entry {
@@ -156,7 +157,7 @@ mod tests {
         }
     }
 
-    #[test]
+    #[wasm_bindgen_test(unsupported = test)]
     fn keeps_the_newest_entries_with_stable_sequence_numbers() {
         let mut log = Log::default();
         for n in 0..MAX_ENTRIES + 2 {

@@ -3,6 +3,7 @@
 
 use super::*;
 use protocol::{CloseBy, ErrorCode, OsError};
+use wasm_bindgen_test::wasm_bindgen_test;
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -39,7 +40,7 @@ fn whats(m: &Model) -> Vec<&What> {
     m.log().iter().map(|e| &e.what).collect()
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn send_via_tcp_connects_first_then_sends_and_shows_only_confirmed_facts() {
     let mut m = open_model();
     let cmds = m.send(Proto::Tcp, b"hello socket".to_vec());
@@ -115,7 +116,7 @@ fn send_via_tcp_connects_first_then_sends_and_shows_only_confirmed_facts() {
     );
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn only_the_first_read_after_a_send_gets_a_round_trip_time() {
     let mut m = open_model();
     m.send(Proto::Tcp, b"ab".to_vec());
@@ -154,7 +155,7 @@ fn only_the_first_read_after_a_send_gets_a_round_trip_time() {
     assert_eq!(rtts, [Some(5), None]);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn close_and_the_teardown_return_the_connection_to_idle() {
     let mut m = open_model();
     assert!(m.close_tcp().is_empty(), "nothing to close");
@@ -200,7 +201,7 @@ fn close_and_the_teardown_return_the_connection_to_idle() {
     assert_eq!(m.connect_tcp(), [Command::TcpConnect { id: 2 }]);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn a_refused_connect_is_an_error_and_the_connection_is_idle_again() {
     let mut m = open_model();
     m.send(Proto::Tcp, b"hi".to_vec());
@@ -232,7 +233,7 @@ fn a_refused_connect_is_an_error_and_the_connection_is_idle_again() {
     );
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn udp_has_no_connect_and_keeps_one_socket() {
     let mut m = open_model();
     assert_eq!(
@@ -293,7 +294,7 @@ fn udp_has_no_connect_and_keeps_one_socket() {
     assert!(m.log().iter().all(|e| e.proto == Some(Proto::Udp)));
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn without_a_bridge_nothing_is_sent_and_the_log_says_why() {
     let mut m = Model::new("ws://x/ws");
     assert!(m.send(Proto::Tcp, b"hi".to_vec()).is_empty());
@@ -301,14 +302,14 @@ fn without_a_bridge_nothing_is_sent_and_the_log_says_why() {
     assert_eq!(whats(&m), [&What::NoBridge, &What::NoBridge]);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn a_message_over_the_limit_is_not_sent() {
     let mut m = open_model();
     assert!(m.send(Proto::Udp, vec![b'a'; 101]).is_empty());
     assert_eq!(whats(&m), [&What::TooLarge { len: 101, max: 100 }]);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn losing_the_bridge_forgets_every_socket_and_says_so() {
     let mut m = open_model();
     m.send(Proto::Tcp, b"hi".to_vec());
