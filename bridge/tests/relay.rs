@@ -178,7 +178,12 @@ async fn a_dead_echo_server_gives_connection_refused_and_the_session_goes_on() {
     let lab = lab().await;
     let mut c = connect(&lab).await;
     lab.kill_tcp_echo();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The abort takes effect when the runtime next polls the server; wait until the port refuses.
+    let deadline = tokio::time::Instant::now() + common::PATIENCE;
+    while tokio::net::TcpStream::connect(lab.tcp_addr()).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "the echo server never stopped");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     c.send(Command::TcpConnect { id: 1 }).await;
     let err = c
         .until("an error", |b| matches!(b, EventBody::Error { .. }))
