@@ -45,6 +45,12 @@ pub struct Config {
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub max_sockets: usize,
 
+    /// Show every session the clients of the lab's servers that belong to no session (the
+    /// tutorial's Python client, `nc` in a terminal) with their messages. For a lab on your own
+    /// machine; off by default so that on a shared bridge a session sees only its own sockets.
+    #[arg(long)]
+    pub show_other_clients: bool,
+
     /// Most browser sessions (WebSockets) at once; more get HTTP 503.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_sessions: usize,

@@ -19,6 +19,7 @@ mod assets;
 mod config;
 mod echo;
 mod http;
+mod kernel;
 mod observe;
 mod os_error;
 mod outbox;
@@ -27,7 +28,7 @@ mod session;
 pub use config::Config;
 
 use observe::Observers;
-use protocol::Limits;
+use protocol::{LabSpec, Limits, Transport};
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -86,7 +87,9 @@ impl Lab {
     /// Binds the echo servers and the web server, and starts serving.
     pub async fn start(config: Config) -> Result<Lab, StartError> {
         let fail = |flag, addr| move |source| StartError { flag, addr, source };
-        let tcp_listener = echo::tcp::bind(config.tcp).map_err(fail("--tcp", config.tcp))?;
+        let tcp_spec = LabSpec::tutorial(Transport::Tcp);
+        let tcp_listener =
+            echo::tcp::bind(config.tcp, &tcp_spec).map_err(fail("--tcp", config.tcp))?;
         let udp_socket = UdpSocket::bind(config.udp)
             .await
             .map_err(fail("--udp", config.udp))?;
@@ -98,7 +101,11 @@ impl Lab {
         let udp = local(udp_socket.local_addr(), "--udp", config.udp)?;
         let http = local(http_listener.local_addr(), "--http", config.http)?;
 
-        let observers = Observers::default();
+        let observers = if config.show_other_clients {
+            Observers::showing_others()
+        } else {
+            Observers::default()
+        };
         let shared = Arc::new(Shared {
             tcp_target: reachable(tcp),
             udp_target: reachable(udp),
@@ -108,12 +115,22 @@ impl Lab {
                 max_sockets: config.max_sockets,
             },
         });
-        let app = http::router(http::AppState::new(shared, &config, http));
+        let app = http::router(http::AppState::new(shared.clone(), &config, http));
 
         let (stop, mut stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        let tcp_echo = tasks.spawn(echo::tcp::serve(tcp_listener, observers.clone()));
-        tasks.spawn(echo::udp::serve(udp_socket, observers));
+        // The shared servers are never ordered to close their clients: the sender stays here.
+        let (never_close, close_order) = watch::channel(0);
+        let tcp_echo = tasks.spawn(async move {
+            let _keep = never_close;
+            echo::tcp::serve(tcp_listener, observers.clone(), tcp_spec, close_order).await
+        });
+        let udp_spec = LabSpec::tutorial(Transport::Udp);
+        tasks.spawn(echo::udp::serve(
+            udp_socket,
+            shared.observers.clone(),
+            udp_spec,
+        ));
         let web = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
@@ -183,11 +200,9 @@ impl Lab {
         println!("Press Ctrl-C to stop.");
     }
 
-    /// Serves until Ctrl-C, then shuts down cleanly.
-    pub async fn run_until_ctrl_c(self) {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!("cannot wait for Ctrl-C: {e}");
-        }
+    /// Serves until `stop` resolves (see [`ctrl_c`]), then shuts down cleanly.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) {
+        stop.await;
         println!("\nStopping Socket Lab.");
         self.shutdown().await;
     }
@@ -208,6 +223,21 @@ impl Drop for Lab {
     fn drop(&mut self) {
         self.web.abort();
     }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is *called*,
+/// not when it is first awaited: call it before telling anyone that the lab runs, or a quick
+/// Ctrl-C would meet the default handler and kill the process uncleanly.
+pub fn ctrl_c() -> io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
 }
 
 /// An address a client on this machine can connect to: a server bound to "all interfaces"

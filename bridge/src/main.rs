@@ -14,10 +14,17 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    let stop = match bridge::ctrl_c() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("error: cannot listen for Ctrl-C: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     match bridge::Lab::start(config).await {
         Ok(lab) => {
             lab.print_banner();
-            lab.run_until_ctrl_c().await;
+            lab.run_until(stop).await;
             ExitCode::SUCCESS
         }
         Err(e) => {

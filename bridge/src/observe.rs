@@ -8,23 +8,32 @@
 //!
 //! Registering *before* `connect()`/`sendto()` (the socket is bound to a port first) means not
 //! even the server's `accept()` can race ahead of the registration.
+//!
+//! Clients that belong to no session (the tutorial's Python client, `nc` in a terminal) are
+//! reported to nobody — unless the bridge runs with `--show-other-clients`, for a learner alone
+//! on their machine: then every session hears of them, as `other_client` events.
 
 use crate::outbox::Outbox;
 use protocol::{EventBody, ServerSide, SocketId};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Weak;
 use std::sync::{Arc, Mutex};
 
-/// Which server: a TCP and a UDP socket may share a port number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Transport {
-    Tcp,
-    Udp,
-}
+pub(crate) use protocol::Transport;
 
 #[derive(Clone, Default)]
 pub(crate) struct Observers {
-    routes: Arc<Mutex<HashMap<(Transport, SocketAddr), Route>>>,
+    routes: Arc<Mutex<Routes>>,
+    show_others: bool,
+}
+
+#[derive(Default)]
+struct Routes {
+    /// Which session owns which client socket (a TCP and a UDP socket may share a port number).
+    by_client: HashMap<(Transport, SocketAddr), Route>,
+    /// With `show_others`: every session, to hear about clients that are nobody's.
+    sessions: Vec<Weak<Outbox>>,
 }
 
 struct Route {
@@ -40,6 +49,23 @@ pub(crate) struct Watch {
 }
 
 impl Observers {
+    /// Observers that also tell every session about clients that belong to no session.
+    pub(crate) fn showing_others() -> Observers {
+        Observers {
+            show_others: true,
+            ..Observers::default()
+        }
+    }
+
+    /// A session joins, to hear about other clients (only with `show_others`).
+    pub(crate) fn join(&self, outbox: &Arc<Outbox>) {
+        if self.show_others {
+            let mut routes = self.lock();
+            routes.sessions.retain(|s| s.strong_count() > 0);
+            routes.sessions.push(Arc::downgrade(outbox));
+        }
+    }
+
     /// Routes the servers' reports about `client` to `outbox`, as socket `id`.
     pub(crate) fn watch(
         &self,
@@ -49,7 +75,7 @@ impl Observers {
         id: SocketId,
     ) -> Watch {
         let key = (transport, client);
-        self.lock().insert(key, Route { outbox, id });
+        self.lock().by_client.insert(key, Route { outbox, id });
         Watch {
             observers: self.clone(),
             key,
@@ -59,21 +85,30 @@ impl Observers {
     /// Called by a server: "I did `op` with the client at `client`".
     pub(crate) fn report(&self, transport: Transport, client: SocketAddr, op: ServerSide) {
         let routes = self.lock();
-        if let Some(route) = routes.get(&(transport, client)) {
+        if let Some(route) = routes.by_client.get(&(transport, client)) {
             route
                 .outbox
                 .try_push(EventBody::Server { id: route.id, op });
+        } else if self.show_others {
+            for session in routes.sessions.iter().filter_map(Weak::upgrade) {
+                let op = op.clone();
+                session.try_push(EventBody::OtherClient {
+                    transport,
+                    client,
+                    op,
+                });
+            }
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Transport, SocketAddr), Route>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Routes> {
         self.routes.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        self.observers.lock().remove(&self.key);
+        self.observers.lock().by_client.remove(&self.key);
     }
 }
 
@@ -107,5 +142,35 @@ mod tests {
             }
         );
         assert!(my_rx.recv().await.is_none(), "nothing else was routed");
+    }
+}
+
+#[cfg(test)]
+mod others_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn clients_of_nobody_reach_every_session_only_when_asked() {
+        let client: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        for show in [false, true] {
+            let observers = if show {
+                Observers::showing_others()
+            } else {
+                Observers::default()
+            };
+            let (outbox, mut rx) = Outbox::new();
+            let outbox = Arc::new(outbox);
+            observers.join(&outbox);
+            observers.report(Transport::Tcp, client, ServerSide::Send { len: 1 });
+            drop(outbox);
+            drop(observers);
+            let got = rx.recv().await.map(|e| e.body);
+            let expected = show.then(|| EventBody::OtherClient {
+                transport: Transport::Tcp,
+                client,
+                op: ServerSide::Send { len: 1 },
+            });
+            assert_eq!(got, expected);
+        }
     }
 }

@@ -36,7 +36,7 @@ async fn hello_names_the_labs_servers_and_limits() {
 async fn tcp_connect_send_echo_close_reports_both_ends_in_order() {
     let lab = lab().await;
     let mut c = connect(&lab).await;
-    c.send(Command::TcpConnect { id: 1 }).await;
+    c.send(Command::tcp_connect(1)).await;
     let connected = c
         .until("tcp_connected", |b| {
             matches!(b, EventBody::TcpConnected { .. })
@@ -127,11 +127,7 @@ async fn tcp_connect_send_echo_close_reports_both_ends_in_order() {
 async fn udp_send_echo_and_the_empty_datagram() {
     let lab = lab().await;
     let mut c = connect(&lab).await;
-    c.send(Command::UdpSend {
-        id: 5,
-        data: "héllo".into(),
-    })
-    .await;
+    c.send(Command::udp_send(5, "héllo")).await;
     let sent = c
         .until("udp_sent", |b| matches!(b, EventBody::UdpSent { .. }))
         .await;
@@ -152,11 +148,7 @@ async fn udp_send_echo_and_the_empty_datagram() {
         .await;
     assert_eq!(data_of(&echo), "HéLLO".as_bytes());
 
-    c.send(Command::UdpSend {
-        id: 5,
-        data: "".into(),
-    })
-    .await;
+    c.send(Command::udp_send(5, "")).await;
     let echo = c
         .until("the empty echo", |b| {
             matches!(b, EventBody::UdpReceived { .. })
@@ -181,10 +173,13 @@ async fn a_dead_echo_server_gives_connection_refused_and_the_session_goes_on() {
     // The abort takes effect when the runtime next polls the server; wait until the port refuses.
     let deadline = tokio::time::Instant::now() + common::PATIENCE;
     while tokio::net::TcpStream::connect(lab.tcp_addr()).await.is_ok() {
-        assert!(tokio::time::Instant::now() < deadline, "the echo server never stopped");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the echo server never stopped"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    c.send(Command::TcpConnect { id: 1 }).await;
+    c.send(Command::tcp_connect(1)).await;
     let err = c
         .until("an error", |b| matches!(b, EventBody::Error { .. }))
         .await;
@@ -200,11 +195,7 @@ async fn a_dead_echo_server_gives_connection_refused_and_the_session_goes_on() {
     assert_eq!(os.name, "ECONNREFUSED");
     assert!(message.contains("connect()"), "{message}");
     // UDP still works in the same session.
-    c.send(Command::UdpSend {
-        id: 2,
-        data: "ok".into(),
-    })
-    .await;
+    c.send(Command::udp_send(2, "ok")).await;
     let echo = c
         .until("udp echo", |b| matches!(b, EventBody::UdpReceived { .. }))
         .await;
@@ -230,11 +221,7 @@ async fn bad_frame_then_still_working(frame: &str, code: ErrorCode, mention: &st
         message.contains(mention),
         "{message:?} should mention {mention:?}"
     );
-    c.send(Command::UdpSend {
-        id: 9,
-        data: "alive".into(),
-    })
-    .await;
+    c.send(Command::udp_send(9, "alive")).await;
     let echo = c
         .until("udp echo", |b| matches!(b, EventBody::UdpReceived { .. }))
         .await;
@@ -292,11 +279,7 @@ async fn a_binary_frame_is_reported() {
 async fn an_oversize_message_is_refused_and_nothing_is_sent() {
     let lab = lab_with(&["--max-message", "1000"]).await;
     let mut c = connect(&lab).await;
-    c.send(Command::UdpSend {
-        id: 1,
-        data: vec![b'a'; 1001].into(),
-    })
-    .await;
+    c.send(Command::udp_send(1, vec![b'a'; 1001])).await;
     let err = c
         .until("an error", |b| matches!(b, EventBody::Error { .. }))
         .await;
@@ -313,11 +296,7 @@ async fn an_oversize_message_is_refused_and_nothing_is_sent() {
         "{message}"
     );
     // Exactly the limit is fine.
-    c.send(Command::UdpSend {
-        id: 1,
-        data: vec![b'a'; 1000].into(),
-    })
-    .await;
+    c.send(Command::udp_send(1, vec![b'a'; 1000])).await;
     let sent = c
         .until("udp_sent", |b| matches!(b, EventBody::UdpSent { .. }))
         .await;
@@ -334,14 +313,14 @@ async fn too_many_sockets_duplicate_and_unknown_ids_are_reported() {
     let lab = lab_with(&["--max-sockets", "2"]).await;
     let mut c = connect(&lab).await;
     for id in [1, 2] {
-        c.send(Command::TcpConnect { id }).await;
+        c.send(Command::tcp_connect(id)).await;
         c.until(
             "connected",
             |b| matches!(b, EventBody::TcpConnected { id: i, .. } if *i == id),
         )
         .await;
     }
-    c.send(Command::TcpConnect { id: 1 }).await;
+    c.send(Command::tcp_connect(1)).await;
     let err = c
         .until("an error", |b| matches!(b, EventBody::Error { .. }))
         .await;
@@ -353,11 +332,7 @@ async fn too_many_sockets_duplicate_and_unknown_ids_are_reported() {
             ..
         }
     ));
-    c.send(Command::UdpSend {
-        id: 3,
-        data: "x".into(),
-    })
-    .await;
+    c.send(Command::udp_send(3, "x")).await;
     let err = c
         .until("an error", |b| matches!(b, EventBody::Error { .. }))
         .await;
@@ -394,11 +369,7 @@ async fn too_many_sockets_duplicate_and_unknown_ids_are_reported() {
     // The session notices the socket is gone, then a new one may open.
     let deadline = tokio::time::Instant::now() + common::PATIENCE;
     loop {
-        c.send(Command::UdpSend {
-            id: 3,
-            data: "x".into(),
-        })
-        .await;
+        c.send(Command::udp_send(3, "x")).await;
         let got = c
             .until("sent or refused", |b| {
                 matches!(b, EventBody::UdpSent { .. } | EventBody::Error { .. })
@@ -420,7 +391,7 @@ async fn sessions_never_see_each_others_connections() {
     let lab = lab().await;
     let mut a = connect(&lab).await;
     let mut b = connect(&lab).await;
-    a.send(Command::TcpConnect { id: 1 }).await;
+    a.send(Command::tcp_connect(1)).await;
     a.send(Command::TcpSend {
         id: 1,
         data: "secret".into(),
@@ -428,11 +399,7 @@ async fn sessions_never_see_each_others_connections() {
     .await;
     a.until("a's echo", |e| matches!(e, EventBody::TcpReceived { .. }))
         .await;
-    a.send(Command::UdpSend {
-        id: 2,
-        data: "secret".into(),
-    })
-    .await;
+    a.send(Command::udp_send(2, "secret")).await;
     a.until("a's udp echo", |e| {
         matches!(e, EventBody::UdpReceived { .. })
     })
@@ -444,12 +411,12 @@ async fn sessions_never_see_each_others_connections() {
 async fn a_closed_tab_closes_its_connections_and_the_lab_keeps_serving() {
     let lab = lab().await;
     let mut a = connect(&lab).await;
-    a.send(Command::TcpConnect { id: 1 }).await;
+    a.send(Command::tcp_connect(1)).await;
     a.until("connected", |e| matches!(e, EventBody::TcpConnected { .. }))
         .await;
     drop(a); // no close frame: the tab just vanished
     let mut b = connect(&lab).await;
-    b.send(Command::TcpConnect { id: 1 }).await;
+    b.send(Command::tcp_connect(1)).await;
     b.send(Command::TcpSend {
         id: 1,
         data: "next".into(),

@@ -4,7 +4,7 @@
 //! echo server, `udp_*` to the UDP one) and one of the session's own sockets through an `id` the
 //! console chose. There is deliberately no way to name a host or port.
 
-use crate::{Bytes, SocketId, VERSION};
+use crate::{Bytes, FileSource, Framing, LabSpec, ServerId, SocketId, Target, Transport, VERSION};
 use serde::{Deserialize, Serialize};
 
 /// One frame from the console: `{"v":1,"type":"tcp_send","id":1,"data":"aGk="}`.
@@ -20,18 +20,67 @@ pub struct ClientMsg {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
-    /// Open a TCP connection from a new client socket to the lab's TCP echo server.
-    TcpConnect { id: SocketId },
+    /// Open a TCP connection from a new client socket to the lab's TCP echo server (or to `to`).
+    TcpConnect {
+        id: SocketId,
+        #[serde(default)]
+        to: Target,
+    },
     /// `send()` these bytes on connection `id`.
     TcpSend { id: SocketId, data: Bytes },
+    /// `send()` each message right after the other on connection `id` (one call each, no pause),
+    /// marked with `framing` (length prefix or delimiter) if asked.
+    TcpSendBurst {
+        id: SocketId,
+        messages: Vec<Bytes>,
+        #[serde(default)]
+        framing: Framing,
+    },
     /// Close connection `id` the polite way: `shutdown(SHUT_WR)` sends our FIN, then the bridge
     /// reads until the server's FIN arrives, so the log shows the teardown in its real order.
     TcpClose { id: SocketId },
     /// `sendto()` one datagram to the lab's UDP echo server from UDP socket `id` (opened on first
-    /// use; UDP has no connection, so there is no "connect" command).
-    UdpSend { id: SocketId, data: Bytes },
+    /// use; UDP has no connection, so there is no "connect" command). `to` and `connected` are
+    /// read when the socket is opened: a *connected* UDP socket (`connect()` then `send()`) is
+    /// told by the kernel when the peer's port is closed (ICMP port unreachable).
+    UdpSend {
+        id: SocketId,
+        data: Bytes,
+        #[serde(default)]
+        to: Target,
+        #[serde(default)]
+        connected: bool,
+    },
     /// Close UDP socket `id`. Nothing goes on the wire: there is no connection to tear down.
     UdpClose { id: SocketId },
+    /// Start lab server `server` with these settings, on a loopback port the bridge picks.
+    LabStart { server: ServerId, spec: LabSpec },
+    /// Stop lab server `server` (its port is kept in view, e.g. for TIME_WAIT).
+    LabStop { server: ServerId },
+    /// Stop lab server `server` if it runs, then bind its port again, with or without
+    /// `SO_REUSEADDR`: the real `bind()` error, if any, is reported.
+    LabRestart { server: ServerId, reuseaddr: bool },
+    /// Lab server `server` closes every connection it has first (the server's active close).
+    LabCloseClients { server: ServerId },
+    /// Send a file over a new socket `id`: TCP in chunks like `for line in f: conn.send(line)`,
+    /// UDP as numbered datagrams of at most `datagram` bytes.
+    FileStart {
+        id: SocketId,
+        transport: Transport,
+        #[serde(default)]
+        to: Target,
+        source: FileSource,
+        #[serde(default = "default_datagram")]
+        datagram: usize,
+    },
+    /// The next piece of an uploaded file.
+    FileChunk { id: SocketId, data: Bytes },
+    /// Stop a file transfer now.
+    FileCancel { id: SocketId },
+}
+
+fn default_datagram() -> usize {
+    1024
 }
 
 impl ClientMsg {
@@ -74,23 +123,57 @@ impl ClientMsg {
 }
 
 impl Command {
+    /// `tcp_connect` to the lab's TCP echo server.
+    pub fn tcp_connect(id: SocketId) -> Command {
+        Command::TcpConnect {
+            id,
+            to: Target::Echo,
+        }
+    }
+
+    /// `udp_send` to the lab's UDP echo server from an unconnected socket.
+    pub fn udp_send(id: SocketId, data: impl Into<Bytes>) -> Command {
+        Command::UdpSend {
+            id,
+            data: data.into(),
+            to: Target::Echo,
+            connected: false,
+        }
+    }
+
     /// Every command's `type`, for error messages and docs.
     pub const NAMES: &'static [&'static str] = &[
         "tcp_connect",
         "tcp_send",
+        "tcp_send_burst",
         "tcp_close",
         "udp_send",
         "udp_close",
+        "lab_start",
+        "lab_stop",
+        "lab_restart",
+        "lab_close_clients",
+        "file_start",
+        "file_chunk",
+        "file_cancel",
     ];
 
-    /// The socket the command is about.
-    pub fn id(&self) -> SocketId {
+    /// The socket the command is about, if it is about one.
+    pub fn id(&self) -> Option<SocketId> {
         match self {
-            Command::TcpConnect { id }
+            Command::TcpConnect { id, .. }
             | Command::TcpSend { id, .. }
+            | Command::TcpSendBurst { id, .. }
             | Command::TcpClose { id }
             | Command::UdpSend { id, .. }
-            | Command::UdpClose { id } => *id,
+            | Command::UdpClose { id }
+            | Command::FileStart { id, .. }
+            | Command::FileChunk { id, .. }
+            | Command::FileCancel { id } => Some(*id),
+            Command::LabStart { .. }
+            | Command::LabStop { .. }
+            | Command::LabRestart { .. }
+            | Command::LabCloseClients { .. } => None,
         }
     }
 }
@@ -156,11 +239,44 @@ mod tests {
 
     #[test]
     fn every_name_in_the_list_parses() {
+        let fields = r#""id":1,"server":2,"data":"","messages":[],"reuseaddr":true,
+            "transport":"udp","source":{"generated":{"size":10}},"spec":{"transport":"tcp"}"#;
         for name in Command::NAMES {
-            let json = format!(r#"{{"v":1,"type":"{name}","id":1,"data":""}}"#);
-            let msg = ClientMsg::from_json(&json).unwrap();
-            assert_eq!(msg.cmd.id(), 1);
+            let json = format!(r#"{{"v":1,"type":"{name}",{fields}}}"#);
+            let msg = ClientMsg::from_json(&json).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(msg.cmd.id().is_none_or(|id| id == 1));
         }
+    }
+
+    #[test]
+    fn targets_and_lab_specs_default_to_the_tutorials() {
+        let msg = ClientMsg::from_json(r#"{"v":1,"type":"tcp_connect","id":1}"#).unwrap();
+        assert_eq!(
+            msg.cmd,
+            Command::TcpConnect {
+                id: 1,
+                to: Target::Echo
+            }
+        );
+        let msg = ClientMsg::from_json(r#"{"v":1,"type":"tcp_connect","id":1,"to":{"lab":4}}"#);
+        assert_eq!(
+            msg.unwrap().cmd,
+            Command::TcpConnect {
+                id: 1,
+                to: Target::Lab(4)
+            }
+        );
+        let json = r#"{"v":1,"type":"lab_start","server":1,"spec":{"transport":"tcp","read_delay_ms":100}}"#;
+        let Command::LabStart { spec, .. } = ClientMsg::from_json(json).unwrap().cmd else {
+            panic!()
+        };
+        assert_eq!(
+            spec,
+            LabSpec {
+                read_delay_ms: 100,
+                ..LabSpec::tutorial(Transport::Tcp)
+            }
+        );
     }
 
     #[test]

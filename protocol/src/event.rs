@@ -4,7 +4,9 @@
 //! monotonic clock right after the socket call returned. The bridge stamps and queues events
 //! under one lock, so within a session the timestamps never go backwards.
 
-use crate::{Bytes, SocketId, VERSION};
+use crate::{
+    Bytes, FileProgress, FileResult, KernelSocket, LabSpec, ServerId, SocketId, Transport, VERSION,
+};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
@@ -79,6 +81,44 @@ pub enum EventBody {
     UdpClosed { id: SocketId },
     /// What the echo server did with the session's socket `id`: the other end of the story.
     Server { id: SocketId, op: ServerSide },
+    /// What the lab's shared echo servers did with a client that is not one of this session's
+    /// (the tutorial's Python client, `nc`, …). Only sent when the bridge runs with
+    /// `--show-other-clients`.
+    OtherClient {
+        transport: Transport,
+        client: SocketAddr,
+        op: ServerSide,
+    },
+    /// A UDP socket sent a datagram and nothing came back within `waited_ms`.
+    UdpNoReply { id: SocketId, waited_ms: u64 },
+    /// Lab server `server` is listening (TCP) or bound (UDP) at `addr`.
+    LabStarted {
+        server: ServerId,
+        addr: SocketAddr,
+        spec: LabSpec,
+    },
+    /// Lab server `server` stopped; its connections are closed.
+    LabStopped { server: ServerId },
+    /// The accept queue of TCP lab server `server`, from the kernel: `queued` connections have
+    /// completed the handshake and wait for `accept()`; at most `backlog` + 1 can wait.
+    ListenQueue {
+        server: ServerId,
+        queued: u32,
+        backlog: u32,
+    },
+    /// The kernel's list of the sockets on lab server `server`'s port (not the listener), sent
+    /// when it changes: states like ESTABLISHED, FIN_WAIT2, TIME_WAIT with its time left.
+    KernelSockets {
+        server: ServerId,
+        sockets: Vec<KernelSocket>,
+    },
+    /// How a file transfer is going (at most a few times a second).
+    FileProgress {
+        id: SocketId,
+        progress: FileProgress,
+    },
+    /// A file transfer ended (finished or cancelled).
+    FileDone { id: SocketId, result: FileResult },
     /// Something went wrong. `id` is set when it concerns one socket; the session stays open.
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,8 +145,15 @@ pub enum ServerSide {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<OsError>,
     },
-    /// UDP: one `recvfrom(1024)` returned this datagram.
-    RecvFrom { peer: SocketAddr, data: Bytes },
+    /// UDP: one `recvfrom(1024)` returned this datagram. `size` is the datagram's real size
+    /// (`MSG_TRUNC`): when it is larger than `data`, the kernel discarded the rest.
+    RecvFrom {
+        peer: SocketAddr,
+        data: Bytes,
+        size: usize,
+    },
+    /// TCP with framing: the server cut one whole message out of its byte stream.
+    Message { data: Bytes },
     /// UDP: `sendto()` of the uppercased datagram back to its sender.
     SendTo { peer: SocketAddr, len: usize },
 }
@@ -147,6 +194,12 @@ pub enum ErrorCode {
     Os,
     /// The browser reads events too slowly; this many server-side events were dropped.
     EventsDropped,
+    /// No lab server with this id, or not of the protocol the command needs.
+    UnknownServer,
+    /// A lab server setting out of range.
+    BadSpec,
+    /// The session already runs its maximum number of lab servers.
+    TooManyServers,
 }
 
 /// An error number from the kernel, e.g. `{"errno":111,"name":"ECONNREFUSED",...}`.

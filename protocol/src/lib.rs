@@ -18,10 +18,15 @@
 mod bytes;
 mod client;
 mod event;
+mod lab;
 
 pub use bytes::Bytes;
 pub use client::{ClientMsg, Command, ParseError};
 pub use event::{CloseBy, ErrorCode, Event, EventBody, Limits, OsError, ServerSide};
+pub use lab::{
+    FileProgress, FileResult, FileSource, Framing, KernelSocket, LabSpec, ServerId, Target,
+    Transport,
+};
 
 /// The protocol version. Bumped on any change that an older peer would misread.
 pub const VERSION: u32 = 1;

@@ -93,6 +93,12 @@ pub(crate) struct Catalog {
     pub ev_server_sendto: &'static str,
     /// {n}
     pub ev_udp_echo: &'static str,
+    /// {size} {lost}
+    pub ev_truncated: &'static str,
+    /// {n}
+    pub ev_server_message: &'static str,
+    /// {seconds}
+    pub ev_no_reply: &'static str,
     pub ev_udp_closed: &'static str,
     /// {message}
     pub ev_error: &'static str,
@@ -146,6 +152,9 @@ pub(crate) static EN: Catalog = Catalog {
     ev_server_recvfrom: "recvfrom(1024) → {n} from {peer}",
     ev_server_sendto: "sendto() {n} → {peer}, uppercased",
     ev_udp_echo: "recvfrom() → {n} echo",
+    ev_truncated: " — the datagram had {size}: {lost} discarded by the kernel (MSG_TRUNC)",
+    ev_server_message: "framing → one whole message of {n}",
+    ev_no_reply: "no reply within {seconds} s",
     ev_udp_closed: "UDP socket closed (nothing is sent: there is no connection)",
     ev_error: "error: {message}",
     ev_bridge_up: "connected to the bridge at {url}",
@@ -194,6 +203,9 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_server_recvfrom: "recvfrom(1024) → {n},来自 {peer}",
     ev_server_sendto: "sendto() {n} → {peer}(已转大写)",
     ev_udp_echo: "recvfrom() → {n} 回显",
+    ev_truncated: " — 数据报实际有 {size},其中 {lost} 被内核丢弃(MSG_TRUNC)",
+    ev_server_message: "按帧切分 → 一条完整消息 {n}",
+    ev_no_reply: "{seconds} 秒内没有回复",
     ev_udp_closed: "UDP 套接字已关闭(没有连接,线路上什么也不发送)",
     ev_error: "错误:{message}",
     ev_bridge_up: "已连接桥接服务 {url}",
@@ -263,6 +275,9 @@ mod tests {
             (EN.ev_server_recvfrom, ZH_CN.ev_server_recvfrom),
             (EN.ev_server_sendto, ZH_CN.ev_server_sendto),
             (EN.ev_udp_echo, ZH_CN.ev_udp_echo),
+            (EN.ev_truncated, ZH_CN.ev_truncated),
+            (EN.ev_server_message, ZH_CN.ev_server_message),
+            (EN.ev_no_reply, ZH_CN.ev_no_reply),
             (EN.ev_error, ZH_CN.ev_error),
             (EN.ev_bridge_up, ZH_CN.ev_bridge_up),
             (EN.ev_bridge_down, ZH_CN.ev_bridge_down),

@@ -93,10 +93,26 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
         What::ServerClose { error: Some(error) } => {
             ("server", fill(c.ev_server_close_error, &[("error", error)]))
         }
-        What::ServerRecvFrom { peer, data } => {
+        What::ServerRecvFrom { peer, data, size } => {
             payload = Some(quote(data));
             let values = [("n", n(data.len())), ("peer", peer.to_string())];
-            ("server", fill(c.ev_server_recvfrom, &pairs(&values)))
+            let mut text = fill(c.ev_server_recvfrom, &pairs(&values));
+            if *size > data.len() {
+                let values = [("size", n(*size)), ("lost", n(size - data.len()))];
+                text += &fill(c.ev_truncated, &pairs(&values));
+            }
+            ("server", text)
+        }
+        What::ServerMessage { data } => {
+            payload = Some(quote(data));
+            (
+                "server",
+                fill(c.ev_server_message, &[("n", &n(data.len()))]),
+            )
+        }
+        What::NoReply { waited_ms } => {
+            let seconds = format!("{:.1}", *waited_ms as f64 / 1000.0);
+            ("error", fill(c.ev_no_reply, &[("seconds", &seconds)]))
         }
         What::ServerSendTo { peer, len } => {
             let values = [("n", n(*len)), ("peer", peer.to_string())];

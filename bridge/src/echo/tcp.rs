@@ -12,45 +12,58 @@
 //!     conn.close()
 //! ```
 //!
-//! One difference on purpose: each accepted client gets its own task, so many learners can use
-//! the lab at once (the tutorial's server serves one client at a time; the experiments will show
-//! that one next to this one). A client that closes or fails ends only its own task.
+//! The lab's shared echo server differs on one point, on purpose: each accepted client gets its
+//! own task, so many learners can use the lab at once. The tutorial's one-client-at-a-time
+//! server is the same code with `one_at_a_time` (see the experiments). A client that closes or
+//! fails ends only its own task.
+//!
+//! The same server, with other [`LabSpec`] settings (a read delay, another buffer, framing),
+//! runs the experiments' private servers.
 
-use super::{RECV_BUFFER, upper::upper};
+use super::framing::Decoder;
+use super::upper::upper;
 use crate::observe::{Observers, Transport};
 use crate::os_error::os_error;
-use protocol::ServerSide;
+use protocol::{LabSpec, ServerSide};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
-
-/// `listen(5)`: the tutorial's backlog ("半连接池", the queue of connections the kernel has
-/// completed but the program has not yet accepted).
-pub(crate) const BACKLOG: u32 = 5;
 
 /// Most clients served at once. Past this the server stops accepting, and new connections wait
 /// in the kernel's queue — a bound on memory, and the same thing a real server does.
 pub(crate) const MAX_CLIENTS: usize = 1024;
 
-/// Binds the listening socket with `SO_REUSEADDR` (so a restart does not fail on connections
-/// still in TIME_WAIT) and `listen(5)`.
-pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+/// Binds the listening socket as `spec` says: the tutorial's is `SO_REUSEADDR` (so a restart
+/// does not fail on connections still in TIME_WAIT) and `listen(5)`.
+pub(crate) fn bind(addr: SocketAddr, spec: &LabSpec) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
-    socket.set_reuseaddr(true)?;
+    socket.set_reuseaddr(spec.reuseaddr)?;
     socket.bind(addr)?;
-    socket.listen(BACKLOG)
+    socket.listen(spec.backlog)
 }
 
-/// Accepts clients forever, one task each. The tasks belong to this loop: stopping the server
-/// closes every connection it has (the server's side closes first, as when a process exits).
-pub(crate) async fn serve(listener: TcpListener, observers: Observers) {
+/// A way to tell a running server "close every connection you have, now" (the server's active
+/// close). Each `send` of a new number is one such order.
+pub(crate) type CloseOrder = watch::Receiver<u64>;
+
+/// Accepts clients forever. With `spec.one_at_a_time` it serves each client to the end before
+/// accepting the next (the tutorial's server); otherwise each client gets its own task. The
+/// tasks belong to this loop: stopping the server closes every connection it has, from the
+/// server's side first, as when a server process exits.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    observers: Observers,
+    spec: LabSpec,
+    close: CloseOrder,
+) {
     let mut clients = JoinSet::new();
     loop {
         // Reap finished clients; at the limit, wait for one to finish before accepting more.
@@ -61,8 +74,12 @@ pub(crate) async fn serve(listener: TcpListener, observers: Observers) {
         }
         match listener.accept().await {
             Ok((stream, peer)) => {
-                let observers = observers.clone();
-                clients.spawn(async move { serve_client(stream, peer, &observers).await });
+                let client = serve_client(stream, peer, observers.clone(), spec, close.clone());
+                if spec.one_at_a_time {
+                    client.await;
+                } else {
+                    clients.spawn(client);
+                }
             }
             Err(e) => {
                 // E.g. EMFILE (out of file descriptors): keep serving, but do not spin.
@@ -73,20 +90,45 @@ pub(crate) async fn serve(listener: TcpListener, observers: Observers) {
     }
 }
 
-/// The inner loop: `recv(1024)`, reply uppercased, until the client closes.
-async fn serve_client(mut conn: TcpStream, peer: SocketAddr, observers: &Observers) {
+/// The inner loop: `recv(1024)`, reply uppercased, until the client closes (or the server is
+/// ordered to close first).
+async fn serve_client(
+    mut conn: TcpStream,
+    peer: SocketAddr,
+    observers: Observers,
+    spec: LabSpec,
+    mut close: CloseOrder,
+) {
     let report = |op| observers.report(Transport::Tcp, peer, op);
     report(ServerSide::Accept { peer });
-    tracing::debug!("TCP echo: accepted {peer}");
-    let mut buf = [0u8; RECV_BUFFER];
+    close.mark_unchanged();
+    let delay = Duration::from_millis(spec.read_delay_ms.into());
+    let mut buf = vec![0u8; spec.recv_buffer];
+    let mut decoder = Decoder::new(spec.framing);
     let error = loop {
-        match conn.read(&mut buf).await {
+        // A slow server: the client's data piles up in the kernel meanwhile.
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let read = tokio::select! {
+            read = conn.read(&mut buf) => read,
+            _ = close.changed() => break None,
+        };
+        match read {
             // recv() returning 0 bytes means the peer sent its FIN: it will send no more.
             Ok(0) => break None,
             Ok(n) => {
                 report(ServerSide::Recv {
                     data: buf[..n].into(),
                 });
+                match decoder.feed(&buf[..n]) {
+                    Ok(messages) => {
+                        for data in messages {
+                            report(ServerSide::Message { data: data.into() });
+                        }
+                    }
+                    Err(e) => tracing::debug!("framing lost on {peer}: {e:?}"),
+                }
                 if let Err(e) = conn.write_all(&upper(&buf[..n])).await {
                     break Some(os_error(&e));
                 }
@@ -125,7 +167,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_listener_is_the_tutorials_reuseaddr_stream_socket() {
-        let listener = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let spec = LabSpec::tutorial(protocol::Transport::Tcp);
+        let listener = bind("127.0.0.1:0".parse().unwrap(), &spec).unwrap();
         let fd = listener.as_raw_fd();
         assert_eq!(int_option(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR), 1);
         assert_eq!(int_option(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN), 1);

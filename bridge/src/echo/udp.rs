@@ -12,17 +12,26 @@
 //! sender's address. An empty datagram is a real datagram: it is received (0 bytes, with an
 //! address) and echoed as an empty datagram.
 
-use super::{RECV_BUFFER, upper::upper};
+use super::upper::upper;
 use crate::observe::{Observers, Transport};
-use protocol::ServerSide;
+use protocol::{LabSpec, ServerSide};
+use socket2::SockRef;
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 /// Receives and echoes datagrams forever.
-pub(crate) async fn serve(socket: UdpSocket, observers: Observers) {
-    let mut buf = [0u8; RECV_BUFFER];
+pub(crate) async fn serve(socket: UdpSocket, observers: Observers, spec: LabSpec) {
+    let delay = Duration::from_millis(spec.read_delay_ms.into());
+    let mut buf = vec![0u8; spec.recv_buffer];
     loop {
-        let (n, peer) = match socket.recv_from(&mut buf).await {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let (n, size, peer) = match recv_from_truncating(&socket, &mut buf).await {
             Ok(got) => got,
             Err(e) => {
                 tracing::warn!("UDP echo recvfrom() failed: {e}");
@@ -34,10 +43,32 @@ pub(crate) async fn serve(socket: UdpSocket, observers: Observers) {
         report(ServerSide::RecvFrom {
             peer,
             data: buf[..n].into(),
+            size,
         });
         match socket.send_to(&upper(&buf[..n]), peer).await {
             Ok(len) => report(ServerSide::SendTo { peer, len }),
             Err(e) => tracing::warn!("UDP echo sendto({peer}) failed: {e}"),
         }
     }
+}
+
+/// `recvfrom(buf, MSG_TRUNC)`: like the tutorial's `recvfrom(1024)`, a datagram longer than the
+/// buffer is cut and the rest discarded by the kernel; with `MSG_TRUNC` the kernel also tells us
+/// the datagram's real size, so the learner can see what was lost. Returns (bytes in `buf`,
+/// real size, sender).
+async fn recv_from_truncating(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+) -> io::Result<(usize, usize, SocketAddr)> {
+    let (size, from) = socket
+        .async_io(Interest::READABLE, || {
+            // SAFETY: u8 and MaybeUninit<u8> have the same layout, and recv only writes bytes.
+            let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+            SockRef::from(socket).recv_from_with_flags(uninit, libc::MSG_TRUNC)
+        })
+        .await?;
+    let from = from
+        .as_socket()
+        .ok_or_else(|| io::Error::other("recvfrom() returned a non-IP address"))?;
+    Ok((size.min(buf.len()), size, from))
 }

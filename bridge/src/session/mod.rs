@@ -6,6 +6,8 @@
 //! was closed, the network went away), the session ends and every socket it owned is closed with
 //! it: nothing outlives its session.
 
+mod file;
+mod lab;
 mod sockets;
 mod tcp;
 mod udp;
@@ -20,7 +22,11 @@ use std::sync::Arc;
 
 /// What a session's socket tasks can be told.
 pub(crate) enum SockCmd {
+    /// One `send()` (TCP), one datagram (UDP), or the next piece of an uploaded file.
     Send(Vec<u8>),
+    /// Several `send()`s right after each other (TCP).
+    Burst(Vec<Vec<u8>>),
+    /// Close (TCP, UDP) or cancel (file).
     Close,
 }
 
@@ -28,6 +34,7 @@ pub(crate) enum SockCmd {
 pub(crate) async fn run(ws: WebSocket, shared: Arc<Shared>) {
     let (outbox, mut outbox_rx) = Outbox::new();
     let outbox = Arc::new(outbox);
+    shared.observers.join(&outbox);
     let (mut sink, mut stream) = ws.split();
 
     let writer = {

@@ -2,15 +2,20 @@
 //!
 //! This is where a command from the network meets the session's limits: payload size, number of
 //! sockets, queued commands per socket. A command that breaks one gets an error event saying
-//! which, and the session carries on.
+//! which, and the session carries on. It is also where a command's `to` becomes an address:
+//! the lab's echo server, one of the session's lab servers, or the session's "nobody listens
+//! here" port — never an address the browser chose.
 
-use super::{SockCmd, tcp, udp};
+use super::lab::LabServers;
+use super::{SockCmd, file, tcp, udp};
 use crate::Shared;
-use crate::observe::Transport;
+use crate::echo::framing;
 use crate::outbox::{Outbox, SessionGone};
-use protocol::{ClientMsg, Command, ErrorCode, EventBody, ParseError, SocketId};
+use protocol::{ClientMsg, Command, ErrorCode, EventBody, ParseError, SocketId, Target, Transport};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -18,26 +23,59 @@ use tokio::task::JoinSet;
 /// a socket's queued bytes (16 × 64 KiB = 1 MiB by default); more gets `queue_full`.
 pub(crate) const SOCKET_QUEUE: usize = 16;
 
+/// Most messages in one burst (the sticky-packets experiment sends a handful).
+pub(crate) const MAX_BURST: usize = 64;
+
+/// What kind of socket an id names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Tcp,
+    Udp,
+    File,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Tcp => "TCP connection",
+            Kind::Udp => "UDP socket",
+            Kind::File => "file transfer",
+        }
+    }
+}
+
 pub(crate) struct Sockets {
     shared: Arc<Shared>,
     outbox: Arc<Outbox>,
     open: HashMap<SocketId, Handle>,
     /// Owns the socket tasks: dropping the set aborts them all.
     tasks: JoinSet<SocketId>,
+    labs: LabServers,
+    nobody: Option<Nobody>,
 }
 
 struct Handle {
-    transport: Transport,
+    kind: Kind,
     tx: mpsc::Sender<SockCmd>,
+}
+
+/// A loopback port reserved for this session where nothing listens: a TCP socket bound to it
+/// but never `listen()`ing (so connects get RST: "connection refused"), on a port number that
+/// no UDP socket was bound to when it was picked.
+struct Nobody {
+    _reserved: TcpSocket,
+    addr: SocketAddr,
 }
 
 impl Sockets {
     pub(crate) fn new(shared: Arc<Shared>, outbox: Arc<Outbox>) -> Sockets {
         Sockets {
+            labs: LabServers::new(shared.clone(), outbox.clone()),
             shared,
             outbox,
             open: HashMap::new(),
             tasks: JoinSet::new(),
+            nobody: None,
         }
     }
 
@@ -70,50 +108,108 @@ impl Sockets {
                 return self.error(None, code, e.to_string()).await;
             }
         };
-        let id = cmd.id();
         match cmd {
-            Command::TcpConnect { id } => {
-                if self.check_new(id).await? {
-                    self.open_socket(Transport::Tcp, id);
+            Command::TcpConnect { id, to } => {
+                if let Some(target) = self.prepare(id, Transport::Tcp, to).await? {
+                    self.spawn(id, Kind::Tcp, move |shared, outbox, rx| async move {
+                        tcp::run(id, target, &shared, &outbox, rx).await
+                    });
                 }
                 Ok(())
             }
             Command::TcpSend { id, data } => {
                 if self.check_size(id, data.len()).await? {
-                    self.deliver(Transport::Tcp, id, SockCmd::Send(data.0))
-                        .await?;
+                    self.deliver(Kind::Tcp, id, SockCmd::Send(data.0)).await?;
                 }
                 Ok(())
             }
-            Command::TcpClose { id } => self.deliver(Transport::Tcp, id, SockCmd::Close).await,
-            Command::UdpSend { id, data } => {
+            Command::TcpSendBurst {
+                id,
+                messages,
+                framing,
+            } => {
+                if messages.len() > MAX_BURST {
+                    let message = format!("a burst has at most {MAX_BURST} messages");
+                    return self.error(Some(id), ErrorCode::TooLarge, message).await;
+                }
+                let total = messages.iter().map(|m| m.len()).sum();
+                if self.check_size(id, total).await? {
+                    let framed = messages
+                        .iter()
+                        .map(|m| framing::encode(framing, &m.0))
+                        .collect();
+                    self.deliver(Kind::Tcp, id, SockCmd::Burst(framed)).await?;
+                }
+                Ok(())
+            }
+            Command::TcpClose { id } => self.deliver(Kind::Tcp, id, SockCmd::Close).await,
+            Command::UdpSend {
+                id,
+                data,
+                to,
+                connected,
+            } => {
                 if !self.check_size(id, data.len()).await? {
                     return Ok(());
                 }
                 // UDP has no connect: the first datagram from a new id opens its socket.
                 if !self.open.contains_key(&id) {
-                    if !self.check_new(id).await? {
+                    let Some(target) = self.prepare(id, Transport::Udp, to).await? else {
                         return Ok(());
-                    }
-                    self.open_socket(Transport::Udp, id);
+                    };
+                    self.spawn(id, Kind::Udp, move |shared, outbox, rx| async move {
+                        udp::run(id, target, connected, &shared, &outbox, rx).await
+                    });
                 }
-                self.deliver(Transport::Udp, id, SockCmd::Send(data.0))
-                    .await
+                self.deliver(Kind::Udp, id, SockCmd::Send(data.0)).await
             }
-            Command::UdpClose { .. } => self.deliver(Transport::Udp, id, SockCmd::Close).await,
+            Command::UdpClose { id } => self.deliver(Kind::Udp, id, SockCmd::Close).await,
+            Command::LabStart { server, spec } => self.labs.start(server, spec).await,
+            Command::LabStop { server } => self.labs.stop(server).await,
+            Command::LabRestart { server, reuseaddr } => self.labs.restart(server, reuseaddr).await,
+            Command::LabCloseClients { server } => self.labs.close_clients(server).await,
+            Command::FileStart {
+                id,
+                transport,
+                to,
+                source,
+                datagram,
+            } => {
+                let plan = match file::Plan::new(transport, source, datagram, &self.shared.limits) {
+                    Ok(plan) => plan,
+                    Err(message) => {
+                        return self.error(Some(id), ErrorCode::BadCommand, message).await;
+                    }
+                };
+                if let Some(target) = self.prepare(id, transport, to).await? {
+                    self.spawn(id, Kind::File, move |_, outbox, rx| async move {
+                        file::run(id, target, plan, &outbox, rx).await
+                    });
+                }
+                Ok(())
+            }
+            Command::FileChunk { id, data } => {
+                if self.check_size(id, data.len()).await? {
+                    self.deliver(Kind::File, id, SockCmd::Send(data.0)).await?;
+                }
+                Ok(())
+            }
+            Command::FileCancel { id } => self.deliver(Kind::File, id, SockCmd::Close).await,
         }
     }
 
-    /// May a new socket with this id be opened? Says why not if it may not.
-    async fn check_new(&self, id: SocketId) -> Result<bool, SessionGone> {
+    /// Checks that a new socket `id` may open, and finds where it goes. Says why not if not.
+    async fn prepare(
+        &mut self,
+        id: SocketId,
+        transport: Transport,
+        to: Target,
+    ) -> Result<Option<SocketAddr>, SessionGone> {
         if self.open.contains_key(&id) {
-            self.error(
-                Some(id),
-                ErrorCode::DuplicateId,
-                format!("socket {id} is already open"),
-            )
-            .await?;
-            return Ok(false);
+            let message = format!("socket {id} is already open");
+            self.error(Some(id), ErrorCode::DuplicateId, message)
+                .await?;
+            return Ok(None);
         }
         let max = self.shared.limits.max_sockets;
         if self.open.len() >= max {
@@ -121,9 +217,52 @@ impl Sockets {
                 format!("this session already has {max} open sockets (the limit); close one first");
             self.error(Some(id), ErrorCode::TooManySockets, message)
                 .await?;
-            return Ok(false);
+            return Ok(None);
         }
-        Ok(true)
+        let target = match to {
+            Target::Echo => Ok(match transport {
+                Transport::Tcp => self.shared.tcp_target,
+                Transport::Udp => self.shared.udp_target,
+            }),
+            Target::Lab(server) => self.labs.addr(server, transport),
+            Target::Nobody => self.nobody().map_err(|e| {
+                let message = format!("could not reserve a port where nobody listens: {e}");
+                (ErrorCode::Os, message)
+            }),
+        };
+        match target {
+            Ok(addr) => Ok(Some(addr)),
+            Err((code, message)) => {
+                self.error(Some(id), code, message).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The session's "nobody listens here" address, reserved on first use.
+    fn nobody(&mut self) -> std::io::Result<SocketAddr> {
+        if let Some(nobody) = &self.nobody {
+            return Ok(nobody.addr);
+        }
+        let ip = self.shared.tcp_target.ip();
+        for _ in 0..16 {
+            // A port number just released by UDP, then held by a non-listening TCP socket.
+            let port = std::net::UdpSocket::bind((ip, 0))?.local_addr()?.port();
+            let addr = SocketAddr::new(ip, port);
+            let tcp = if ip.is_ipv4() {
+                TcpSocket::new_v4()?
+            } else {
+                TcpSocket::new_v6()?
+            };
+            if tcp.bind(addr).is_ok() {
+                self.nobody = Some(Nobody {
+                    _reserved: tcp,
+                    addr,
+                });
+                return Ok(addr);
+            }
+        }
+        Err(std::io::Error::other("no free port found"))
     }
 
     async fn check_size(&self, id: SocketId, len: usize) -> Result<bool, SessionGone> {
@@ -136,47 +275,40 @@ impl Sockets {
         Ok(true)
     }
 
-    fn open_socket(&mut self, transport: Transport, id: SocketId) {
+    /// Starts socket `id`'s task with its command queue.
+    fn spawn<F, Fut>(&mut self, id: SocketId, kind: Kind, task: F)
+    where
+        F: FnOnce(Arc<Shared>, Arc<Outbox>, mpsc::Receiver<SockCmd>) -> Fut,
+        Fut: Future<Output = Result<(), SessionGone>> + Send + 'static,
+    {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
-        let shared = self.shared.clone();
-        let outbox = self.outbox.clone();
+        let run = task(self.shared.clone(), self.outbox.clone(), rx);
         self.tasks.spawn(async move {
             // An Err here only means the session is gone, which ends the task anyway.
-            let _ = match transport {
-                Transport::Tcp => tcp::run(id, &shared, &outbox, rx).await,
-                Transport::Udp => udp::run(id, &shared, &outbox, rx).await,
-            };
+            let _ = run.await;
             id
         });
-        self.open.insert(id, Handle { transport, tx });
+        self.open.insert(id, Handle { kind, tx });
     }
 
     /// Hands a command to socket `id`, without waiting: a full queue is an error, not a stall.
-    async fn deliver(
-        &self,
-        transport: Transport,
-        id: SocketId,
-        cmd: SockCmd,
-    ) -> Result<(), SessionGone> {
-        let kind = match transport {
-            Transport::Tcp => "TCP connection",
-            Transport::Udp => "UDP socket",
-        };
-        let Some(handle) = self.open.get(&id).filter(|h| h.transport == transport) else {
-            let message = format!("there is no open {kind} with id {id}");
+    async fn deliver(&self, kind: Kind, id: SocketId, cmd: SockCmd) -> Result<(), SessionGone> {
+        let Some(handle) = self.open.get(&id).filter(|h| h.kind == kind) else {
+            let message = format!("there is no open {} with id {id}", kind.name());
             return self.error(Some(id), ErrorCode::UnknownId, message).await;
         };
         match handle.tx.try_send(cmd) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 let message = format!(
-                    "{kind} {id} already has {SOCKET_QUEUE} commands waiting; this one was not \
-                     carried out"
+                    "{} {id} already has {SOCKET_QUEUE} commands waiting; this one was not \
+                     carried out",
+                    kind.name()
                 );
                 self.error(Some(id), ErrorCode::QueueFull, message).await
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
-                let message = format!("{kind} {id} is closed");
+                let message = format!("{} {id} is closed", kind.name());
                 self.error(Some(id), ErrorCode::UnknownId, message).await
             }
         }

@@ -27,11 +27,11 @@ const CLIENT_RECV_BUFFER: usize = 16 * 1024;
 
 pub(crate) async fn run(
     id: SocketId,
+    server: SocketAddr,
     shared: &Shared,
     outbox: &std::sync::Arc<Outbox>,
     mut cmds: mpsc::Receiver<SockCmd>,
 ) -> Result<(), SessionGone> {
-    let server = shared.tcp_target;
     let os_fail = |what: String, e: std::io::Error| EventBody::Error {
         id: Some(id),
         code: ErrorCode::Os,
@@ -76,20 +76,35 @@ pub(crate) async fn run(
     let writer = async {
         while let Some(cmd) = cmds.recv().await {
             match cmd {
-                SockCmd::Send(data) => match wr.write_all(&data).await {
-                    Ok(()) => {
-                        outbox
-                            .push(EventBody::TcpSent {
-                                id,
-                                len: data.len(),
-                            })
-                            .await?
-                    }
-                    Err(e) => {
+                SockCmd::Send(data) => {
+                    if let Err(e) = send(&mut wr, &data).await {
                         outbox.push(os_fail("send() failed".into(), e)).await?;
                         break;
                     }
-                },
+                    let len = data.len();
+                    outbox.push(EventBody::TcpSent { id, len }).await?;
+                }
+                // Back to back: every send() first, then the reports, so no pause separates them.
+                SockCmd::Burst(messages) => {
+                    let mut sent = vec![];
+                    let mut failed = None;
+                    for data in &messages {
+                        match send(&mut wr, data).await {
+                            Ok(()) => sent.push(data.len()),
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    for len in sent {
+                        outbox.push(EventBody::TcpSent { id, len }).await?;
+                    }
+                    if let Some(e) = failed {
+                        outbox.push(os_fail("send() failed".into(), e)).await?;
+                        break;
+                    }
+                }
                 SockCmd::Close => {
                     we_closed.store(true, Ordering::SeqCst);
                     // shutdown(SHUT_WR): our FIN goes out; we can still read the server's reply.
@@ -137,6 +152,16 @@ pub(crate) async fn run(
     tokio::select! {
         r = reader => r,
         r = writer => r,
+    }
+}
+
+/// `send()` all of `data`. An empty message is a real `send()` of 0 bytes (it returns 0 and
+/// puts nothing on the wire), not skipped: the empty-message experiment shows exactly that.
+async fn send(wr: &mut tokio::net::tcp::OwnedWriteHalf, data: &[u8]) -> std::io::Result<()> {
+    if data.is_empty() {
+        wr.write(data).await.map(drop)
+    } else {
+        wr.write_all(data).await
     }
 }
 

@@ -11,19 +11,33 @@ use crate::os_error::os_error;
 use crate::outbox::{Outbox, SessionGone};
 use protocol::{ErrorCode, EventBody, SocketId};
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
+
+/// How long a sent datagram may go unanswered before the socket reports "no reply". UDP itself
+/// never says a datagram was lost; only silence does.
+const NO_REPLY_AFTER: Duration = Duration::from_secs(2);
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
 
 /// Big enough for the largest possible UDP payload, so the client never truncates a reply.
 const CLIENT_RECV_BUFFER: usize = 65_536;
 
 pub(crate) async fn run(
     id: SocketId,
+    server: SocketAddr,
+    connected: bool,
     shared: &Shared,
     outbox: &std::sync::Arc<Outbox>,
     mut cmds: mpsc::Receiver<SockCmd>,
 ) -> Result<(), SessionGone> {
-    let server = shared.udp_target;
     let os_fail = |what: String, e: std::io::Error| EventBody::Error {
         id: Some(id),
         code: ErrorCode::Os,
@@ -46,28 +60,58 @@ pub(crate) async fn run(
     let _watch = shared
         .observers
         .watch(Transport::Udp, local, outbox.clone(), id);
+    // A connected UDP socket only talks to `server`, and the kernel reports ICMP errors for it
+    // (e.g. "port unreachable" becomes ECONNREFUSED on the next call). An unconnected one hears
+    // nothing of the kind.
+    if connected && let Err(e) = socket.connect(server).await {
+        return outbox
+            .push(os_fail(format!("connect() to {server} failed"), e))
+            .await;
+    }
+    let call = if connected { "send()" } else { "sendto()" };
 
     let mut buf = vec![0u8; CLIENT_RECV_BUFFER];
+    // When the last datagram left, while no reply has come since.
+    let mut waiting: Option<Instant> = None;
     loop {
+        let deadline = waiting.map(|since| since + NO_REPLY_AFTER);
         tokio::select! {
             cmd = cmds.recv() => match cmd {
-                Some(SockCmd::Send(data)) => match socket.send_to(&data, server).await {
-                    Ok(len) => {
-                        outbox.push(EventBody::UdpSent { id, local, peer: server, len }).await?
+                Some(SockCmd::Send(data)) => {
+                    let sent = if connected {
+                        socket.send(&data).await
+                    } else {
+                        socket.send_to(&data, server).await
+                    };
+                    match sent {
+                        Ok(len) => {
+                            waiting.get_or_insert_with(Instant::now);
+                            outbox.push(EventBody::UdpSent { id, local, peer: server, len }).await?
+                        }
+                        // E.g. EMSGSIZE for a datagram over 65,507 bytes.
+                        Err(e) => outbox.push(os_fail(format!("{call} to {server} failed"), e)).await?,
                     }
-                    // E.g. EMSGSIZE for a datagram over 65,507 bytes.
-                    Err(e) => outbox.push(os_fail(format!("sendto() {server} failed"), e)).await?,
-                },
+                }
+                Some(SockCmd::Burst(_)) => {}
                 Some(SockCmd::Close) => return outbox.push(EventBody::UdpClosed { id }).await,
                 None => return Ok(()),
             },
-            got = socket.recv_from(&mut buf) => match got {
-                Ok((n, from)) => {
-                    let data = buf[..n].into();
-                    outbox.push(EventBody::UdpReceived { id, from, data }).await?
+            got = socket.recv_from(&mut buf) => {
+                waiting = None;
+                match got {
+                    Ok((n, from)) => {
+                        let data = buf[..n].into();
+                        outbox.push(EventBody::UdpReceived { id, from, data }).await?
+                    }
+                    // A connected socket: the ICMP "port unreachable" for an earlier datagram.
+                    Err(e) => outbox.push(os_fail("recv() failed".into(), e)).await?,
                 }
-                Err(e) => outbox.push(os_fail("recvfrom() failed".into(), e)).await?,
-            },
+            }
+            () = sleep_until(deadline) => {
+                waiting = None;
+                let waited_ms = NO_REPLY_AFTER.as_millis() as u64;
+                outbox.push(EventBody::UdpNoReply { id, waited_ms }).await?;
+            }
         }
     }
 }

@@ -75,6 +75,14 @@ pub(crate) enum What {
     ServerRecvFrom {
         peer: SocketAddr,
         data: Vec<u8>,
+        /// The datagram's real size; more than `data.len()` when the buffer cut it.
+        size: usize,
+    },
+    ServerMessage {
+        data: Vec<u8>,
+    },
+    NoReply {
+        waited_ms: u64,
     },
     ServerSendTo {
         peer: SocketAddr,

@@ -11,7 +11,7 @@
 pub(crate) mod log;
 
 use log::{Entry, Log, Proto, Side, What};
-use protocol::{Command, Event, EventBody, Limits, ServerSide, SocketId};
+use protocol::{Command, Event, EventBody, Limits, ServerSide, SocketId, Target};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
@@ -153,6 +153,8 @@ impl Model {
             Proto::Udp => Command::UdpSend {
                 id,
                 data: data.into(),
+                to: Target::Echo,
+                connected: false,
             },
         });
         commands
@@ -169,7 +171,10 @@ impl Model {
         let id = self.next_id;
         self.next_id += 1;
         self.tcp = TcpConn::Connecting { id };
-        vec![Command::TcpConnect { id }]
+        vec![Command::TcpConnect {
+            id,
+            to: Target::Echo,
+        }]
     }
 
     /// "Close": our side closes first (the active close).
@@ -341,15 +346,33 @@ impl Model {
                     let error = error.map(|e| format!("{} ({})", e.message, e.name));
                     (tcp, Side::Server, What::ServerClose { error })
                 }
-                ServerSide::RecvFrom { peer, data } => (
+                ServerSide::RecvFrom { peer, data, size } => (
                     udp,
                     Side::Server,
-                    What::ServerRecvFrom { peer, data: data.0 },
+                    What::ServerRecvFrom {
+                        peer,
+                        data: data.0,
+                        size,
+                    },
                 ),
+                ServerSide::Message { data } => {
+                    (tcp, Side::Server, What::ServerMessage { data: data.0 })
+                }
                 ServerSide::SendTo { peer, len } => {
                     (udp, Side::Server, What::ServerSendTo { peer, len })
                 }
             },
+            EventBody::UdpNoReply { waited_ms, .. } => {
+                (udp, Side::Client, What::NoReply { waited_ms })
+            }
+            // The experiments' events are read by their panels (see `experiments`).
+            EventBody::OtherClient { .. }
+            | EventBody::LabStarted { .. }
+            | EventBody::LabStopped { .. }
+            | EventBody::ListenQueue { .. }
+            | EventBody::KernelSockets { .. }
+            | EventBody::FileProgress { .. }
+            | EventBody::FileDone { .. } => return,
             EventBody::Error {
                 id, message, os, ..
             } => {

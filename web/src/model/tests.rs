@@ -47,7 +47,10 @@ fn send_via_tcp_connects_first_then_sends_and_shows_only_confirmed_facts() {
     assert_eq!(
         cmds,
         [
-            Command::TcpConnect { id: 1 },
+            Command::TcpConnect {
+                id: 1,
+                to: Target::Echo
+            },
             Command::TcpSend {
                 id: 1,
                 data: "hello socket".into()
@@ -198,7 +201,13 @@ fn close_and_the_teardown_return_the_connection_to_idle() {
         ]
     );
     // A new connection gets a new id.
-    assert_eq!(m.connect_tcp(), [Command::TcpConnect { id: 2 }]);
+    assert_eq!(
+        m.connect_tcp(),
+        [Command::TcpConnect {
+            id: 2,
+            to: Target::Echo
+        }]
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -240,14 +249,18 @@ fn udp_has_no_connect_and_keeps_one_socket() {
         m.send(Proto::Udp, b"hi".to_vec()),
         [Command::UdpSend {
             id: 1,
-            data: "hi".into()
+            data: "hi".into(),
+            to: Target::Echo,
+            connected: false,
         }]
     );
     assert_eq!(
         m.send(Proto::Udp, vec![]),
         [Command::UdpSend {
             id: 1,
-            data: "".into()
+            data: "".into(),
+            to: Target::Echo,
+            connected: false,
         }]
     );
     assert_eq!(
@@ -271,6 +284,7 @@ fn udp_has_no_connect_and_keeps_one_socket() {
             op: ServerSide::RecvFrom {
                 peer: addr(LOCAL),
                 data: "hi".into(),
+                size: 2,
             },
         },
     ));
@@ -326,7 +340,9 @@ fn losing_the_bridge_forgets_every_socket_and_says_so() {
         m.send(Proto::Udp, b"x".to_vec()),
         [Command::UdpSend {
             id: 3,
-            data: "x".into()
+            data: "x".into(),
+            to: Target::Echo,
+            connected: false,
         }]
     );
 }

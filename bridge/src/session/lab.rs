@@ -1,0 +1,321 @@
+//! A session's private lab servers: real servers with the experiments' settings.
+//!
+//! The tutorial's servers on 8080/8081 are shared and stay exactly as the tutorial has them. An
+//! experiment that needs a slow server, another buffer size, a one-client-at-a-time server or a
+//! server it can restart gets its own here, on a loopback port the bridge picks; the browser
+//! refers to it by a number. Everything stops when the session ends.
+//!
+//! For each TCP lab server a watcher reads the kernel's socket table every [`WATCH_EVERY`] and
+//! reports what changed: the accept queue's length, and the connections on the server's port
+//! with their states (ESTABLISHED, FIN_WAIT2, TIME_WAIT and its time left, …). It keeps watching
+//! after the server stops, because TIME_WAIT outlives the server.
+
+use crate::Shared;
+use crate::echo;
+use crate::kernel::proc_net;
+use crate::os_error::os_error;
+use crate::outbox::{Outbox, SessionGone};
+use protocol::{ErrorCode, EventBody, KernelSocket, LabSpec, ServerId, Transport};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Lab servers one session may have at once.
+pub(crate) const MAX_LAB_SERVERS: usize = 4;
+
+/// How often the kernel's table is read. Fast enough to watch a queue fill as clicks come in.
+pub(crate) const WATCH_EVERY: Duration = Duration::from_millis(200);
+
+/// The bounds on a spec: anything else is refused with `bad_spec`.
+const MAX_READ_DELAY_MS: u32 = 10_000;
+const MAX_RECV_BUFFER: usize = 65_536;
+const MAX_BACKLOG: u32 = 128;
+
+/// A task that is aborted when this handle is dropped.
+struct Owned(Option<JoinHandle<()>>);
+
+impl Owned {
+    fn spawn(task: impl Future<Output = ()> + Send + 'static) -> Owned {
+        Owned(Some(tokio::spawn(task)))
+    }
+
+    /// Aborts the task and waits until it is gone, so that what it owned (a listening socket)
+    /// is closed when this returns. Dropping only *requests* the abort.
+    async fn stop(mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
+struct LabServer {
+    spec: LabSpec,
+    addr: SocketAddr,
+    /// The serving task and the way to order it to close its clients; `None` when stopped.
+    running: Option<(Owned, watch::Sender<u64>)>,
+    _watcher: Option<Owned>,
+}
+
+pub(crate) struct LabServers {
+    shared: Arc<Shared>,
+    outbox: Arc<Outbox>,
+    servers: HashMap<ServerId, LabServer>,
+}
+
+/// Why a lab server command could not be carried out, for the learner.
+type Refusal = (ErrorCode, String);
+
+impl LabServers {
+    pub(crate) fn new(shared: Arc<Shared>, outbox: Arc<Outbox>) -> LabServers {
+        LabServers {
+            shared,
+            outbox,
+            servers: HashMap::new(),
+        }
+    }
+
+    /// The address of lab server `server`, which must serve `transport`.
+    pub(crate) fn addr(
+        &self,
+        server: ServerId,
+        transport: Transport,
+    ) -> Result<SocketAddr, Refusal> {
+        match self.servers.get(&server) {
+            Some(s) if s.spec.transport == transport => Ok(s.addr),
+            Some(_) => Err((
+                ErrorCode::UnknownServer,
+                format!("lab server {server} does not serve {transport:?}"),
+            )),
+            None => Err((
+                ErrorCode::UnknownServer,
+                format!("there is no lab server {server}"),
+            )),
+        }
+    }
+
+    pub(crate) async fn start(
+        &mut self,
+        server: ServerId,
+        spec: LabSpec,
+    ) -> Result<(), SessionGone> {
+        if let Err((code, message)) = self.check_new(server, &spec) {
+            return self.error(code, message, None).await;
+        }
+        // The same loopback as the lab's own servers, on a port the kernel picks.
+        let ip = self.shared.tcp_target.ip();
+        match self.bind(SocketAddr::new(ip, 0), &spec).await {
+            Ok((addr, running)) => {
+                let watcher = (spec.transport == Transport::Tcp).then(|| {
+                    let outbox = self.outbox.clone();
+                    Owned::spawn(watch_kernel(server, addr, spec.backlog, outbox))
+                });
+                let lab = LabServer {
+                    spec,
+                    addr,
+                    running: Some(running),
+                    _watcher: watcher,
+                };
+                self.servers.insert(server, lab);
+                self.outbox
+                    .push(EventBody::LabStarted { server, addr, spec })
+                    .await
+            }
+            Err(e) => {
+                let message = format!("could not start lab server {server}: {e}");
+                self.error(ErrorCode::Os, message, Some(&e)).await
+            }
+        }
+    }
+
+    fn check_new(&self, server: ServerId, spec: &LabSpec) -> Result<(), Refusal> {
+        if self.servers.contains_key(&server) {
+            return Err((
+                ErrorCode::DuplicateId,
+                format!("lab server {server} already exists"),
+            ));
+        }
+        if self.servers.len() >= MAX_LAB_SERVERS {
+            let message =
+                format!("this session already has {MAX_LAB_SERVERS} lab servers (the limit)");
+            return Err((ErrorCode::TooManyServers, message));
+        }
+        let bad = |what: String| Err((ErrorCode::BadSpec, what));
+        if spec.read_delay_ms > MAX_READ_DELAY_MS {
+            return bad(format!("read_delay_ms is at most {MAX_READ_DELAY_MS}"));
+        }
+        if !(1..=MAX_RECV_BUFFER).contains(&spec.recv_buffer) {
+            return bad(format!("recv_buffer is 1 to {MAX_RECV_BUFFER} bytes"));
+        }
+        if spec.backlog > MAX_BACKLOG {
+            return bad(format!("backlog is at most {MAX_BACKLOG}"));
+        }
+        Ok(())
+    }
+
+    /// Binds and starts serving at `addr` (port 0 = any).
+    async fn bind(
+        &self,
+        addr: SocketAddr,
+        spec: &LabSpec,
+    ) -> std::io::Result<(SocketAddr, (Owned, watch::Sender<u64>))> {
+        let observers = self.shared.observers.clone();
+        let (close, close_order) = watch::channel(0);
+        let spec = *spec;
+        match spec.transport {
+            Transport::Tcp => {
+                let listener = echo::tcp::bind(addr, &spec)?;
+                let addr = listener.local_addr()?;
+                let task = Owned::spawn(echo::tcp::serve(listener, observers, spec, close_order));
+                Ok((addr, (task, close)))
+            }
+            Transport::Udp => {
+                let socket = tokio::net::UdpSocket::bind(addr).await?;
+                let addr = socket.local_addr()?;
+                let task = Owned::spawn(echo::udp::serve(socket, observers, spec));
+                Ok((addr, (task, close)))
+            }
+        }
+    }
+
+    /// Stops a lab server: its listener closes and its connections close server-first.
+    pub(crate) async fn stop(&mut self, server: ServerId) -> Result<(), SessionGone> {
+        let Some(lab) = self.servers.get_mut(&server) else {
+            return self.unknown(server).await;
+        };
+        if let Some((task, _)) = lab.running.take() {
+            task.stop().await;
+            self.outbox.push(EventBody::LabStopped { server }).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops the server if it runs, then binds its port again with or without `SO_REUSEADDR`.
+    pub(crate) async fn restart(
+        &mut self,
+        server: ServerId,
+        reuseaddr: bool,
+    ) -> Result<(), SessionGone> {
+        if !self.servers.contains_key(&server) {
+            return self.unknown(server).await;
+        }
+        self.stop(server).await?;
+        let (addr, mut spec) = {
+            let lab = &self.servers[&server];
+            (lab.addr, lab.spec)
+        };
+        spec.reuseaddr = reuseaddr;
+        match self.bind(addr, &spec).await {
+            Ok((_, running)) => {
+                let lab = self.servers.get_mut(&server).expect("checked above");
+                lab.running = Some(running);
+                lab.spec = spec;
+                self.outbox
+                    .push(EventBody::LabStarted { server, addr, spec })
+                    .await
+            }
+            Err(e) => {
+                let option = if reuseaddr { "with" } else { "without" };
+                let message = format!("bind() {addr} {option} SO_REUSEADDR failed: {e}");
+                self.error(ErrorCode::Os, message, Some(&e)).await
+            }
+        }
+    }
+
+    /// Orders a running lab server to close every connection it has (the server closes first).
+    pub(crate) async fn close_clients(&mut self, server: ServerId) -> Result<(), SessionGone> {
+        match self.servers.get(&server).map(|lab| &lab.running) {
+            Some(Some((_, close))) => {
+                close.send_modify(|n| *n += 1);
+                Ok(())
+            }
+            Some(None) => {
+                let message = format!("lab server {server} is stopped");
+                self.error(ErrorCode::UnknownServer, message, None).await
+            }
+            None => self.unknown(server).await,
+        }
+    }
+
+    async fn unknown(&self, server: ServerId) -> Result<(), SessionGone> {
+        let message = format!("there is no lab server {server}");
+        self.error(ErrorCode::UnknownServer, message, None).await
+    }
+
+    async fn error(
+        &self,
+        code: ErrorCode,
+        message: String,
+        os: Option<&std::io::Error>,
+    ) -> Result<(), SessionGone> {
+        let os = os.map(os_error);
+        self.outbox
+            .push(EventBody::Error {
+                id: None,
+                code,
+                message,
+                os,
+            })
+            .await
+    }
+}
+
+/// Reports the kernel's view of `addr`'s port whenever it changes, until aborted.
+async fn watch_kernel(server: ServerId, addr: SocketAddr, backlog: u32, outbox: Arc<Outbox>) {
+    let mut last_queue = None;
+    let mut last_sockets = None;
+    let mut tick = tokio::time::interval(WATCH_EVERY);
+    loop {
+        tick.tick().await;
+        let Ok(rows) = proc_net::read_all() else {
+            return;
+        };
+        let mine = rows.iter().filter(|r| r.local == addr);
+        let queued = mine
+            .clone()
+            .find(|r| r.state == proc_net::LISTEN)
+            .map(|r| r.rx_queue);
+        let mut sockets: Vec<KernelSocket> = mine
+            .filter(|r| r.state != proc_net::LISTEN)
+            .map(|r| KernelSocket {
+                local: r.local,
+                remote: r.remote,
+                state: proc_net::state_name(r.state).to_string(),
+                // Whole seconds: enough for a countdown, and it keeps the events few.
+                timer_ms: r.timer_ms.map(|ms| ms / 1000 * 1000),
+            })
+            .collect();
+        sockets.sort_by_key(|s| (s.remote, s.state.clone()));
+        if let Some(queued) = queued
+            && last_queue != Some(queued)
+        {
+            last_queue = Some(queued);
+            let event = EventBody::ListenQueue {
+                server,
+                queued,
+                backlog,
+            };
+            if outbox.push(event).await.is_err() {
+                return;
+            }
+        }
+        if last_sockets.as_ref() != Some(&sockets) {
+            last_sockets = Some(sockets.clone());
+            let event = EventBody::KernelSockets { server, sockets };
+            if outbox.push(event).await.is_err() {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The experiments' vocabulary: session-private lab servers, where a client socket goes, and
+//! the kernel's view of a server's sockets.
+//!
+//! A lab server is a real server the bridge starts for one session, on a loopback port the
+//! bridge picks, with settings the tutorial's default servers do not have (a read delay, another
+//! buffer size, one client at a time, …). The browser still never names an address: it names
+//! "the lab's echo server", "my lab server 3", or "a port where nobody listens".
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+/// A session's name for one of its lab servers (chosen by the console, like socket ids).
+pub type ServerId = u32;
+
+/// Where a client socket sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// The lab's shared echo server for the protocol (the tutorial's, on 8080/8081).
+    #[default]
+    Echo,
+    /// One of this session's lab servers: `{"lab": 3}`.
+    Lab(ServerId),
+    /// A loopback port the bridge reserved for this session, where nothing listens.
+    Nobody,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+/// How a lab server behaves. Every field but `transport` has the tutorial's value as default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabSpec {
+    pub transport: Transport,
+    /// Sleep this long before each `recv()` (a slow server: data piles up in the kernel).
+    #[serde(default)]
+    pub read_delay_ms: u32,
+    /// The `recv()`/`recvfrom()` buffer size.
+    #[serde(default = "tutorial_buffer")]
+    pub recv_buffer: usize,
+    /// TCP: serve one client at a time, like the tutorial's server (accept, serve until the
+    /// client closes, then accept the next). Otherwise every client is served at once.
+    #[serde(default)]
+    pub one_at_a_time: bool,
+    /// TCP: the `listen()` backlog.
+    #[serde(default = "tutorial_backlog")]
+    pub backlog: u32,
+    /// TCP: set `SO_REUSEADDR` before `bind()`.
+    #[serde(default = "yes")]
+    pub reuseaddr: bool,
+    /// TCP: how the server cuts its byte stream back into messages, if at all.
+    #[serde(default)]
+    pub framing: Framing,
+}
+
+fn tutorial_buffer() -> usize {
+    1024
+}
+fn tutorial_backlog() -> u32 {
+    5
+}
+fn yes() -> bool {
+    true
+}
+
+impl LabSpec {
+    /// The tutorial's server for `transport`.
+    pub fn tutorial(transport: Transport) -> LabSpec {
+        LabSpec {
+            transport,
+            read_delay_ms: 0,
+            recv_buffer: tutorial_buffer(),
+            one_at_a_time: false,
+            backlog: tutorial_backlog(),
+            reuseaddr: true,
+            framing: Framing::None,
+        }
+    }
+}
+
+/// How messages are marked in a TCP byte stream (the fixes for "sticky packets").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Framing {
+    /// Raw bytes: the receiver cannot tell where one message ended.
+    #[default]
+    None,
+    /// Each message is preceded by its length as 4 bytes, big-endian (`struct.pack('>I', n)`).
+    Length,
+    /// Each message ends with a newline (`\n`); messages must not contain one.
+    Delimiter,
+}
+
+/// One of a lab server's sockets as the kernel lists it (`/proc/net/tcp`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelSocket {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// The kernel's state name: "ESTABLISHED", "TIME_WAIT", "FIN_WAIT2", …
+    pub state: String,
+    /// Time left on the socket's timer, in ms, when one runs (e.g. TIME_WAIT's ~60 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_ms: Option<u64>,
+}
+
+/// A file for the "sending a file" experiment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileSource {
+    /// The bridge generates `size` bytes of text lines (so big files need no upload).
+    Generated { size: u64 },
+    /// The console uploads `size` bytes with `file_chunk` commands.
+    Upload { name: String, size: u64 },
+}
+
+/// Progress counters of a file transfer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileProgress {
+    /// Bytes handed to `send()`/`sendto()`.
+    pub bytes_sent: u64,
+    /// Echoed bytes received back.
+    pub bytes_echoed: u64,
+    /// `send()` / `sendto()` calls.
+    pub sends: u64,
+    /// `recv()` / `recvfrom()` calls that returned data.
+    pub recvs: u64,
+    /// UDP: datagrams echoed back out of order.
+    #[serde(default)]
+    pub reordered: u64,
+    /// UDP: datagrams echoed back shorter than sent.
+    #[serde(default)]
+    pub truncated: u64,
+}
+
+/// The result of a finished file transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileResult {
+    pub progress: FileProgress,
+    /// SHA-256 (hex) of the bytes sent, uppercased as the server does: what should come back.
+    pub sha256_expected: String,
+    /// SHA-256 (hex) of the bytes that came back (TCP), or of the datagrams received (UDP).
+    pub sha256_echoed: String,
+    /// UDP: datagrams sent but never echoed within the wait.
+    #[serde(default)]
+    pub lost: u64,
+    pub elapsed_us: u64,
+    pub cancelled: bool,
+}
