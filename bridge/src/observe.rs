@@ -165,7 +165,7 @@ mod others_tests {
             drop(outbox);
             drop(observers);
             let got = rx.recv().await.map(|e| e.body);
-            let expected = show.then(|| EventBody::OtherClient {
+            let expected = show.then_some(EventBody::OtherClient {
                 transport: Transport::Tcp,
                 client,
                 op: ServerSide::Send { len: 1 },

@@ -1,0 +1,822 @@
+//! Every experiment of the lab, driven through the real relay as the console drives it, each
+//! asserting the real kernel effect. Timing-sensitive ones assert the effect with margins (a
+//! 100 ms server delay against back-to-back sends), never exact timings.
+
+mod common;
+
+use common::{Client, PATIENCE, connect, lab, lab_with};
+use protocol::{
+    CloseBy, Command, ErrorCode, EventBody, FileSource, Framing, LabSpec, ServerSide, SocketId,
+    Target, Transport,
+};
+use std::time::Duration;
+
+fn tcp_lab(tweak: impl FnOnce(&mut LabSpec)) -> LabSpec {
+    let mut spec = LabSpec::tutorial(Transport::Tcp);
+    tweak(&mut spec);
+    spec
+}
+
+async fn start_lab(c: &mut Client, server: u32, spec: LabSpec) {
+    c.send(Command::LabStart { server, spec }).await;
+    c.until(
+        "lab_started",
+        |b| matches!(b, EventBody::LabStarted { server: s, .. } if *s == server),
+    )
+    .await;
+}
+
+/// The server's reads (TCP `recv`) of socket `id` seen so far.
+fn server_reads(c: &Client, id: SocketId) -> Vec<Vec<u8>> {
+    c.seen
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Server {
+                id: i,
+                op: ServerSide::Recv { data },
+            } if *i == id => Some(data.0.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn total(chunks: &[Vec<u8>]) -> usize {
+    chunks.iter().map(Vec::len).sum()
+}
+
+async fn connected(c: &mut Client, id: SocketId) {
+    c.until(
+        "tcp_connected",
+        |b| matches!(b, EventBody::TcpConnected { id: i, .. } if *i == id),
+    )
+    .await;
+}
+
+// ---- 1. Sticky packets vs datagram boundaries ----
+
+#[tokio::test]
+async fn sticky_five_tcp_sends_arrive_in_fewer_reads_five_datagrams_stay_five() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    start_lab(&mut c, 1, tcp_lab(|s| s.read_delay_ms = 100)).await;
+    let udp = LabSpec {
+        read_delay_ms: 100,
+        ..LabSpec::tutorial(Transport::Udp)
+    };
+    start_lab(&mut c, 2, udp).await;
+
+    c.send(Command::TcpConnect {
+        id: 1,
+        to: Target::Lab(1),
+    })
+    .await;
+    connected(&mut c, 1).await;
+    let messages = ["a", "b", "c", "d", "e"].map(Into::into).to_vec();
+    c.send(Command::TcpSendBurst {
+        id: 1,
+        messages,
+        framing: Framing::None,
+    })
+    .await;
+    for (i, m) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+        let to = Target::Lab(2);
+        c.send(Command::UdpSend {
+            id: 2,
+            data: (*m).into(),
+            to,
+            connected: false,
+        })
+        .await;
+        let _ = i;
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while total(&server_reads(&c, 1)) < 5 {
+        assert!(tokio::time::Instant::now() < deadline, "{:#?}", c.seen);
+        c.next().await;
+    }
+    let reads = server_reads(&c, 1);
+    assert!(
+        reads.len() < 5,
+        "five sends, {} reads: {reads:?}",
+        reads.len()
+    );
+    assert_eq!(
+        reads.concat(),
+        b"abcde",
+        "the stream keeps every byte, in order"
+    );
+
+    let datagrams = |c: &Client| -> Vec<Vec<u8>> {
+        c.seen
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::Server {
+                    id: 2,
+                    op: ServerSide::RecvFrom { data, .. },
+                } => Some(data.0.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    while datagrams(&c).len() < 5 {
+        assert!(tokio::time::Instant::now() < deadline, "{:#?}", c.seen);
+        c.next().await;
+    }
+    assert_eq!(
+        datagrams(&c),
+        [b"a", b"b", b"c", b"d", b"e"],
+        "each datagram stays whole"
+    );
+}
+
+#[tokio::test]
+async fn framing_rebuilds_the_original_messages_from_the_merged_stream() {
+    for framing in [Framing::Length, Framing::Delimiter] {
+        let lab = lab().await;
+        let mut c = connect(&lab).await;
+        start_lab(
+            &mut c,
+            1,
+            tcp_lab(|s| {
+                s.read_delay_ms = 100;
+                s.framing = framing;
+            }),
+        )
+        .await;
+        c.send(Command::TcpConnect {
+            id: 1,
+            to: Target::Lab(1),
+        })
+        .await;
+        connected(&mut c, 1).await;
+        let messages = ["a", "bb", "héllo", "d", "e"].map(Into::into).to_vec();
+        c.send(Command::TcpSendBurst {
+            id: 1,
+            messages,
+            framing,
+        })
+        .await;
+        let mut rebuilt = vec![];
+        while rebuilt.len() < 5 {
+            if let EventBody::Server {
+                op: ServerSide::Message { data },
+                ..
+            } = c
+                .until("a message", |b| {
+                    matches!(
+                        b,
+                        EventBody::Server {
+                            op: ServerSide::Message { .. },
+                            ..
+                        }
+                    )
+                })
+                .await
+            {
+                rebuilt.push(String::from_utf8(data.0).unwrap());
+            }
+        }
+        assert_eq!(rebuilt, ["a", "bb", "héllo", "d", "e"], "{framing:?}");
+        assert!(
+            server_reads(&c, 1).len() < 5,
+            "{framing:?}: the raw reads were merged"
+        );
+    }
+}
+
+// ---- 2. Empty message ----
+
+#[tokio::test]
+async fn an_empty_tcp_send_puts_nothing_on_the_wire_an_empty_datagram_is_delivered() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    c.send(Command::tcp_connect(1)).await;
+    connected(&mut c, 1).await;
+    c.send(Command::TcpSend {
+        id: 1,
+        data: "".into(),
+    })
+    .await;
+    c.until("tcp_sent 0", |b| *b == EventBody::TcpSent { id: 1, len: 0 })
+        .await;
+    // The server's recv() does not wake: nothing arrives, nothing is echoed.
+    c.quiet_for(Duration::from_millis(500)).await;
+    assert!(server_reads(&c, 1).is_empty());
+
+    c.send(Command::udp_send(2, "")).await;
+    let got = c
+        .until("recv_from", |b| {
+            matches!(
+                b,
+                EventBody::Server {
+                    op: ServerSide::RecvFrom { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    let EventBody::Server {
+        op: ServerSide::RecvFrom { data, size, peer },
+        ..
+    } = got
+    else {
+        panic!()
+    };
+    assert_eq!((data.len(), size), (0, 0));
+    assert!(
+        peer.ip().is_loopback(),
+        "recvfrom returns the sender's address"
+    );
+    let echo = c
+        .until("udp echo", |b| matches!(b, EventBody::UdpReceived { .. }))
+        .await;
+    assert!(matches!(echo, EventBody::UdpReceived { data, .. } if data.is_empty()));
+}
+
+// ---- 3. Bigger than the buffer ----
+
+#[tokio::test]
+async fn three_thousand_bytes_tcp_reads_in_chunks_udp_keeps_the_first_1024() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    let big: Vec<u8> = (0..3000).map(|i| b'a' + (i % 26) as u8).collect();
+    c.send(Command::tcp_connect(1)).await;
+    c.send(Command::TcpSend {
+        id: 1,
+        data: big.clone().into(),
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let echoed = |c: &Client| -> usize {
+        c.seen
+            .iter()
+            .map(|e| match &e.body {
+                EventBody::TcpReceived { data, .. } => data.len(),
+                _ => 0,
+            })
+            .sum()
+    };
+    while echoed(&c) < 3000 {
+        assert!(tokio::time::Instant::now() < deadline, "{:#?}", c.seen);
+        c.next().await;
+    }
+    let reads = server_reads(&c, 1);
+    assert!(
+        reads.len() >= 3,
+        "3000 bytes need at least 3 recv(1024): {}",
+        reads.len()
+    );
+    assert!(reads.iter().all(|r| r.len() <= 1024));
+    assert_eq!(reads.concat(), big, "echoed whole");
+
+    c.send(Command::udp_send(2, big.clone())).await;
+    let got = c
+        .until("recv_from", |b| {
+            matches!(
+                b,
+                EventBody::Server {
+                    op: ServerSide::RecvFrom { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    let EventBody::Server {
+        op: ServerSide::RecvFrom { data, size, .. },
+        ..
+    } = got
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (data.len(), size),
+        (1024, 3000),
+        "the kernel discarded 1976 bytes"
+    );
+    let echo = c
+        .until("udp echo", |b| matches!(b, EventBody::UdpReceived { .. }))
+        .await;
+    assert!(matches!(echo, EventBody::UdpReceived { data, .. } if data.len() == 1024));
+
+    // Over 65,507 bytes a UDP datagram cannot exist: sendto() fails.
+    c.send(Command::udp_send(2, vec![b'x'; 65_508])).await;
+    let err = c
+        .until("an error", |b| matches!(b, EventBody::Error { .. }))
+        .await;
+    let EventBody::Error { os: Some(os), .. } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(os.name, "EMSGSIZE");
+    c.send(Command::udp_send(2, vec![b'x'; 65_507])).await;
+    c.until("sent", |b| {
+        matches!(b, EventBody::UdpSent { len: 65_507, .. })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_smaller_lab_buffer_cuts_reads_smaller() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    start_lab(&mut c, 1, tcp_lab(|s| s.recv_buffer = 100)).await;
+    c.send(Command::TcpConnect {
+        id: 1,
+        to: Target::Lab(1),
+    })
+    .await;
+    c.send(Command::TcpSend {
+        id: 1,
+        data: vec![b'a'; 1000].into(),
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while total(&server_reads(&c, 1)) < 1000 {
+        assert!(tokio::time::Instant::now() < deadline);
+        c.next().await;
+    }
+    let reads = server_reads(&c, 1);
+    assert!(
+        reads.len() >= 10 && reads.iter().all(|r| r.len() <= 100),
+        "{}",
+        reads.len()
+    );
+}
+
+// ---- 4. Nobody listening ----
+
+#[tokio::test]
+async fn nobody_listening_tcp_is_refused_udp_hears_nothing_unless_connected() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    c.send(Command::TcpConnect {
+        id: 1,
+        to: Target::Nobody,
+    })
+    .await;
+    let err = c
+        .until("an error", |b| matches!(b, EventBody::Error { .. }))
+        .await;
+    let EventBody::Error {
+        id: Some(1),
+        os: Some(os),
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        os.name, "ECONNREFUSED",
+        "the kernel answered the SYN with RST"
+    );
+
+    let unconnected = Command::UdpSend {
+        id: 2,
+        data: "hello?".into(),
+        to: Target::Nobody,
+        connected: false,
+    };
+    c.send(unconnected).await;
+    c.until("udp_sent", |b| {
+        matches!(b, EventBody::UdpSent { id: 2, .. })
+    })
+    .await;
+    let silence = c
+        .until("no reply", |b| {
+            matches!(b, EventBody::UdpNoReply { .. } | EventBody::Error { .. })
+        })
+        .await;
+    assert_eq!(
+        silence,
+        EventBody::UdpNoReply {
+            id: 2,
+            waited_ms: 2000
+        },
+        "the send 'succeeded'"
+    );
+
+    let connected_udp = Command::UdpSend {
+        id: 3,
+        data: "hello?".into(),
+        to: Target::Nobody,
+        connected: true,
+    };
+    c.send(connected_udp).await;
+    let err = c
+        .until("an error", |b| {
+            matches!(b, EventBody::Error { id: Some(3), .. })
+        })
+        .await;
+    let EventBody::Error { os: Some(os), .. } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        os.name, "ECONNREFUSED",
+        "ICMP port unreachable, reported on the connected socket"
+    );
+}
+
+// ---- 5. One at a time vs concurrent, and the listen(5) queue ----
+
+#[tokio::test]
+async fn one_at_a_time_later_clients_wait_and_a_full_accept_queue_leaves_connects_pending() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    start_lab(&mut c, 1, tcp_lab(|s| s.one_at_a_time = true)).await;
+    let to = Target::Lab(1);
+    c.send(Command::TcpConnect { id: 1, to }).await;
+    c.send(Command::TcpSend {
+        id: 1,
+        data: "first".into(),
+    })
+    .await;
+    c.until("echo 1", |b| {
+        matches!(b, EventBody::TcpReceived { id: 1, .. })
+    })
+    .await;
+
+    // Six more: the kernel completes their handshakes and queues them (backlog 5 → 6 fit).
+    for id in 2..=7 {
+        c.send(Command::TcpConnect { id, to }).await;
+        connected(&mut c, id).await;
+    }
+    c.until("queue of 6", |b| {
+        matches!(
+            b,
+            EventBody::ListenQueue {
+                queued: 6,
+                backlog: 5,
+                ..
+            }
+        )
+    })
+    .await;
+    c.send(Command::TcpSend {
+        id: 2,
+        data: "second".into(),
+    })
+    .await;
+    // The eighth: its SYNs are dropped while the queue is full; connect() hangs.
+    c.send(Command::TcpConnect { id: 8, to }).await;
+    let wait = tokio::time::Instant::now() + Duration::from_millis(1500);
+    while let Ok(event) = tokio::time::timeout_at(wait, c.next()).await {
+        assert!(
+            !matches!(event.body, EventBody::TcpConnected { id: 8, .. }),
+            "8 must not connect"
+        );
+        assert!(
+            !matches!(event.body, EventBody::TcpReceived { id: 2, .. }),
+            "2 waits for 1"
+        );
+    }
+    // Client 1 leaves: the server accepts 2, which gets its echo, and 8 fits in the queue.
+    c.send(Command::TcpClose { id: 1 }).await;
+    c.until("echo 2", |b| {
+        matches!(b, EventBody::TcpReceived { id: 2, .. })
+    })
+    .await;
+    c.until("8 connects", |b| {
+        matches!(b, EventBody::TcpConnected { id: 8, .. })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_concurrent_server_serves_every_client_at_once() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    start_lab(&mut c, 1, tcp_lab(|_| {})).await;
+    for id in 1..=8 {
+        c.send(Command::TcpConnect {
+            id,
+            to: Target::Lab(1),
+        })
+        .await;
+        c.send(Command::TcpSend {
+            id,
+            data: "hi".into(),
+        })
+        .await;
+    }
+    for id in 1..=8 {
+        c.until(
+            "echo",
+            |b| matches!(b, EventBody::TcpReceived { id: i, .. } if *i == id),
+        )
+        .await;
+    }
+}
+
+// ---- 6. TIME_WAIT and SO_REUSEADDR ----
+
+#[tokio::test]
+async fn the_active_closer_keeps_time_wait_and_only_so_reuseaddr_restarts_on_the_port() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    start_lab(&mut c, 1, tcp_lab(|_| {})).await;
+    c.send(Command::TcpConnect {
+        id: 1,
+        to: Target::Lab(1),
+    })
+    .await;
+    connected(&mut c, 1).await;
+    c.send(Command::LabCloseClients { server: 1 }).await;
+    let closed = c
+        .until("closed", |b| matches!(b, EventBody::TcpClosed { .. }))
+        .await;
+    assert_eq!(
+        closed,
+        EventBody::TcpClosed {
+            id: 1,
+            by: CloseBy::Server
+        }
+    );
+    let tw = c
+        .until("TIME_WAIT", |b| {
+            matches!(b, EventBody::KernelSockets { sockets, .. } if sockets.iter().any(|s| s.state == "TIME_WAIT"))
+        })
+        .await;
+    let EventBody::KernelSockets { sockets, .. } = tw else {
+        unreachable!()
+    };
+    let left = sockets
+        .iter()
+        .find(|s| s.state == "TIME_WAIT")
+        .and_then(|s| s.timer_ms)
+        .unwrap();
+    assert!(
+        (1_000..=60_000).contains(&left),
+        "about a minute to go: {left} ms"
+    );
+
+    c.send(Command::LabRestart {
+        server: 1,
+        reuseaddr: false,
+    })
+    .await;
+    let err = c
+        .until("bind error", |b| matches!(b, EventBody::Error { .. }))
+        .await;
+    let EventBody::Error {
+        os: Some(os),
+        message,
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(os.name, "EADDRINUSE", "{message}");
+    c.send(Command::LabRestart {
+        server: 1,
+        reuseaddr: true,
+    })
+    .await;
+    let started = c
+        .until("restarted", |b| {
+            matches!(b, EventBody::LabStarted { .. } | EventBody::Error { .. })
+        })
+        .await;
+    assert!(
+        matches!(started, EventBody::LabStarted { server: 1, spec, .. } if spec.reuseaddr),
+        "{started:?}"
+    );
+}
+
+// ---- 7. Sending a file ----
+
+#[tokio::test]
+async fn a_generated_mebibyte_streams_over_tcp_and_comes_back_with_a_matching_hash() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    let source = FileSource::Generated { size: 1 << 20 };
+    c.send(Command::FileStart {
+        id: 1,
+        transport: Transport::Tcp,
+        to: Target::Echo,
+        source,
+        datagram: 1024,
+    })
+    .await;
+    let done = c
+        .until("file_done", |b| matches!(b, EventBody::FileDone { .. }))
+        .await;
+    let EventBody::FileDone { result, .. } = done else {
+        unreachable!()
+    };
+    assert_eq!(result.progress.bytes_sent, 1 << 20);
+    assert_eq!(result.progress.bytes_echoed, 1 << 20);
+    assert_eq!(
+        result.sha256_expected, result.sha256_echoed,
+        "the stream came back intact"
+    );
+    assert!(
+        result.progress.sends > 10_000,
+        "one send() per line: {}",
+        result.progress.sends
+    );
+    assert!(!result.cancelled);
+}
+
+#[tokio::test]
+async fn a_file_over_udp_is_counted_datagram_by_datagram() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    let source = FileSource::Generated { size: 50_000 };
+    c.send(Command::FileStart {
+        id: 1,
+        transport: Transport::Udp,
+        to: Target::Echo,
+        source,
+        datagram: 1024,
+    })
+    .await;
+    let done = c
+        .until("file_done", |b| matches!(b, EventBody::FileDone { .. }))
+        .await;
+    let EventBody::FileDone { result, .. } = done else {
+        unreachable!()
+    };
+    let p = &result.progress;
+    assert_eq!(
+        p.sends,
+        50_000u64.div_ceil(1024 - 11),
+        "numbered datagrams of at most 1024 bytes"
+    );
+    assert_eq!(
+        p.recvs + result.lost,
+        p.sends,
+        "every datagram is received or counted lost"
+    );
+    assert_eq!(p.truncated, 0);
+}
+
+#[tokio::test]
+async fn an_uploaded_file_and_a_cancelled_transfer() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    let source = FileSource::Upload {
+        name: "notes.txt".into(),
+        size: 11,
+    };
+    c.send(Command::FileStart {
+        id: 1,
+        transport: Transport::Tcp,
+        to: Target::Echo,
+        source,
+        datagram: 1024,
+    })
+    .await;
+    c.send(Command::FileChunk {
+        id: 1,
+        data: "hello\nwor".into(),
+    })
+    .await;
+    c.send(Command::FileChunk {
+        id: 1,
+        data: "ld".into(),
+    })
+    .await;
+    let done = c
+        .until("file_done", |b| {
+            matches!(b, EventBody::FileDone { id: 1, .. })
+        })
+        .await;
+    let EventBody::FileDone { result, .. } = done else {
+        unreachable!()
+    };
+    assert_eq!(result.progress.sends, 2, "two lines, two send() calls");
+    assert_eq!(result.sha256_expected, result.sha256_echoed);
+
+    let source = FileSource::Generated { size: 60 << 20 };
+    c.send(Command::FileStart {
+        id: 2,
+        transport: Transport::Tcp,
+        to: Target::Echo,
+        source,
+        datagram: 1024,
+    })
+    .await;
+    c.until("progress", |b| {
+        matches!(b, EventBody::FileProgress { id: 2, .. })
+    })
+    .await;
+    c.send(Command::FileCancel { id: 2 }).await;
+    let done = c
+        .until("file_done", |b| {
+            matches!(b, EventBody::FileDone { id: 2, .. })
+        })
+        .await;
+    let EventBody::FileDone { result, .. } = done else {
+        unreachable!()
+    };
+    assert!(result.cancelled && result.progress.bytes_sent < 60 << 20);
+}
+
+// ---- 8. Other clients ----
+
+#[tokio::test]
+async fn other_clients_are_shown_only_with_the_flag() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for show in [false, true] {
+        let flags: &[&str] = if show { &["--show-other-clients"] } else { &[] };
+        let lab = lab_with(flags).await;
+        let mut c = connect(&lab).await;
+        // The tutorial's Python client, as a plain socket outside any session.
+        let mut python = tokio::net::TcpStream::connect(lab.tcp_addr())
+            .await
+            .unwrap();
+        python.write_all(b"from python").await.unwrap();
+        let mut echo = [0u8; 11];
+        python.read_exact(&mut echo).await.unwrap();
+        if show {
+            let seen = c
+                .until("other client", |b| {
+                    matches!(
+                        b,
+                        EventBody::OtherClient {
+                            op: ServerSide::Recv { .. },
+                            ..
+                        }
+                    )
+                })
+                .await;
+            let EventBody::OtherClient {
+                transport,
+                client,
+                op: ServerSide::Recv { data },
+            } = seen
+            else {
+                unreachable!()
+            };
+            assert_eq!(transport, Transport::Tcp);
+            assert_eq!(client, python.local_addr().unwrap());
+            assert_eq!(data.0, b"from python");
+        } else {
+            c.quiet_for(Duration::from_millis(300)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn lab_server_commands_are_checked() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    let too_slow = tcp_lab(|s| s.read_delay_ms = 60_000);
+    c.send(Command::LabStart {
+        server: 1,
+        spec: too_slow,
+    })
+    .await;
+    let err = c
+        .until("error", |b| matches!(b, EventBody::Error { .. }))
+        .await;
+    assert!(
+        matches!(
+            err,
+            EventBody::Error {
+                code: ErrorCode::BadSpec,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    c.send(Command::TcpConnect {
+        id: 1,
+        to: Target::Lab(9),
+    })
+    .await;
+    let err = c
+        .until("error", |b| matches!(b, EventBody::Error { .. }))
+        .await;
+    assert!(
+        matches!(
+            err,
+            EventBody::Error {
+                code: ErrorCode::UnknownServer,
+                id: Some(1),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    for server in 1..=4 {
+        start_lab(&mut c, server, tcp_lab(|_| {})).await;
+    }
+    c.send(Command::LabStart {
+        server: 5,
+        spec: tcp_lab(|_| {}),
+    })
+    .await;
+    let err = c
+        .until("error", |b| matches!(b, EventBody::Error { .. }))
+        .await;
+    assert!(
+        matches!(
+            err,
+            EventBody::Error {
+                code: ErrorCode::TooManyServers,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
