@@ -57,6 +57,10 @@ impl Observers {
         }
     }
 
+    pub(crate) fn shows_others(&self) -> bool {
+        self.show_others
+    }
+
     /// A session joins, to hear about other clients (only with `show_others`).
     pub(crate) fn join(&self, outbox: &Arc<Outbox>) {
         if self.show_others {

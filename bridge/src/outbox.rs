@@ -85,6 +85,7 @@ impl Outbox {
                 self.now_us(),
                 EventBody::Error {
                     id: None,
+                    server: None,
                     code: ErrorCode::EventsDropped,
                     message: format!(
                         "{n} server-side event(s) were dropped because the browser fell behind"

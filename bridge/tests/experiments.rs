@@ -798,11 +798,20 @@ async fn lab_server_commands_are_checked() {
         ),
         "{err:?}"
     );
-    for server in 1..=4 {
+    for server in 1..=8 {
         start_lab(&mut c, server, tcp_lab(|_| {})).await;
     }
+    // The same id again replaces that server: still eight, with the new settings.
+    let spec = tcp_lab(|s| s.recv_buffer = 10);
+    c.send(Command::LabStart { server: 1, spec }).await;
+    let again = c
+        .until("replaced", |b| {
+            matches!(b, EventBody::LabStarted { server: 1, .. })
+        })
+        .await;
+    assert!(matches!(again, EventBody::LabStarted { spec, .. } if spec.recv_buffer == 10));
     c.send(Command::LabStart {
-        server: 5,
+        server: 9,
         spec: tcp_lab(|_| {}),
     })
     .await;

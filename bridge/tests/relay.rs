@@ -22,6 +22,7 @@ async fn hello_names_the_labs_servers_and_limits() {
         tcp_server,
         udp_server,
         limits,
+        show_other_clients: false,
     } = &c.seen[0].body
     else {
         panic!("{:?}", c.seen)

@@ -53,7 +53,8 @@ pub enum Command {
     },
     /// Close UDP socket `id`. Nothing goes on the wire: there is no connection to tear down.
     UdpClose { id: SocketId },
-    /// Start lab server `server` with these settings, on a loopback port the bridge picks.
+    /// Start lab server `server` with these settings, on a loopback port the bridge picks. An
+    /// existing lab server with the same id is stopped and replaced.
     LabStart { server: ServerId, spec: LabSpec },
     /// Stop lab server `server` (its port is kept in view, e.g. for TIME_WAIT).
     LabStop { server: ServerId },

@@ -47,6 +47,9 @@ pub enum EventBody {
         tcp_server: SocketAddr,
         udp_server: SocketAddr,
         limits: Limits,
+        /// The bridge runs with `--show-other-clients`: `other_client` events will come.
+        #[serde(default)]
+        show_other_clients: bool,
     },
     /// `connect()` returned: the three-way handshake completed in `connect_us` microseconds.
     TcpConnected {
@@ -123,6 +126,9 @@ pub enum EventBody {
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<SocketId>,
+        /// Set when it concerns one of the session's lab servers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<ServerId>,
         code: ErrorCode,
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]

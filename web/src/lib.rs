@@ -12,6 +12,7 @@
 //! - [`console`]: wires the three together for one mounted console.
 
 mod console;
+mod experiments;
 mod i18n;
 mod link;
 mod model;

@@ -178,6 +178,7 @@ pub(crate) async fn run(
         Err(Failure::Os(what, e)) => {
             let event = EventBody::Error {
                 id: Some(id),
+                server: None,
                 code: ErrorCode::Os,
                 message: format!("{what}: {e}"),
                 os: Some(os_error(&e)),

@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Lab servers one session may have at once.
-pub(crate) const MAX_LAB_SERVERS: usize = 4;
+pub(crate) const MAX_LAB_SERVERS: usize = 8;
 
 /// How often the kernel's table is read. Fast enough to watch a queue fill as clicks come in.
 pub(crate) const WATCH_EVERY: Duration = Duration::from_millis(200);
@@ -111,7 +111,13 @@ impl LabServers {
         spec: LabSpec,
     ) -> Result<(), SessionGone> {
         if let Err((code, message)) = self.check_new(server, &spec) {
-            return self.error(code, message, None).await;
+            return self.error(server, code, message, None).await;
+        }
+        // An existing server with this id is replaced: an experiment changes its settings so.
+        if let Some(old) = self.servers.remove(&server)
+            && let Some((task, _)) = old.running
+        {
+            task.stop().await;
         }
         // The same loopback as the lab's own servers, on a port the kernel picks.
         let ip = self.shared.tcp_target.ip();
@@ -134,19 +140,13 @@ impl LabServers {
             }
             Err(e) => {
                 let message = format!("could not start lab server {server}: {e}");
-                self.error(ErrorCode::Os, message, Some(&e)).await
+                self.error(server, ErrorCode::Os, message, Some(&e)).await
             }
         }
     }
 
     fn check_new(&self, server: ServerId, spec: &LabSpec) -> Result<(), Refusal> {
-        if self.servers.contains_key(&server) {
-            return Err((
-                ErrorCode::DuplicateId,
-                format!("lab server {server} already exists"),
-            ));
-        }
-        if self.servers.len() >= MAX_LAB_SERVERS {
+        if !self.servers.contains_key(&server) && self.servers.len() >= MAX_LAB_SERVERS {
             let message =
                 format!("this session already has {MAX_LAB_SERVERS} lab servers (the limit)");
             return Err((ErrorCode::TooManyServers, message));
@@ -228,7 +228,7 @@ impl LabServers {
             Err(e) => {
                 let option = if reuseaddr { "with" } else { "without" };
                 let message = format!("bind() {addr} {option} SO_REUSEADDR failed: {e}");
-                self.error(ErrorCode::Os, message, Some(&e)).await
+                self.error(server, ErrorCode::Os, message, Some(&e)).await
             }
         }
     }
@@ -242,7 +242,8 @@ impl LabServers {
             }
             Some(None) => {
                 let message = format!("lab server {server} is stopped");
-                self.error(ErrorCode::UnknownServer, message, None).await
+                self.error(server, ErrorCode::UnknownServer, message, None)
+                    .await
             }
             None => self.unknown(server).await,
         }
@@ -250,11 +251,13 @@ impl LabServers {
 
     async fn unknown(&self, server: ServerId) -> Result<(), SessionGone> {
         let message = format!("there is no lab server {server}");
-        self.error(ErrorCode::UnknownServer, message, None).await
+        self.error(server, ErrorCode::UnknownServer, message, None)
+            .await
     }
 
     async fn error(
         &self,
+        server: ServerId,
         code: ErrorCode,
         message: String,
         os: Option<&std::io::Error>,
@@ -263,6 +266,7 @@ impl LabServers {
         self.outbox
             .push(EventBody::Error {
                 id: None,
+                server: Some(server),
                 code,
                 message,
                 os,

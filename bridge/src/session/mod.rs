@@ -60,6 +60,7 @@ pub(crate) async fn run(ws: WebSocket, shared: Arc<Shared>) {
             tcp_server: shared.tcp_target,
             udp_server: shared.udp_target,
             limits: shared.limits,
+            show_other_clients: shared.observers.shows_others(),
         };
         if outbox.push(hello).await.is_err() {
             return;
@@ -76,6 +77,7 @@ pub(crate) async fn run(ws: WebSocket, shared: Arc<Shared>) {
                     Some(Ok(Message::Binary(_))) => {
                         let error = EventBody::Error {
                             id: None,
+                            server: None,
                             code: ErrorCode::BinaryFrame,
                             message: "binary frames are not part of the protocol: send JSON text \
                                       frames (payload bytes go in \"data\" as base64)"

@@ -323,6 +323,7 @@ impl Sockets {
         self.outbox
             .push(EventBody::Error {
                 id,
+                server: None,
                 code,
                 message,
                 os: None,

@@ -40,6 +40,7 @@ pub(crate) async fn run(
 ) -> Result<(), SessionGone> {
     let os_fail = |what: String, e: std::io::Error| EventBody::Error {
         id: Some(id),
+        server: None,
         code: ErrorCode::Os,
         message: format!("{what}: {e}"),
         os: Some(os_error(&e)),

@@ -78,11 +78,11 @@ impl Client {
 
     /// The next event; panics after [`PATIENCE`].
     pub async fn next(&mut self) -> Event {
-        let frame = tokio::time::timeout(PATIENCE, self.ws.next())
-            .await
-            .expect("an event within the patience")
-            .expect("the WebSocket is open")
-            .expect("a frame");
+        let Ok(frame) = tokio::time::timeout(PATIENCE, self.ws.next()).await else {
+            let last: Vec<_> = self.seen.iter().rev().take(8).rev().collect();
+            panic!("no event within {PATIENCE:?}; the last ones were {last:#?}");
+        };
+        let frame = frame.expect("the WebSocket is open").expect("a frame");
         let Message::Text(text) = frame else {
             panic!("expected a text frame, got {frame:?}")
         };

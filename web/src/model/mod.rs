@@ -8,8 +8,10 @@
 //!   turns facts into what the learner sees.
 //! - The view reads the state ([`Model::log`], [`Model::tcp`], …) and draws it.
 
+pub(crate) mod facts;
 pub(crate) mod log;
 
+use crate::experiments::{self, Action, Params, Runs, Tab};
 use log::{Entry, Log, Proto, Side, What};
 use protocol::{Command, Event, EventBody, Limits, ServerSide, SocketId, Target};
 use std::collections::{HashMap, VecDeque};
@@ -58,6 +60,13 @@ pub(crate) struct Model {
     /// When each socket last sent, to measure the round trip to the first reply after it.
     last_sent: HashMap<SocketId, u64>,
     log: Log,
+    facts: facts::Facts,
+    show_others: bool,
+    tab: Tab,
+    /// What each experiment's last run opened.
+    pub(crate) runs: Runs,
+    /// Commands the model decided to send on its own (e.g. the next upload chunks).
+    outgoing: Vec<Command>,
 }
 
 impl Model {
@@ -75,6 +84,11 @@ impl Model {
             tcp_addrs: HashMap::new(),
             last_sent: HashMap::new(),
             log: Log::default(),
+            facts: facts::Facts::default(),
+            show_others: false,
+            tab: Tab::Echo,
+            runs: Runs::default(),
+            outgoing: vec![],
         }
     }
 
@@ -94,6 +108,56 @@ impl Model {
     }
     pub(crate) fn log(&self) -> &Log {
         &self.log
+    }
+    pub(crate) fn facts(&self) -> &facts::Facts {
+        &self.facts
+    }
+    pub(crate) fn shows_others(&self) -> bool {
+        self.show_others
+    }
+    pub(crate) fn tab(&self) -> Tab {
+        self.tab
+    }
+
+    /// A fresh socket id.
+    pub(crate) fn new_id(&mut self) -> SocketId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Commands the model wants sent that no click asked for (taken once).
+    pub(crate) fn take_outgoing(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    // ---- experiments ----
+
+    pub(crate) fn select_tab(&mut self, tab: Tab) {
+        self.tab = tab;
+    }
+
+    /// A button of an experiment, with the values of its controls.
+    pub(crate) fn experiment(&mut self, action: Action, params: &Params) -> Vec<Command> {
+        if self.bridge != BridgeState::Open {
+            self.note(None, What::NoBridge);
+            return vec![];
+        }
+        experiments::run(self, action, params)
+    }
+
+    /// "Send file via TCP/UDP" with a file the learner picked (its bytes, read by the view).
+    pub(crate) fn upload_file(
+        &mut self,
+        action: Action,
+        name: String,
+        data: Vec<u8>,
+    ) -> Vec<Command> {
+        if self.bridge != BridgeState::Open {
+            self.note(None, What::NoBridge);
+            return vec![];
+        }
+        experiments::file::upload(self, action, name, data)
     }
     pub(crate) fn can_connect(&self) -> bool {
         self.bridge == BridgeState::Open && self.tcp == TcpConn::Idle
@@ -218,6 +282,9 @@ impl Model {
         self.unconfirmed.clear();
         self.tcp_addrs.clear();
         self.last_sent.clear();
+        self.facts.clear();
+        self.runs = Runs::default();
+        self.outgoing.clear();
     }
 
     /// A frame from the bridge that is not a valid event.
@@ -229,6 +296,11 @@ impl Model {
 
     /// Applies one event from the bridge.
     pub(crate) fn apply(&mut self, event: Event) {
+        self.facts.observe(event.t_us, &event.body);
+        if matches!(event.body, EventBody::FileProgress { .. }) {
+            let more = experiments::file::pump(self);
+            self.outgoing.extend(more);
+        }
         let t = Some(event.t_us);
         let tcp = Some(Proto::Tcp);
         let udp = Some(Proto::Udp);
@@ -237,7 +309,9 @@ impl Model {
                 tcp_server,
                 udp_server,
                 limits,
+                show_other_clients,
             } => {
+                self.show_others = show_other_clients;
                 self.servers = Some((tcp_server, udp_server));
                 self.limits = Some(limits);
                 return;

@@ -30,6 +30,7 @@ fn open_model() -> Model {
                 max_message: 100,
                 max_sockets: 4,
             },
+            show_other_clients: false,
         },
     ));
     m.clear_log();
@@ -218,6 +219,7 @@ fn a_refused_connect_is_an_error_and_the_connection_is_idle_again() {
         5,
         EventBody::Error {
             id: Some(1),
+            server: None,
             code: ErrorCode::Os,
             message: "connect() to 127.0.0.1:8080 failed: Connection refused (os error 111)".into(),
             os: Some(OsError {

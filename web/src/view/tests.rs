@@ -49,6 +49,7 @@ fn open_model() -> Model {
                 max_message: 65536,
                 max_sockets: 16,
             },
+            show_other_clients: false,
         },
     ));
     m

@@ -4,6 +4,8 @@
 //! exists in both languages" is checked by the compiler, not by hope. Strings with values in
 //! them use `{name}` placeholders, filled by [`fill`].
 
+mod exp;
+
 /// The console's languages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lang {
@@ -111,6 +113,8 @@ pub(crate) struct Catalog {
     pub ev_too_large: &'static str,
     /// {reason}
     pub ev_bad_frame: &'static str,
+    /// The experiments' strings.
+    pub x: &'static exp::Exp,
 }
 
 pub(crate) static EN: Catalog = Catalog {
@@ -162,6 +166,7 @@ pub(crate) static EN: Catalog = Catalog {
     ev_no_bridge: "not sent: the bridge is not connected",
     ev_too_large: "not sent: the message is {n}; the limit is {max}",
     ev_bad_frame: "the bridge sent something this console does not understand: {reason}",
+    x: &exp::EN,
 };
 
 pub(crate) static ZH_CN: Catalog = Catalog {
@@ -213,6 +218,7 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_no_bridge: "未发送:桥接服务未连接",
     ev_too_large: "未发送:消息大小 {n},上限 {max}",
     ev_bad_frame: "桥接服务发来了无法识别的内容:{reason}",
+    x: &exp::ZH_CN,
 };
 
 /// Replaces each `{name}` in `template` with its value.

@@ -1,0 +1,152 @@
+//! 3. Bigger than the buffer: TCP reads in chunks, UDP truncates, and the 65,507-byte ceiling.
+
+use super::{Action, BIG_TCP, BIG_UDP, Block, Control, Line, Params};
+use crate::i18n::{Catalog, fill};
+use crate::model::Model;
+use crate::present::bytes;
+use protocol::{Command, LabSpec, SocketId, Target, Transport};
+
+/// Up to past the UDP ceiling (65,507), so that EMSGSIZE can be seen.
+pub(crate) const MAX_SIZE: u64 = 65_536;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Run {
+    /// (socket, bytes sent)
+    pub(crate) tcp: Option<(SocketId, usize)>,
+    pub(crate) udp: Option<(SocketId, usize)>,
+}
+
+pub(crate) fn controls(c: &Catalog) -> Vec<Control> {
+    let x = c.x;
+    vec![
+        Control::Number {
+            key: "size",
+            label: x.big_size,
+            value: 3000,
+            min: 0,
+            max: MAX_SIZE,
+        },
+        Control::Number {
+            key: "buffer",
+            label: x.big_buffer,
+            value: 1024,
+            min: 1,
+            max: 65_536,
+        },
+        Control::Button {
+            label: x.big_tcp,
+            action: Action::BigTcp,
+        },
+        Control::Button {
+            label: x.big_udp,
+            action: Action::BigUdp,
+        },
+    ]
+}
+
+/// `size` bytes of "abc…z" repeated.
+pub(crate) fn payload(size: usize) -> Vec<u8> {
+    (0..size).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
+    let size = p.number("size", 3000, 0, MAX_SIZE) as usize;
+    let buffer = p.number("buffer", 1024, 1, 65_536) as usize;
+    let id = m.new_id();
+    let data = payload(size);
+    if action == Action::BigTcp {
+        let spec = LabSpec {
+            recv_buffer: buffer,
+            ..LabSpec::tutorial(Transport::Tcp)
+        };
+        let mut commands = vec![Command::LabStart {
+            server: BIG_TCP,
+            spec,
+        }];
+        if let Some((old, _)) = m.runs.big.tcp.replace((id, size)) {
+            commands.insert(0, Command::TcpClose { id: old });
+        }
+        commands.push(Command::TcpConnect {
+            id,
+            to: Target::Lab(BIG_TCP),
+        });
+        commands.push(Command::TcpSend {
+            id,
+            data: data.into(),
+        });
+        commands
+    } else {
+        let spec = LabSpec {
+            recv_buffer: buffer,
+            ..LabSpec::tutorial(Transport::Udp)
+        };
+        let mut commands = vec![Command::LabStart {
+            server: BIG_UDP,
+            spec,
+        }];
+        if let Some((old, _)) = m.runs.big.udp.replace((id, size)) {
+            commands.insert(0, Command::UdpClose { id: old });
+        }
+        let to = Target::Lab(BIG_UDP);
+        commands.push(Command::UdpSend {
+            id,
+            data: data.into(),
+            to,
+            connected: false,
+        });
+        commands
+    }
+}
+
+pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
+    let x = c.x;
+    let mut blocks = vec![];
+    if let Some((id, size)) = m.runs.big.tcp {
+        let f = m.facts().socket(id).cloned().unwrap_or_default();
+        let echoed: usize = f.received.iter().map(Vec::len).sum();
+        let reads = f.server_reads.len().to_string();
+        let sizes = f.server_reads.iter().map(|r| bytes(r.len())).collect();
+        let mut lines = vec![];
+        if !f.server_reads.is_empty() {
+            lines.push(Line::new("ok", fill(x.big_tcp_reads, &[("n", &reads)])).chips(sizes));
+        }
+        let kind = if echoed == size { "ok" } else { "wait" };
+        let values = [("n", bytes(echoed)), ("total", bytes(size))];
+        let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        lines.push(Line::new(kind, fill(x.big_tcp_echo, &values)));
+        lines.extend(super::error_line(m, id));
+        blocks.push(Block {
+            title: "TCP".into(),
+            lines,
+        });
+    }
+    if let Some((id, _)) = m.runs.big.udp {
+        let f = m.facts().socket(id).cloned().unwrap_or_default();
+        let mut lines = vec![];
+        match (f.server_reads.last(), f.server_sizes.last()) {
+            (Some(got), Some(size)) => {
+                let values = [
+                    ("got", bytes(got.len())),
+                    ("size", bytes(*size)),
+                    ("lost", bytes(size - got.len().min(*size))),
+                ];
+                let values: Vec<(&str, &str)> =
+                    values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let kind = if got.len() < *size { "bad" } else { "ok" };
+                lines.push(Line::new(kind, fill(x.big_udp_read, &values)));
+            }
+            _ if f.error.is_none() => lines.push(Line::new("wait", x.waiting)),
+            _ => {}
+        }
+        if let Some(echo) = f.received.last() {
+            let n = bytes(echo.len());
+            lines.push(Line::new("ok", fill(x.big_udp_echo, &[("n", &n)])));
+        }
+        lines.extend(super::error_line(m, id));
+        blocks.push(Block {
+            title: "UDP".into(),
+            lines,
+        });
+    }
+    blocks
+}

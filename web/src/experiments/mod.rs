@@ -1,0 +1,291 @@
+//! The lab's experiments, as plain Rust: what each one shows, which controls it has, which
+//! commands a click sends, and how its results are read from the facts the bridge reported.
+//!
+//! Nothing here touches the DOM: controls are *described* ([`Control`]) and results are
+//! *described* ([`Block`]); the view draws any experiment the same way. So every experiment's
+//! logic is tested natively, and adding one does not touch the view.
+//!
+//! Experiments that need a server with other settings start a lab server (see the bridge's
+//! `session/lab.rs`) under a fixed id, so running again replaces it instead of piling up.
+
+pub(crate) mod bigger;
+pub(crate) mod empty;
+pub(crate) mod file;
+pub(crate) mod nobody;
+pub(crate) mod others;
+pub(crate) mod queue;
+pub(crate) mod sticky;
+pub(crate) mod timewait;
+
+use crate::i18n::Catalog;
+use crate::model::Model;
+use protocol::{Command, ServerId};
+use std::collections::HashMap;
+
+/// Lab server ids, one per experiment server.
+pub(crate) const STICKY_TCP: ServerId = 1;
+pub(crate) const STICKY_UDP: ServerId = 2;
+pub(crate) const BIG_TCP: ServerId = 3;
+pub(crate) const BIG_UDP: ServerId = 4;
+pub(crate) const ONE_AT_A_TIME: ServerId = 5;
+pub(crate) const CONCURRENT: ServerId = 6;
+pub(crate) const RESTARTABLE: ServerId = 7;
+
+/// The console's tabs: the plain echo console, then one per experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tab {
+    Echo,
+    Sticky,
+    Empty,
+    Bigger,
+    Nobody,
+    Queue,
+    TimeWait,
+    File,
+    Others,
+}
+
+impl Tab {
+    pub(crate) const ALL: [Tab; 9] = [
+        Tab::Echo,
+        Tab::Sticky,
+        Tab::Empty,
+        Tab::Bigger,
+        Tab::Nobody,
+        Tab::Queue,
+        Tab::TimeWait,
+        Tab::File,
+        Tab::Others,
+    ];
+
+    /// A stable name, for embedding options and tests.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Tab::Echo => "echo",
+            Tab::Sticky => "sticky",
+            Tab::Empty => "empty",
+            Tab::Bigger => "bigger",
+            Tab::Nobody => "nobody",
+            Tab::Queue => "queue",
+            Tab::TimeWait => "time-wait",
+            Tab::File => "file",
+            Tab::Others => "others",
+        }
+    }
+
+    pub(crate) fn from_key(key: &str) -> Option<Tab> {
+        Tab::ALL.into_iter().find(|t| t.key() == key)
+    }
+
+    pub(crate) fn title(self, c: &Catalog) -> &'static str {
+        let x = c.x;
+        match self {
+            Tab::Echo => x.tab_echo,
+            Tab::Sticky => x.sticky_title,
+            Tab::Empty => x.empty_title,
+            Tab::Bigger => x.big_title,
+            Tab::Nobody => x.nobody_title,
+            Tab::Queue => x.queue_title,
+            Tab::TimeWait => x.tw_title,
+            Tab::File => x.file_title,
+            Tab::Others => x.others_title,
+        }
+    }
+
+    /// The 2–4 sentences that say what to look for and why.
+    pub(crate) fn intro(self, c: &Catalog) -> &'static str {
+        let x = c.x;
+        match self {
+            Tab::Echo => "",
+            Tab::Sticky => x.sticky_intro,
+            Tab::Empty => x.empty_intro,
+            Tab::Bigger => x.big_intro,
+            Tab::Nobody => x.nobody_intro,
+            Tab::Queue => x.queue_intro,
+            Tab::TimeWait => x.tw_intro,
+            Tab::File => x.file_intro,
+            Tab::Others => x.others_intro,
+        }
+    }
+
+    pub(crate) fn controls(self, c: &Catalog) -> Vec<Control> {
+        match self {
+            Tab::Echo => vec![],
+            Tab::Sticky => sticky::controls(c),
+            Tab::Empty => empty::controls(c),
+            Tab::Bigger => bigger::controls(c),
+            Tab::Nobody => nobody::controls(c),
+            Tab::Queue => queue::controls(c),
+            Tab::TimeWait => timewait::controls(c),
+            Tab::File => file::controls(c),
+            Tab::Others => vec![],
+        }
+    }
+
+    /// What the experiment shows now, from the model's facts.
+    pub(crate) fn results(self, m: &Model, c: &Catalog) -> Vec<Block> {
+        match self {
+            Tab::Echo => vec![],
+            Tab::Sticky => sticky::results(m, c),
+            Tab::Empty => empty::results(m, c),
+            Tab::Bigger => bigger::results(m, c),
+            Tab::Nobody => nobody::results(m, c),
+            Tab::Queue => queue::results(m, c),
+            Tab::TimeWait => timewait::results(m, c),
+            Tab::File => file::results(m, c),
+            Tab::Others => others::results(m, c),
+        }
+    }
+}
+
+/// A control of an experiment, described for the view to build.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Control {
+    Text {
+        key: &'static str,
+        label: &'static str,
+        value: &'static str,
+    },
+    Number {
+        key: &'static str,
+        label: &'static str,
+        value: u64,
+        min: u64,
+        max: u64,
+    },
+    Select {
+        key: &'static str,
+        label: &'static str,
+        /// (value, label)
+        options: Vec<(&'static str, &'static str)>,
+    },
+    File {
+        key: &'static str,
+        label: &'static str,
+    },
+    Button {
+        label: &'static str,
+        action: Action,
+    },
+}
+
+/// What a button of an experiment asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    StickyRun,
+    EmptyTcp,
+    EmptyUdp,
+    BigTcp,
+    BigUdp,
+    NobodyTcp,
+    NobodyUdp,
+    NobodyUdpConnected,
+    QueueOpen,
+    QueueClose,
+    TwConnect,
+    TwServerClose,
+    TwRestartWithout,
+    TwRestartWith,
+    FileTcp,
+    FileUdp,
+    FileCancel,
+}
+
+/// The values of an experiment's controls when a button was clicked, by control key.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Params(pub(crate) HashMap<String, String>);
+
+impl Params {
+    pub(crate) fn with(mut self, key: &str, value: &str) -> Params {
+        self.0.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    pub(crate) fn text(&self, key: &str) -> &str {
+        self.0.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    /// A number control's value, clamped to its range; `default` when empty or not a number.
+    pub(crate) fn number(&self, key: &str, default: u64, min: u64, max: u64) -> u64 {
+        self.text(key)
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(default)
+            .clamp(min, max)
+    }
+}
+
+/// One box of results: a title and its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Block {
+    pub(crate) title: String,
+    pub(crate) lines: Vec<Line>,
+}
+
+/// One line of results, with optional chips (e.g. each `recv()`'s bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Line {
+    pub(crate) text: String,
+    pub(crate) chips: Vec<String>,
+    /// "ok", "bad", "wait" or "info": for styling and for tests.
+    pub(crate) kind: &'static str,
+}
+
+impl Line {
+    pub(crate) fn new(kind: &'static str, text: impl Into<String>) -> Line {
+        Line {
+            text: text.into(),
+            chips: vec![],
+            kind,
+        }
+    }
+
+    pub(crate) fn chips(mut self, chips: Vec<String>) -> Line {
+        self.chips = chips;
+        self
+    }
+}
+
+/// The error of socket `id` as a result line, if it has one.
+pub(crate) fn error_line(m: &Model, id: protocol::SocketId) -> Option<Line> {
+    let (message, errno) = m.facts().socket(id)?.error.clone()?;
+    let text = match errno {
+        Some(name) => format!("{name}: {message}"),
+        None => message,
+    };
+    Some(Line::new("bad", text))
+}
+
+/// The experiments' runs: which sockets the last click of each experiment opened.
+#[derive(Debug, Default)]
+pub(crate) struct Runs {
+    pub(crate) sticky: Option<sticky::Run>,
+    pub(crate) empty: empty::Run,
+    pub(crate) big: bigger::Run,
+    pub(crate) nobody: Vec<nobody::Attempt>,
+    pub(crate) queue: queue::Run,
+    pub(crate) tw: timewait::Run,
+    pub(crate) file: Option<file::Run>,
+    pub(crate) upload: Option<file::Upload>,
+}
+
+/// Carries out `action` with the experiment's control values; returns the commands to send.
+pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
+    match action {
+        Action::StickyRun => sticky::run(m, p),
+        Action::EmptyTcp | Action::EmptyUdp => empty::run(m, action),
+        Action::BigTcp | Action::BigUdp => bigger::run(m, action, p),
+        Action::NobodyTcp | Action::NobodyUdp | Action::NobodyUdpConnected => {
+            nobody::run(m, action)
+        }
+        Action::QueueOpen | Action::QueueClose => queue::run(m, action, p),
+        Action::TwConnect
+        | Action::TwServerClose
+        | Action::TwRestartWithout
+        | Action::TwRestartWith => timewait::run(m, action),
+        Action::FileTcp | Action::FileUdp | Action::FileCancel => file::run(m, action, p),
+    }
+}
+
+#[cfg(test)]
+mod tests;

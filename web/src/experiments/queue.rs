@@ -1,0 +1,134 @@
+//! 5. One client at a time vs concurrent, and the `listen(5)` accept queue, live from the kernel.
+
+use super::{Action, Block, CONCURRENT, Control, Line, ONE_AT_A_TIME, Params};
+use crate::i18n::{Catalog, fill};
+use crate::model::Model;
+use protocol::{Command, LabSpec, ServerId, SocketId, Target, Transport};
+
+/// Clients kept in view.
+const SHOWN: usize = 12;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Run {
+    /// The server the clients connect to (started on the first "open").
+    pub(crate) server: Option<ServerId>,
+    /// (client number, socket), oldest first.
+    pub(crate) clients: Vec<(u32, SocketId)>,
+    pub(crate) next: u32,
+}
+
+pub(crate) fn controls(c: &Catalog) -> Vec<Control> {
+    let x = c.x;
+    vec![
+        Control::Select {
+            key: "server",
+            label: x.queue_server,
+            options: vec![("one", x.queue_one), ("many", x.queue_many)],
+        },
+        Control::Button {
+            label: x.queue_open,
+            action: Action::QueueOpen,
+        },
+        Control::Button {
+            label: x.queue_close,
+            action: Action::QueueClose,
+        },
+    ]
+}
+
+pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
+    let mut commands = vec![];
+    match action {
+        Action::QueueOpen => {
+            let server = if p.text("server") == "many" {
+                CONCURRENT
+            } else {
+                ONE_AT_A_TIME
+            };
+            if m.runs.queue.server != Some(server) {
+                // Another server: start it, and let the old clients go.
+                for (_, id) in m.runs.queue.clients.drain(..) {
+                    commands.push(Command::TcpClose { id });
+                }
+                let spec = LabSpec {
+                    one_at_a_time: server == ONE_AT_A_TIME,
+                    ..LabSpec::tutorial(Transport::Tcp)
+                };
+                commands.push(Command::LabStart { server, spec });
+                m.runs.queue.server = Some(server);
+            }
+            let id = m.new_id();
+            m.runs.queue.next += 1;
+            let n = m.runs.queue.next;
+            if m.runs.queue.clients.len() == SHOWN {
+                let (_, old) = m.runs.queue.clients.remove(0);
+                commands.push(Command::TcpClose { id: old });
+            }
+            m.runs.queue.clients.push((n, id));
+            commands.push(Command::TcpConnect {
+                id,
+                to: Target::Lab(server),
+            });
+            let data = format!("hello from client {n}");
+            commands.push(Command::TcpSend {
+                id,
+                data: data.as_str().into(),
+            });
+        }
+        _ => {
+            let facts = m.facts();
+            let oldest_open = m.runs.queue.clients.iter().find(|(_, id)| {
+                facts
+                    .socket(*id)
+                    .is_some_and(|f| f.connected.is_some() && f.closed.is_none())
+            });
+            if let Some(&(_, id)) = oldest_open {
+                commands.push(Command::TcpClose { id });
+            }
+        }
+    }
+    commands
+}
+
+pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
+    let x = c.x;
+    let Some(server) = m.runs.queue.server else {
+        return vec![];
+    };
+    let mut lines = vec![];
+    if let Some((queued, backlog)) = m.facts().lab(server).and_then(|l| l.queue) {
+        let values = [
+            ("queued", queued.to_string()),
+            ("backlog", backlog.to_string()),
+        ];
+        let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let kind = if queued > backlog { "bad" } else { "info" };
+        lines.push(Line::new(kind, fill(x.queue_depth, &values)));
+    }
+    for &(n, id) in &m.runs.queue.clients {
+        let f = m.facts().socket(id).cloned().unwrap_or_default();
+        let (kind, state) = if f.error.is_some() {
+            ("bad", String::new())
+        } else if f.closed.is_some() {
+            ("info", x.queue_closed.to_string())
+        } else if !f.received.is_empty() {
+            ("ok", x.queue_served.to_string())
+        } else if f.connected.is_some() {
+            ("wait", x.queue_waiting.to_string())
+        } else {
+            ("bad", x.queue_connecting.to_string())
+        };
+        let label = fill(x.queue_client, &[("n", &n.to_string())]);
+        lines.push(Line::new(kind, format!("{label} {state}")));
+        lines.extend(super::error_line(m, id));
+    }
+    let title = if server == ONE_AT_A_TIME {
+        x.queue_one
+    } else {
+        x.queue_many
+    };
+    vec![Block {
+        title: title.to_string(),
+        lines,
+    }]
+}

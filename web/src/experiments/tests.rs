@@ -1,0 +1,539 @@
+//! The experiments' logic, natively: which commands a click sends, and what the results say
+//! when the bridge reports what the bridge really reports (see `bridge/tests/experiments.rs`,
+//! which asserts those events from real sockets).
+
+use super::*;
+use crate::i18n::EN;
+use protocol::{
+    Event, EventBody, FileProgress, FileResult, Framing, KernelSocket, Limits, OsError, ServerSide,
+    Target,
+};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn open_model() -> Model {
+    let mut m = Model::new("ws://127.0.0.1:8000/ws");
+    m.bridge_opened();
+    m.apply(Event::new(
+        0,
+        EventBody::Hello {
+            tcp_server: "127.0.0.1:8080".parse().unwrap(),
+            udp_server: "127.0.0.1:8081".parse().unwrap(),
+            limits: Limits {
+                max_message: 65536,
+                max_sockets: 16,
+            },
+            show_other_clients: true,
+        },
+    ));
+    m
+}
+
+fn apply(m: &mut Model, body: EventBody) {
+    m.apply(Event::new(1, body));
+}
+
+fn server(id: protocol::SocketId, op: ServerSide) -> EventBody {
+    EventBody::Server { id, op }
+}
+
+fn texts(blocks: &[Block]) -> String {
+    blocks
+        .iter()
+        .flat_map(|b| {
+            b.lines
+                .iter()
+                .map(|l| format!("{} {}", l.text, l.chips.join(" ")))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn every_tab_has_a_key_title_and_all_experiments_an_intro_in_both_languages() {
+    for tab in Tab::ALL {
+        assert_eq!(Tab::from_key(tab.key()), Some(tab));
+        for c in [&EN, &crate::i18n::ZH_CN] {
+            assert!(!tab.title(c).is_empty());
+            assert!(tab == Tab::Echo || tab.intro(c).len() > 100, "{tab:?}");
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn sticky_starts_slow_servers_and_bursts_over_tcp_and_as_datagrams() {
+    let mut m = open_model();
+    let p = Params::default()
+        .with("messages", "a b c")
+        .with("delay", "150")
+        .with("framing", "length");
+    let cmds = m.experiment(Action::StickyRun, &p);
+    let Command::LabStart {
+        server: STICKY_TCP,
+        spec,
+    } = &cmds[0]
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!((spec.read_delay_ms, spec.framing), (150, Framing::Length));
+    assert!(
+        matches!(cmds[3], Command::TcpSendBurst { ref messages, framing: Framing::Length, .. } if messages.len() == 3)
+    );
+    let udp_sends = cmds
+        .iter()
+        .filter(|c| {
+            matches!(
+                c,
+                Command::UdpSend {
+                    to: Target::Lab(STICKY_UDP),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(udp_sends, 3);
+
+    let run = m.runs.sticky.clone().unwrap();
+    for _ in 0..3 {
+        apply(
+            &mut m,
+            EventBody::TcpSent {
+                id: run.tcp,
+                len: 5,
+            },
+        );
+    }
+    apply(
+        &mut m,
+        server(
+            run.tcp,
+            ServerSide::Recv {
+                data: b"\0\0\0\x01a\0\0\0\x01b\0\0\0\x01c".to_vec().into(),
+            },
+        ),
+    );
+    for (d, msg) in ["a", "b", "c"].iter().enumerate() {
+        apply(
+            &mut m,
+            server(
+                run.tcp,
+                ServerSide::Message {
+                    data: (*msg).into(),
+                },
+            ),
+        );
+        let peer = "127.0.0.1:5000".parse().unwrap();
+        let (local, to) = (peer, "127.0.0.1:6000".parse().unwrap());
+        apply(
+            &mut m,
+            EventBody::UdpSent {
+                id: run.udp,
+                local,
+                peer: to,
+                len: 1,
+            },
+        );
+        apply(
+            &mut m,
+            server(
+                run.udp,
+                ServerSide::RecvFrom {
+                    peer,
+                    data: (*msg).into(),
+                    size: 1,
+                },
+            ),
+        );
+        let _ = d;
+    }
+    let out = texts(&run_results(&m, Tab::Sticky));
+    assert!(out.contains("3 send() calls → 1 recv() calls"), "{out}");
+    assert!(out.contains("merged"), "{out}");
+    assert!(out.contains("3 datagrams → 3 recvfrom() calls"), "{out}");
+    assert!(out.contains("\"a\" \"b\" \"c\""), "{out}");
+}
+
+fn run_results(m: &Model, tab: Tab) -> Vec<Block> {
+    tab.results(m, &EN)
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn empty_tcp_opens_a_fresh_connection_and_counts_no_server_reads() {
+    let mut m = open_model();
+    let cmds = m.experiment(Action::EmptyTcp, &Params::default());
+    let id = m.runs.empty.tcp.unwrap();
+    assert_eq!(
+        cmds,
+        [
+            Command::tcp_connect(id),
+            Command::TcpSend {
+                id,
+                data: "".into()
+            }
+        ]
+    );
+    apply(&mut m, EventBody::TcpSent { id, len: 0 });
+    let out = texts(&run_results(&m, Tab::Empty));
+    assert!(out.contains("send() of 0 bytes returned 0"), "{out}");
+    assert!(out.contains("server recv() calls since: 0"), "{out}");
+    // Again: the old connection is closed, a new one opens.
+    let cmds = m.experiment(Action::EmptyTcp, &Params::default());
+    assert_eq!(cmds[0], Command::TcpClose { id });
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn bigger_shows_tcp_chunks_and_the_udp_truncation() {
+    let mut m = open_model();
+    let p = Params::default()
+        .with("size", "3000")
+        .with("buffer", "1024");
+    m.experiment(Action::BigTcp, &p);
+    m.experiment(Action::BigUdp, &p);
+    let (tcp, _) = m.runs.big.tcp.unwrap();
+    let (udp, _) = m.runs.big.udp.unwrap();
+    for n in [1024, 1024, 952] {
+        apply(
+            &mut m,
+            server(
+                tcp,
+                ServerSide::Recv {
+                    data: vec![b'a'; n].into(),
+                },
+            ),
+        );
+    }
+    apply(
+        &mut m,
+        EventBody::TcpReceived {
+            id: tcp,
+            data: vec![b'A'; 3000].into(),
+        },
+    );
+    let peer = "127.0.0.1:5000".parse().unwrap();
+    apply(
+        &mut m,
+        server(
+            udp,
+            ServerSide::RecvFrom {
+                peer,
+                data: vec![b'a'; 1024].into(),
+                size: 3000,
+            },
+        ),
+    );
+    let out = texts(&run_results(&m, Tab::Bigger));
+    assert!(
+        out.contains("3 recv() calls, of these sizes: 1024 B 1024 B 952 B"),
+        "{out}"
+    );
+    assert!(out.contains("echo received: 3000 B of 3000 B"), "{out}");
+    assert!(
+        out.contains("got 1024 B of a 3000 B datagram — 1976 B discarded"),
+        "{out}"
+    );
+    assert_eq!(bigger::payload(30)[..28], *b"abcdefghijklmnopqrstuvwxyzab");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn nobody_listening_shows_refused_and_silence() {
+    let mut m = open_model();
+    m.experiment(Action::NobodyTcp, &Params::default());
+    m.experiment(Action::NobodyUdp, &Params::default());
+    let cmds = m.experiment(Action::NobodyUdpConnected, &Params::default());
+    assert!(matches!(
+        cmds[0],
+        Command::UdpSend {
+            to: Target::Nobody,
+            connected: true,
+            ..
+        }
+    ));
+    let [tcp, udp, conn] = [0, 1, 2].map(|i| m.runs.nobody[i].id);
+    let refused = || OsError {
+        errno: 111,
+        name: "ECONNREFUSED".into(),
+        message: "Connection refused".into(),
+    };
+    apply(
+        &mut m,
+        EventBody::Error {
+            id: Some(tcp),
+            server: None,
+            code: protocol::ErrorCode::Os,
+            message: "connect() failed".into(),
+            os: Some(refused()),
+        },
+    );
+    let local = "127.0.0.1:5000".parse().unwrap();
+    let peer = "127.0.0.1:6000".parse().unwrap();
+    apply(
+        &mut m,
+        EventBody::UdpSent {
+            id: udp,
+            local,
+            peer,
+            len: 6,
+        },
+    );
+    apply(
+        &mut m,
+        EventBody::UdpNoReply {
+            id: udp,
+            waited_ms: 2000,
+        },
+    );
+    apply(
+        &mut m,
+        EventBody::Error {
+            id: Some(conn),
+            server: None,
+            code: protocol::ErrorCode::Os,
+            message: "recv() failed".into(),
+            os: Some(refused()),
+        },
+    );
+    let blocks = run_results(&m, Tab::Nobody);
+    assert!(texts(&blocks[..1]).contains("ECONNREFUSED"));
+    assert!(texts(&blocks[1..2]).contains("no reply, ever"));
+    assert!(texts(&blocks[2..]).contains("ECONNREFUSED"));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn queue_shows_the_kernels_queue_and_each_clients_state() {
+    let mut m = open_model();
+    let p = Params::default().with("server", "one");
+    let cmds = m.experiment(Action::QueueOpen, &p);
+    assert!(
+        matches!(cmds[0], Command::LabStart { server: ONE_AT_A_TIME, spec } if spec.one_at_a_time)
+    );
+    m.experiment(Action::QueueOpen, &p);
+    m.experiment(Action::QueueOpen, &p);
+    let ids: Vec<_> = m.runs.queue.clients.iter().map(|(_, id)| *id).collect();
+    let (local, peer) = (
+        "127.0.0.1:1".parse().unwrap(),
+        "127.0.0.1:2".parse().unwrap(),
+    );
+    apply(
+        &mut m,
+        EventBody::LabStarted {
+            server: ONE_AT_A_TIME,
+            addr: peer,
+            spec: protocol::LabSpec::tutorial(protocol::Transport::Tcp),
+        },
+    );
+    apply(
+        &mut m,
+        EventBody::TcpConnected {
+            id: ids[0],
+            local,
+            peer,
+            connect_us: 1,
+        },
+    );
+    apply(
+        &mut m,
+        EventBody::TcpReceived {
+            id: ids[0],
+            data: "HELLO".into(),
+        },
+    );
+    apply(
+        &mut m,
+        EventBody::TcpConnected {
+            id: ids[1],
+            local,
+            peer,
+            connect_us: 1,
+        },
+    );
+    apply(
+        &mut m,
+        EventBody::ListenQueue {
+            server: ONE_AT_A_TIME,
+            queued: 1,
+            backlog: 5,
+        },
+    );
+    let out = texts(&run_results(&m, Tab::Queue));
+    assert!(
+        out.contains("accept queue, from the kernel: 1 waiting (backlog 5"),
+        "{out}"
+    );
+    assert!(out.contains("client 1: served"), "{out}");
+    assert!(
+        out.contains("client 2: connected (handshake done), no echo yet"),
+        "{out}"
+    );
+    assert!(out.contains("client 3: connect() pending"), "{out}");
+    assert_eq!(
+        m.experiment(Action::QueueClose, &p),
+        [Command::TcpClose { id: ids[0] }]
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn time_wait_shows_the_kernels_countdown_and_the_restart_error() {
+    let mut m = open_model();
+    let cmds = m.experiment(Action::TwConnect, &Params::default());
+    assert!(matches!(
+        cmds[0],
+        Command::LabStart {
+            server: RESTARTABLE,
+            ..
+        }
+    ));
+    assert_eq!(
+        m.experiment(Action::TwServerClose, &Params::default()),
+        [Command::LabCloseClients {
+            server: RESTARTABLE
+        }]
+    );
+    assert_eq!(
+        m.experiment(Action::TwRestartWithout, &Params::default()),
+        [Command::LabRestart {
+            server: RESTARTABLE,
+            reuseaddr: false
+        }]
+    );
+    let addr = "127.0.0.1:4000".parse().unwrap();
+    apply(
+        &mut m,
+        EventBody::LabStarted {
+            server: RESTARTABLE,
+            addr,
+            spec: protocol::LabSpec::tutorial(protocol::Transport::Tcp),
+        },
+    );
+    let tw = KernelSocket {
+        local: addr,
+        remote: "127.0.0.1:5000".parse().unwrap(),
+        state: "TIME_WAIT".into(),
+        timer_ms: Some(59_000),
+    };
+    apply(
+        &mut m,
+        EventBody::KernelSockets {
+            server: RESTARTABLE,
+            sockets: vec![tw],
+        },
+    );
+    apply(
+        &mut m,
+        EventBody::LabStopped {
+            server: RESTARTABLE,
+        },
+    );
+    let inuse = OsError {
+        errno: 98,
+        name: "EADDRINUSE".into(),
+        message: "Address already in use".into(),
+    };
+    apply(
+        &mut m,
+        EventBody::Error {
+            id: None,
+            server: Some(RESTARTABLE),
+            code: protocol::ErrorCode::Os,
+            message: "bind() failed".into(),
+            os: Some(inuse),
+        },
+    );
+    let out = texts(&run_results(&m, Tab::TimeWait));
+    assert!(out.contains("server: stopped"), "{out}");
+    assert!(out.contains("EADDRINUSE"), "{out}");
+    assert!(out.contains("TIME_WAIT · 59 s left"), "{out}");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_file_transfer_reports_progress_and_the_hash_verdict() {
+    let mut m = open_model();
+    let p = Params::default().with("size", "2");
+    let cmds = m.experiment(Action::FileTcp, &p);
+    assert!(matches!(
+        &cmds[0],
+        Command::FileStart {
+            source: protocol::FileSource::Generated { size: 2048 },
+            ..
+        }
+    ));
+    let id = m.runs.file.as_ref().unwrap().id;
+    let progress = FileProgress {
+        bytes_sent: 2048,
+        bytes_echoed: 2048,
+        sends: 35,
+        recvs: 2,
+        ..Default::default()
+    };
+    let result = FileResult {
+        progress,
+        sha256_expected: "ab".into(),
+        sha256_echoed: "ab".into(),
+        lost: 0,
+        elapsed_us: 1000,
+        cancelled: false,
+    };
+    apply(&mut m, EventBody::FileDone { id, result });
+    let out = texts(&run_results(&m, Tab::File));
+    assert!(
+        out.contains("2048 B sent, 2048 B echoed, of 2048 B"),
+        "{out}"
+    );
+    assert!(out.contains("35 send() calls"), "{out}");
+    assert!(out.contains("match: the file came back intact"), "{out}");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_upload_goes_in_a_window_of_chunks_driven_by_progress() {
+    let mut m = open_model();
+    let data = vec![b'x'; file::CHUNK * (file::WINDOW + 3)];
+    let cmds = m.upload_file(Action::FileTcp, "big.bin".into(), data);
+    let chunks = |cmds: &[Command]| {
+        cmds.iter()
+            .filter(|c| matches!(c, Command::FileChunk { .. }))
+            .count()
+    };
+    assert_eq!(chunks(&cmds), file::WINDOW, "only a window ahead");
+    let id = m.runs.file.as_ref().unwrap().id;
+    let progress = FileProgress {
+        bytes_sent: (3 * file::CHUNK) as u64,
+        ..Default::default()
+    };
+    apply(&mut m, EventBody::FileProgress { id, progress });
+    assert_eq!(chunks(&m.take_outgoing()), 3, "more as the bridge sends on");
+    assert!(m.runs.upload.is_none(), "all handed over");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn other_clients_are_listed_with_their_bytes() {
+    let mut m = open_model();
+    let client = "127.0.0.1:5555".parse().unwrap();
+    apply(
+        &mut m,
+        EventBody::OtherClient {
+            transport: protocol::Transport::Tcp,
+            client,
+            op: ServerSide::Recv {
+                data: "from nc".into(),
+            },
+        },
+    );
+    let out = texts(&run_results(&m, Tab::Others));
+    assert!(out.contains("nc 127.0.0.1 8080"), "{out}");
+    assert!(
+        out.contains("TCP 127.0.0.1:5555 recv(1024) → 7 B \"from nc\""),
+        "{out}"
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn experiments_without_a_bridge_send_nothing_and_say_why() {
+    let mut m = Model::new("ws://x/ws");
+    assert!(
+        m.experiment(Action::StickyRun, &Params::default())
+            .is_empty()
+    );
+    assert!(
+        m.log()
+            .since(0)
+            .any(|(_, e)| e.what == crate::model::log::What::NoBridge)
+    );
+}

@@ -1,0 +1,113 @@
+//! 6. TIME_WAIT after the server's active close, and restarting with or without SO_REUSEADDR.
+
+use super::{Action, Block, Control, Line, RESTARTABLE};
+use crate::i18n::{Catalog, fill};
+use crate::model::Model;
+use protocol::{Command, LabSpec, SocketId, Target, Transport};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Run {
+    pub(crate) started: bool,
+    pub(crate) client: Option<SocketId>,
+}
+
+pub(crate) fn controls(c: &Catalog) -> Vec<Control> {
+    let x = c.x;
+    vec![
+        Control::Button {
+            label: x.tw_connect,
+            action: Action::TwConnect,
+        },
+        Control::Button {
+            label: x.tw_server_close,
+            action: Action::TwServerClose,
+        },
+        Control::Button {
+            label: x.tw_restart_without,
+            action: Action::TwRestartWithout,
+        },
+        Control::Button {
+            label: x.tw_restart_with,
+            action: Action::TwRestartWith,
+        },
+    ]
+}
+
+pub(crate) fn run(m: &mut Model, action: Action) -> Vec<Command> {
+    let server = RESTARTABLE;
+    let mut commands = vec![];
+    if !m.runs.tw.started {
+        let spec = LabSpec::tutorial(Transport::Tcp);
+        commands.push(Command::LabStart { server, spec });
+        m.runs.tw.started = true;
+    }
+    match action {
+        Action::TwConnect => {
+            let id = m.new_id();
+            if let Some(old) = m.runs.tw.client.replace(id) {
+                commands.push(Command::TcpClose { id: old });
+            }
+            commands.push(Command::TcpConnect {
+                id,
+                to: Target::Lab(server),
+            });
+        }
+        Action::TwServerClose => commands.push(Command::LabCloseClients { server }),
+        Action::TwRestartWithout => commands.push(Command::LabRestart {
+            server,
+            reuseaddr: false,
+        }),
+        _ => commands.push(Command::LabRestart {
+            server,
+            reuseaddr: true,
+        }),
+    }
+    commands
+}
+
+pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
+    let x = c.x;
+    let Some(lab) = m.facts().lab(RESTARTABLE) else {
+        return vec![];
+    };
+    let addr = lab.addr.to_string();
+    let mut server = vec![if lab.running {
+        Line::new("ok", fill(x.tw_listening, &[("addr", &addr)]))
+    } else {
+        Line::new("info", fill(x.tw_stopped, &[("addr", &addr)]))
+    }];
+    if let Some((message, errno)) = &lab.error {
+        let name = errno.as_deref().unwrap_or("");
+        server.push(Line::new("bad", format!("{name}: {message}")));
+    }
+    let mut kernel: Vec<Line> = lab
+        .sockets
+        .iter()
+        .map(|s| {
+            let mut text = format!("{} → {}  {}", s.local, s.remote, s.state);
+            if let Some(ms) = s.timer_ms.filter(|_| s.state == "TIME_WAIT") {
+                let seconds = (ms / 1000).to_string();
+                text += &format!(" · {}", fill(x.tw_left, &[("seconds", &seconds)]));
+            }
+            let kind = if s.state == "TIME_WAIT" {
+                "bad"
+            } else {
+                "info"
+            };
+            Line::new(kind, text)
+        })
+        .collect();
+    if kernel.is_empty() {
+        kernel.push(Line::new("info", x.tw_none));
+    }
+    vec![
+        Block {
+            title: x.tw_title.to_string(),
+            lines: server,
+        },
+        Block {
+            title: x.tw_kernel.to_string(),
+            lines: kernel,
+        },
+    ]
+}
