@@ -75,3 +75,18 @@ export async function waitEntry(scope, kind, proto, text) {
   await entry.waitFor({ timeout: PATIENCE });
   return entry.textContent();
 }
+
+/** Opens the experiment tab named `name`; returns its panel. */
+export async function openTab(page, name, key) {
+  await page.getByRole("tab", { name }).click();
+  const panel = page.locator(`[role=tabpanel][data-tab="${key}"]`);
+  await panel.waitFor({ state: "visible", timeout: PATIENCE });
+  return panel;
+}
+
+/** Waits until a result line of `panel` contains `text` (string or RegExp); returns its text. */
+export async function waitLine(panel, text) {
+  const line = panel.locator(".sl-line").filter({ hasText: text }).first();
+  await line.waitFor({ timeout: PATIENCE });
+  return line.textContent();
+}

@@ -7,13 +7,14 @@
 //! The DOM listeners and WebSocket callbacks hold the state alive while the console is mounted
 //! (that is what being mounted means); `destroy()` drops them, which frees everything.
 
+use crate::experiments::{Action, Tab};
 use crate::i18n::{Catalog, Lang};
 use crate::link::{Link, backoff_ms};
 use crate::model::Model;
 use crate::model::log::Proto;
 use crate::options::Options;
 use crate::view::{Intent, View};
-use protocol::{ClientMsg, Event};
+use protocol::{ClientMsg, Command, Event};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -42,9 +43,19 @@ impl Console {
         let lang: Lang = options.lang();
         let catalog = lang.catalog();
         let url = options.bridge_url();
+        let tab = match options.experiment.as_deref() {
+            None => Tab::Echo,
+            Some(key) => Tab::from_key(key).ok_or_else(|| {
+                JsValue::from_str(&format!("Socket Lab mount(): unknown experiment {key:?}"))
+            })?,
+        };
         let view = View::build(&element, catalog, lang.tag())?;
         let state = Rc::new(RefCell::new(State {
-            model: Model::new(url.clone()),
+            model: {
+                let mut model = Model::new(url.clone());
+                model.select_tab(tab);
+                model
+            },
             view,
             catalog,
             url,
@@ -91,7 +102,31 @@ fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {
             s.model.clear_log();
             vec![]
         }
+        Intent::Tab(tab) => {
+            s.model.select_tab(tab);
+            vec![]
+        }
+        Intent::Experiment(action) => {
+            let tab = s.model.tab();
+            let upload = matches!(action, Action::FileTcp | Action::FileUdp);
+            match s.view.picked_file(tab).filter(|_| upload) {
+                Some(file) => {
+                    read_then_upload(state.clone(), action, file);
+                    vec![]
+                }
+                None => {
+                    let params = s.view.params(tab);
+                    s.model.experiment(action, &params)
+                }
+            }
+        }
     };
+    send(s, commands);
+    redraw(s);
+}
+
+/// Sends commands to the bridge.
+fn send(s: &mut State, commands: Vec<Command>) {
     if let Some(link) = &s.link {
         for cmd in commands {
             if let Err(e) = link.send(&ClientMsg::new(cmd).to_json()) {
@@ -99,7 +134,27 @@ fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {
             }
         }
     }
-    redraw(s);
+}
+
+/// Reads a picked file (asynchronously, as browsers do), then starts its upload.
+fn read_then_upload(state: Rc<RefCell<State>>, action: Action, file: web_sys::File) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let bytes = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+            .await
+            .map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec());
+        let Ok(mut s) = state.try_borrow_mut() else {
+            return;
+        };
+        let s = &mut *s;
+        match bytes {
+            Ok(data) => {
+                let commands = s.model.upload_file(action, file.name(), data);
+                send(s, commands);
+            }
+            Err(e) => s.model.bad_frame(format!("could not read the file: {e:?}")),
+        }
+        redraw(s);
+    });
 }
 
 /// Opens the link; on close, schedules the next attempt with backoff.
@@ -128,6 +183,8 @@ fn connect(state: &Rc<RefCell<State>>) {
                 Ok(event) => s.model.apply(event),
                 Err(e) => s.model.bad_frame(e.to_string()),
             }
+            let more = s.model.take_outgoing();
+            send(&mut s, more);
             redraw(&mut s);
         },
         move || schedule_reconnect(&on_closed),

@@ -10,6 +10,9 @@ pub(crate) struct Options {
     pub(crate) bridge: Option<String>,
     /// "en" or "zh-CN"; default: the browser's language.
     pub(crate) lang: Option<String>,
+    /// The tab to open with: "echo" (default), "sticky", "empty", "bigger", "nobody", "queue",
+    /// "time-wait", "file" or "others".
+    pub(crate) experiment: Option<String>,
 }
 
 impl Options {
@@ -35,7 +38,7 @@ impl Options {
     }
 
     /// The option names `mount()` understands.
-    const FIELDS: &'static [&'static str] = &["bridge", "lang"];
+    const FIELDS: &'static [&'static str] = &["bridge", "lang", "experiment"];
 
     /// The bridge URL: the option, else the bridge that served this page.
     pub(crate) fn bridge_url(&self) -> String {

@@ -4,9 +4,13 @@
 //! Everything is set with `textContent`, never HTML: payloads are arbitrary bytes from the
 //! network and must never become markup.
 
+mod panel;
+
+use crate::experiments::{Action, Params, Tab};
 use crate::i18n::{Catalog, fill};
 use crate::model::{BridgeState, Model, TcpConn};
 use crate::present;
+use panel::Panel;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element, Event, HtmlButtonElement, HtmlElement, HtmlInputElement};
@@ -22,6 +26,10 @@ pub(crate) enum Intent {
     Connect,
     Close,
     ClearLog,
+    /// Show another tab (the echo console or an experiment).
+    Tab(Tab),
+    /// A button of an experiment.
+    Experiment(Action),
 }
 
 /// A DOM listener we added, kept so that it can be removed again.
@@ -40,6 +48,11 @@ pub(crate) struct View {
     buttons: Vec<(HtmlButtonElement, Intent)>,
     tcp_state: Element,
     log: Element,
+    tabs: Vec<(Element, Tab)>,
+    echo_panel: Element,
+    panels: Vec<Panel>,
+    /// Tab and experiment buttons with their intents, bound in [`View::bind`].
+    actions: Vec<(Element, Intent)>,
     /// Sequence numbers of the log entries currently in the DOM: `drawn_from..drawn_to`.
     drawn_from: u64,
     drawn_to: u64,
@@ -111,9 +124,41 @@ impl View {
         log.set_attribute("aria-label", c.log)?;
         log.set_attribute("aria-live", "polite")?;
 
-        for part in [
-            &head, &howto, &servers, &compose, &tcp_row, &udp_row, &log_head, &log,
-        ] {
+        // The tabs: the echo console, then one per experiment.
+        let tablist = el("div", "sl-tabs")?;
+        tablist.set_attribute("role", "tablist")?;
+        tablist.set_attribute("aria-label", c.x.tablist)?;
+        let mut tabs = vec![];
+        let mut actions = vec![];
+        for tab in Tab::ALL {
+            let t = el("button", "sl-tab")?;
+            t.set_attribute("type", "button")?;
+            t.set_attribute("role", "tab")?;
+            t.set_attribute("data-tab", tab.key())?;
+            t.set_text_content(Some(tab.title(c)));
+            tablist.append_child(&t)?;
+            actions.push((t.clone(), Intent::Tab(tab)));
+            tabs.push((t, tab));
+        }
+        let echo_panel = el("section", "sl-panel sl-echo")?;
+        echo_panel.set_attribute("role", "tabpanel")?;
+        echo_panel.set_attribute("aria-label", c.x.tab_echo)?;
+        echo_panel.set_attribute("data-tab", Tab::Echo.key())?;
+        echo_panel.append_with_node_3(&compose, &tcp_row, &udp_row)?;
+        let mut panels = vec![];
+        for tab in Tab::ALL.into_iter().filter(|t| *t != Tab::Echo) {
+            let (panel, buttons) = Panel::build(&doc, tab, c)?;
+            actions.extend(buttons);
+            panels.push(panel);
+        }
+
+        for part in [&head, &howto, &servers, &tablist, &echo_panel] {
+            root.append_child(part)?;
+        }
+        for panel in &panels {
+            root.append_child(&panel.root)?;
+        }
+        for part in [&log_head, &log] {
             root.append_child(part)?;
         }
         container.append_child(&root)?;
@@ -132,6 +177,10 @@ impl View {
             ],
             tcp_state,
             log,
+            tabs,
+            echo_panel,
+            panels,
+            actions,
             drawn_from: 0,
             drawn_to: 0,
             listeners: vec![],
@@ -145,6 +194,10 @@ impl View {
         for (button, intent) in self.buttons.clone() {
             let h = handler.clone();
             self.listen(button.into(), "click", move |_| h(intent));
+        }
+        for (element, intent) in self.actions.clone() {
+            let h = handler.clone();
+            self.listen(element.into(), "click", move |_| h(intent));
         }
         let h = handler.clone();
         self.listen(self.input.clone().into(), "keydown", move |e| {
@@ -170,6 +223,20 @@ impl View {
         {
             self.listeners.push((target, kind, closure));
         }
+    }
+
+    /// The values of the controls of `tab`'s experiment.
+    pub(crate) fn params(&self, tab: Tab) -> Params {
+        self.panel(tab).map(Panel::params).unwrap_or_default()
+    }
+
+    /// The file picked in `tab`'s experiment, if any.
+    pub(crate) fn picked_file(&self, tab: Tab) -> Option<web_sys::File> {
+        self.panel(tab).and_then(Panel::picked_file)
+    }
+
+    fn panel(&self, tab: Tab) -> Option<&Panel> {
+        self.panels.iter().find(|p| p.tab == tab)
     }
 
     /// The message as the bytes to send (UTF-8).
@@ -217,6 +284,19 @@ impl View {
                 Intent::Connect => button.set_disabled(!model.can_connect()),
                 Intent::Close => button.set_disabled(!model.can_close()),
                 _ => {}
+            }
+        }
+        let active = model.tab();
+        for (element, tab) in &self.tabs {
+            let selected = if *tab == active { "true" } else { "false" };
+            element.set_attribute("aria-selected", selected)?;
+        }
+        self.echo_panel
+            .toggle_attribute_with_force("hidden", active != Tab::Echo)?;
+        for panel in &mut self.panels {
+            panel.show(panel.tab == active)?;
+            if panel.tab == active {
+                panel.draw(active.results(model, c))?;
             }
         }
         self.render_log(model, c)

@@ -1,0 +1,158 @@
+// Every experiment, end to end: a real Chromium clicks through the console served by a real
+// bridge, and the results shown come from the bridge's real sockets.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { startBridge, launchBrowser, waitConnected, openTab, waitLine, PATIENCE } from "./helpers.mjs";
+
+let bridge, browser;
+before(async () => {
+  bridge = await startBridge({ args: ["--show-other-clients"] });
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await bridge?.stop();
+});
+
+async function console_() {
+  const page = await browser.newPage();
+  await page.goto(bridge.url);
+  await waitConnected(page);
+  return page;
+}
+
+test("sticky packets: five TCP sends arrive in fewer reads, five datagrams stay five, framing rebuilds them", async () => {
+  const page = await console_();
+  const panel = await openTab(page, "Sticky packets", "sticky");
+  await panel.getByRole("button", { name: "Run burst" }).click();
+  const tcp = await waitLine(panel, /5 send\(\) calls → [1-4] recv\(\) calls/);
+  assert.match(tcp, /"a?b?c?d?e?"/);
+  await waitLine(panel, "merged");
+  await waitLine(panel, "5 datagrams → 5 recvfrom() calls");
+
+  await panel.getByLabel("Framing").selectOption("length");
+  await panel.getByRole("button", { name: "Run burst" }).click();
+  const rebuiltBlock = panel.locator(".sl-block", { hasText: "messages rebuilt by the server" });
+  const rebuilt = await waitLine(rebuiltBlock, '"e"');
+  assert.match(rebuilt, /^5"a""b""c""d""e"$/);
+  await page.close();
+});
+
+test("empty message: 0 bytes over TCP wake nobody; a 0-byte datagram is delivered and echoed", async () => {
+  const page = await console_();
+  const panel = await openTab(page, "Empty message", "empty");
+  await panel.getByRole("button", { name: "Send 0 bytes via TCP" }).click();
+  await waitLine(panel, "send() of 0 bytes returned 0");
+  await waitLine(panel, "server recv() calls since: 0");
+  await page.waitForTimeout(1000); // absence over time: still nothing arrived
+  await waitLine(panel, "server recv() calls since: 0");
+  await panel.getByRole("button", { name: "Send 0 bytes via UDP" }).click();
+  await waitLine(panel, /server recvfrom\(\) → 0 B from 127\.0\.0\.1:\d+/);
+  await waitLine(panel, "echo received: 0 B");
+  await page.close();
+});
+
+test("bigger than the buffer: TCP reads in chunks and echoes whole; UDP keeps 1024 bytes; EMSGSIZE", async () => {
+  const page = await console_();
+  const panel = await openTab(page, "Bigger than the buffer", "bigger");
+  await panel.getByRole("button", { name: "Send big message via TCP" }).click();
+  await waitLine(panel, "echo received: 3000 B of 3000 B");
+  const reads = await waitLine(panel, /\d+ recv\(\) calls, of these sizes/);
+  assert.ok(Number(reads.match(/(\d+) recv/)[1]) >= 3, reads);
+  await panel.getByRole("button", { name: "Send big message via UDP" }).click();
+  await waitLine(panel, "got 1024 B of a 3000 B datagram — 1976 B discarded by the kernel");
+  await panel.getByLabel("Message size (bytes)").fill("65508");
+  await panel.getByRole("button", { name: "Send big message via UDP" }).click();
+  await waitLine(panel, "EMSGSIZE");
+  await page.close();
+});
+
+test("nobody listening: TCP refused, UDP silent, connected UDP refused", async () => {
+  const page = await console_();
+  const panel = await openTab(page, "Nobody listening", "nobody");
+  await panel.getByRole("button", { name: "TCP connect()" }).click();
+  await panel.getByRole("button", { name: "UDP sendto() (unconnected)" }).click();
+  await panel.getByRole("button", { name: "UDP send() (connected socket)" }).click();
+  const blocks = panel.locator(".sl-block");
+  await blocks.nth(0).locator(".sl-line", { hasText: "ECONNREFUSED" }).waitFor({ timeout: PATIENCE });
+  await blocks.nth(1).locator(".sl-line", { hasText: "the send itself succeeded" }).waitFor({ timeout: PATIENCE });
+  await blocks.nth(1).locator(".sl-line", { hasText: "no reply, ever" }).waitFor({ timeout: PATIENCE });
+  await blocks.nth(2).locator(".sl-line", { hasText: "ECONNREFUSED" }).waitFor({ timeout: PATIENCE });
+  await page.close();
+});
+
+test("one at a time: later clients queue, the queue fills to backlog + 1, then connects hang", async () => {
+  const page = await console_();
+  const panel = await openTab(page, "One at a time", "queue");
+  const open = panel.getByRole("button", { name: "Open a client" });
+  await open.click();
+  await waitLine(panel, "client 1: served");
+  for (let i = 2; i <= 8; i++) await open.click();
+  await waitLine(panel, "accept queue, from the kernel: 6 waiting (backlog 5");
+  await waitLine(panel, "client 2: connected (handshake done), no echo yet");
+  await waitLine(panel, "client 8: connect() pending");
+  await panel.getByRole("button", { name: "Close the oldest client" }).click();
+  await waitLine(panel, "client 2: served");
+  // The concurrent server serves everyone at once.
+  await panel.getByLabel("Server").selectOption("many");
+  for (let i = 0; i < 3; i++) await open.click();
+  await waitLine(panel, "client 9: served");
+  await waitLine(panel, "client 11: served");
+  await page.close();
+});
+
+test("TIME_WAIT: the server closes first; restarting needs SO_REUSEADDR", async () => {
+  const page = await console_();
+  const panel = await openTab(page, "TIME_WAIT", "time-wait");
+  await panel.getByRole("button", { name: "Connect a client" }).click();
+  await waitLine(panel, "ESTABLISHED");
+  await panel.getByRole("button", { name: "Server closes first" }).click();
+  const tw = await waitLine(panel, /TIME_WAIT · \d+ s left/);
+  assert.ok(Number(tw.match(/(\d+) s left/)[1]) <= 60, tw);
+  await panel.getByRole("button", { name: "Restart without SO_REUSEADDR" }).click();
+  await waitLine(panel, "EADDRINUSE");
+  await panel.getByRole("button", { name: "Restart with SO_REUSEADDR" }).click();
+  await waitLine(panel, "server: listening on");
+  await page.close();
+});
+
+test("sending a file: 1 MiB over TCP comes back with a matching SHA-256; a picked file too; UDP is counted", async () => {
+  const page = await console_();
+  const panel = await openTab(page, "Sending a file", "file");
+  await panel.getByRole("button", { name: "Send file via TCP" }).click();
+  await waitLine(panel, "1048576 B sent, 1048576 B echoed, of 1048576 B");
+  await waitLine(panel, "match: the file came back intact");
+
+  const text = "line one\nline two\nsin newline at the end";
+  await panel.getByLabel("File", { exact: true }).setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from(text) });
+  await panel.getByRole("button", { name: "Send file via TCP" }).click();
+  await panel.locator(".sl-block h4", { hasText: "TCP · notes.txt" }).waitFor({ timeout: PATIENCE });
+  await waitLine(panel, `${text.length} B sent, ${text.length} B echoed`);
+  await waitLine(panel, "3 send() calls");
+  await waitLine(panel, "match: the file came back intact");
+
+  await panel.getByLabel("File", { exact: true }).setInputFiles([]);
+  await panel.getByLabel("Or a generated file of (KiB)").fill("64");
+  await panel.getByRole("button", { name: "Send file via UDP" }).click();
+  const counts = await waitLine(panel, /datagrams: \d+ sent · \d+ received · \d+ lost/);
+  const [, sent, received, lost] = counts.match(/(\d+) sent · (\d+) received · (\d+) lost/).map(Number);
+  assert.equal(sent, Math.ceil(65536 / 1013));
+  assert.equal(received + lost, sent);
+  await page.close();
+});
+
+test("other clients: a plain TCP client (like nc) shows up with its bytes", async () => {
+  const page = await console_();
+  const panel = await openTab(page, "Other clients", "others");
+  await waitLine(panel, "This bridge shows other clients");
+  const [host, port] = bridge.tcp.split(":");
+  const nc = net.connect(Number(port), host);
+  await new Promise((resolve) => nc.once("connect", resolve));
+  nc.write("from nc");
+  await new Promise((resolve) => nc.once("data", resolve));
+  const line = await waitLine(panel, "recv(1024) → 7 B");
+  assert.ok(line.includes('"from nc"'), line);
+  nc.destroy();
+  await page.close();
+});

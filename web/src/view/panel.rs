@@ -1,0 +1,196 @@
+//! One experiment's panel: its explanation, its controls (built from their descriptions), and
+//! its results (drawn from [`Block`]s). Generic: no experiment is special-cased here.
+
+use super::Intent;
+use crate::experiments::{Block, Control, Params, Tab};
+use crate::i18n::Catalog;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Document, Element, HtmlInputElement, HtmlSelectElement};
+
+pub(crate) struct Panel {
+    pub(crate) tab: Tab,
+    pub(crate) root: Element,
+    /// The value-holding controls, by key.
+    inputs: Vec<(&'static str, Element)>,
+    results: Element,
+    /// What is drawn now, to skip redrawing the same.
+    drawn: Vec<Block>,
+}
+
+impl Panel {
+    /// Builds the panel; its buttons are returned with their intents, for the caller to bind.
+    pub(crate) fn build(
+        doc: &Document,
+        tab: Tab,
+        c: &Catalog,
+    ) -> Result<(Panel, Vec<(Element, Intent)>), JsValue> {
+        let root = doc.create_element("section")?;
+        root.set_class_name("sl-panel");
+        root.set_attribute("role", "tabpanel")?;
+        root.set_attribute("aria-label", tab.title(c))?;
+        root.set_attribute("data-tab", tab.key())?;
+        let intro = doc.create_element("p")?;
+        intro.set_class_name("sl-intro");
+        intro.set_text_content(Some(tab.intro(c)));
+        root.append_child(&intro)?;
+
+        let controls = doc.create_element("div")?;
+        controls.set_class_name("sl-controls");
+        let mut inputs = vec![];
+        let mut buttons = vec![];
+        for control in tab.controls(c) {
+            match control {
+                Control::Button { label, action } => {
+                    let b = doc.create_element("button")?;
+                    b.set_attribute("type", "button")?;
+                    b.set_class_name("sl-action");
+                    b.set_text_content(Some(label));
+                    controls.append_child(&b)?;
+                    buttons.push((b, Intent::Experiment(action)));
+                }
+                other => {
+                    let (key, label, field) = field(doc, &other)?;
+                    let wrap = doc.create_element("label")?;
+                    wrap.set_class_name("sl-field");
+                    let text = doc.create_element("span")?;
+                    text.set_text_content(Some(label));
+                    wrap.append_with_node_2(&text, &field)?;
+                    controls.append_child(&wrap)?;
+                    inputs.push((key, field));
+                }
+            }
+        }
+        root.append_child(&controls)?;
+        let results = doc.create_element("div")?;
+        results.set_class_name("sl-results");
+        results.set_attribute("aria-live", "polite")?;
+        root.append_child(&results)?;
+        let panel = Panel {
+            tab,
+            root,
+            inputs,
+            results,
+            drawn: vec![],
+        };
+        Ok((panel, buttons))
+    }
+
+    /// The controls' current values.
+    pub(crate) fn params(&self) -> Params {
+        let mut params = Params::default();
+        for (key, field) in &self.inputs {
+            let value = if let Some(select) = field.dyn_ref::<HtmlSelectElement>() {
+                select.value()
+            } else if let Some(input) = field.dyn_ref::<HtmlInputElement>() {
+                input.value()
+            } else {
+                String::new()
+            };
+            params = params.with(key, &value);
+        }
+        params
+    }
+
+    /// The file picked in this panel's file control, if any.
+    pub(crate) fn picked_file(&self) -> Option<web_sys::File> {
+        self.inputs.iter().find_map(|(_, field)| {
+            let input = field.dyn_ref::<HtmlInputElement>()?;
+            (input.type_() == "file")
+                .then(|| input.files()?.get(0))
+                .flatten()
+        })
+    }
+
+    pub(crate) fn show(&self, visible: bool) -> Result<(), JsValue> {
+        self.root
+            .toggle_attribute_with_force("hidden", !visible)
+            .map(drop)
+    }
+
+    /// Redraws the results if they changed.
+    pub(crate) fn draw(&mut self, blocks: Vec<Block>) -> Result<(), JsValue> {
+        if blocks == self.drawn {
+            return Ok(());
+        }
+        let doc = self.root.owner_document().ok_or("detached")?;
+        self.results.set_text_content(None);
+        for block in &blocks {
+            let b = doc.create_element("div")?;
+            b.set_class_name("sl-block");
+            let title = doc.create_element("h4")?;
+            title.set_text_content(Some(&block.title));
+            let list = doc.create_element("ul")?;
+            for line in &block.lines {
+                let li = doc.create_element("li")?;
+                li.set_class_name("sl-line");
+                li.set_attribute("data-kind", line.kind)?;
+                let text = doc.create_element("span")?;
+                text.set_class_name("sl-line-text");
+                text.set_text_content(Some(&line.text));
+                li.append_child(&text)?;
+                for chip in &line.chips {
+                    let span = doc.create_element("span")?;
+                    span.set_class_name("sl-chip");
+                    span.set_text_content(Some(chip));
+                    li.append_child(&span)?;
+                }
+                list.append_child(&li)?;
+            }
+            b.append_with_node_2(&title, &list)?;
+            self.results.append_child(&b)?;
+        }
+        self.drawn = blocks;
+        Ok(())
+    }
+}
+
+/// The input element of a value-holding control: (key, label, element).
+fn field(
+    doc: &Document,
+    control: &Control,
+) -> Result<(&'static str, &'static str, Element), JsValue> {
+    Ok(match control {
+        Control::Text { key, label, value } => {
+            let input: HtmlInputElement = doc.create_element("input")?.dyn_into()?;
+            input.set_type("text");
+            input.set_value(value);
+            input.set_attribute("spellcheck", "false")?;
+            (key, label, input.into())
+        }
+        Control::Number {
+            key,
+            label,
+            value,
+            min,
+            max,
+        } => {
+            let input: HtmlInputElement = doc.create_element("input")?.dyn_into()?;
+            input.set_type("number");
+            input.set_min(&min.to_string());
+            input.set_max(&max.to_string());
+            input.set_value(&value.to_string());
+            (key, label, input.into())
+        }
+        Control::Select {
+            key,
+            label,
+            options,
+        } => {
+            let select: HtmlSelectElement = doc.create_element("select")?.dyn_into()?;
+            for (value, text) in options {
+                let option = doc.create_element("option")?;
+                option.set_attribute("value", value)?;
+                option.set_text_content(Some(text));
+                select.append_child(&option)?;
+            }
+            (key, label, select.into())
+        }
+        Control::File { key, label } => {
+            let input: HtmlInputElement = doc.create_element("input")?.dyn_into()?;
+            input.set_type("file");
+            (key, label, input.into())
+        }
+        Control::Button { .. } => return Err("a button is not a field".into()),
+    })
+}
