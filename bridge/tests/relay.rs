@@ -189,6 +189,7 @@ async fn a_dead_echo_server_gives_connection_refused_and_the_session_goes_on() {
         code: ErrorCode::Os,
         os: Some(os),
         message,
+        ..
     } = err
     else {
         panic!("{err:?}")

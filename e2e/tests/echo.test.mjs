@@ -23,6 +23,17 @@ async function openConsole() {
   return { page, errors };
 }
 
+test("the names tutorials and scripts rely on stay unique", async () => {
+  const { page } = await openConsole();
+  // Playwright matches names as case-insensitive substrings, hidden elements included: a new
+  // control labelled "Message size" would make getByLabel("Message") ambiguous for everyone.
+  assert.equal(await page.getByLabel("Message").count(), 1);
+  assert.equal(await page.getByRole("button", { name: "Send via TCP" }).count(), 1);
+  assert.equal(await page.getByRole("button", { name: "Send via UDP" }).count(), 1);
+  assert.equal(await page.getByRole("log").count(), 1);
+  await page.close();
+});
+
 test("hello socket echoes as HELLO SOCKET over TCP and over UDP", async () => {
   const { page, errors } = await openConsole();
   await page.getByLabel("Message").fill("hello socket");

@@ -41,7 +41,7 @@ test("sticky packets: five TCP sends arrive in fewer reads, five datagrams stay 
 
 test("empty message: 0 bytes over TCP wake nobody; a 0-byte datagram is delivered and echoed", async () => {
   const page = await console_();
-  const panel = await openTab(page, "Empty message", "empty");
+  const panel = await openTab(page, "Zero bytes", "empty");
   await panel.getByRole("button", { name: "Send 0 bytes via TCP" }).click();
   await waitLine(panel, "send() of 0 bytes returned 0");
   await waitLine(panel, "server recv() calls since: 0");
@@ -62,7 +62,7 @@ test("bigger than the buffer: TCP reads in chunks and echoes whole; UDP keeps 10
   assert.ok(Number(reads.match(/(\d+) recv/)[1]) >= 3, reads);
   await panel.getByRole("button", { name: "Send big message via UDP" }).click();
   await waitLine(panel, "got 1024 B of a 3000 B datagram — 1976 B discarded by the kernel");
-  await panel.getByLabel("Message size (bytes)").fill("65508");
+  await panel.getByLabel("Size (bytes)").fill("65508");
   await panel.getByRole("button", { name: "Send big message via UDP" }).click();
   await waitLine(panel, "EMSGSIZE");
   await page.close();

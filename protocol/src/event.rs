@@ -252,6 +252,7 @@ mod tests {
             0,
             EventBody::Error {
                 id: None,
+                server: None,
                 code: ErrorCode::BadJson,
                 message: "x".into(),
                 os: None,

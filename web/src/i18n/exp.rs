@@ -129,7 +129,7 @@ pub(crate) static EN: Exp = Exp {
 
     sticky_title: "Sticky packets",
     sticky_intro: "TCP is a byte stream: it keeps every byte, in order, but not where one send() ended. Send a few small messages back to back to a server that waits before each recv(): they pile up in the kernel and one recv() returns them merged (粘包, sticky packets). UDP keeps every datagram whole. Framing — a length prefix or a delimiter — lets the receiver cut the stream back into the original messages.",
-    sticky_messages: "Messages (separated by spaces)",
+    sticky_messages: "Words to send (one send() each)",
     sticky_delay: "Server read delay (ms)",
     sticky_framing: "Framing",
     framing_none: "none (raw stream)",
@@ -143,7 +143,7 @@ pub(crate) static EN: Exp = Exp {
     sticky_udp_count: "{sends} datagrams → {reads} recvfrom() calls",
     sticky_merged: "merged: the stream does not keep message boundaries",
 
-    empty_title: "Empty message",
+    empty_title: "Zero bytes",
     empty_intro: "Sending 0 bytes over TCP puts nothing on the wire, so the server's recv() does not wake up. That is why the tutorial's client skips empty input (if len(msg) == 0: continue), and why recv() returning 0 can mean only one thing: the peer closed the connection. UDP is different: a 0-byte datagram is a real datagram — recvfrom() returns 0 bytes with the sender's address, and an empty echo comes back.",
     empty_tcp: "Send 0 bytes via TCP",
     empty_udp: "Send 0 bytes via UDP",
@@ -154,7 +154,7 @@ pub(crate) static EN: Exp = Exp {
 
     big_title: "Bigger than the buffer",
     big_intro: "The tutorial reads with recv(1024). Over TCP a bigger message is simply read in several chunks and echoed whole: the stream loses nothing. Over UDP each recvfrom() takes exactly one datagram: if it is bigger than the buffer, the kernel discards the rest (the server learns the real size only with MSG_TRUNC). And a datagram cannot exceed 65,507 bytes at all: sendto() fails with EMSGSIZE.",
-    big_size: "Message size (bytes)",
+    big_size: "Size (bytes)",
     big_buffer: "Server buffer (bytes)",
     big_tcp: "Send big message via TCP",
     big_udp: "Send big message via UDP",
@@ -229,7 +229,7 @@ pub(crate) static ZH_CN: Exp = Exp {
 
     sticky_title: "粘包",
     sticky_intro: "TCP 是字节流:它保证每个字节按顺序到达,但不保留每次 send() 的边界。连续发送几条小消息给一个每次 recv() 前都先等一等的服务端:数据在内核里堆积,一次 recv() 就把它们合在一起返回(粘包)。UDP 则保持每个数据报完整。加上帧格式——长度前缀或分隔符——接收方就能把字节流重新切回原来的消息。",
-    sticky_messages: "消息(用空格分隔)",
+    sticky_messages: "要发送的词(每个一次 send())",
     sticky_delay: "服务端读取延迟(毫秒)",
     sticky_framing: "帧格式",
     framing_none: "无(原始字节流)",
@@ -243,7 +243,7 @@ pub(crate) static ZH_CN: Exp = Exp {
     sticky_udp_count: "{sends} 个数据报 → {reads} 次 recvfrom()",
     sticky_merged: "合并了:字节流不保留消息边界",
 
-    empty_title: "空消息",
+    empty_title: "零字节",
     empty_intro: "通过 TCP 发送 0 字节,线路上什么也没有,服务端的 recv() 不会被唤醒。这就是教程的客户端跳过空输入的原因(if len(msg) == 0: continue),也是 recv() 返回 0 只可能意味着对方关闭了连接的原因。UDP 不同:0 字节的数据报也是真实的数据报——recvfrom() 返回 0 字节和发送方地址,并回显一个空数据报。",
     empty_tcp: "通过 TCP 发送 0 字节",
     empty_udp: "通过 UDP 发送 0 字节",
@@ -254,7 +254,7 @@ pub(crate) static ZH_CN: Exp = Exp {
 
     big_title: "超过缓冲区",
     big_intro: "教程用 recv(1024) 读取。TCP 上更大的消息只是分几次读出,然后完整回显:字节流不会丢东西。UDP 上每次 recvfrom() 只取一个数据报:如果它比缓冲区大,内核会丢弃多出的部分(服务端只有用 MSG_TRUNC 才知道真实大小)。而一个数据报最大只能是 65,507 字节:再大 sendto() 就会以 EMSGSIZE 失败。",
-    big_size: "消息大小(字节)",
+    big_size: "大小(字节)",
     big_buffer: "服务端缓冲区(字节)",
     big_tcp: "通过 TCP 发送大消息",
     big_udp: "通过 UDP 发送大消息",
