@@ -91,9 +91,14 @@ test("one at a time: later clients queue, the queue fills to backlog + 1, then c
   for (let i = 2; i <= 8; i++) await open.click();
   await waitLine(panel, "accept queue, from the kernel: 6 waiting (backlog 5");
   await waitLine(panel, "client 2: connected (handshake done), no echo yet");
-  await waitLine(panel, "client 8: connect() pending");
+  await waitLine(panel, "client 8: connect() has not returned yet");
+  // Still hanging a while later: its SYNs are being dropped, not answered.
+  await page.waitForTimeout(1500);
+  await waitLine(panel, "client 8: connect() has not returned yet");
   await panel.getByRole("button", { name: "Close the oldest client" }).click();
   await waitLine(panel, "client 2: served");
+  // The server accepted client 2, so the queue has room: client 8's retried SYN gets in.
+  await waitLine(panel, "client 8: connected (handshake done)");
   // The concurrent server serves everyone at once.
   await panel.getByLabel("Server").selectOption("many");
   for (let i = 0; i < 3; i++) await open.click();

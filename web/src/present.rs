@@ -43,15 +43,20 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
                 fill(c.ev_connected, &[("us", &micros(*connect_us))]),
             )
         }
-        What::Sent { data, from, to } => {
+        What::Sent {
+            len,
+            data,
+            from,
+            to,
+        } => {
             addrs = Some(format!("{from} → {to}"));
-            payload = Some(quote(data));
+            payload = data.as_deref().map(quote);
             let template = if e.proto == Some(Proto::Udp) {
                 c.ev_udp_sent
             } else {
                 c.ev_tcp_sent
             };
-            ("sent", fill(template, &[("n", &n(data.len()))]))
+            ("sent", fill(template, &[("n", &n(*len))]))
         }
         What::Echo {
             data,
@@ -263,13 +268,32 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
+    fn a_send_the_console_did_not_type_shows_the_bridges_count_and_no_payload() {
+        let e = Entry {
+            t_us: Some(1),
+            proto: Some(Proto::Tcp),
+            side: Side::Client,
+            what: What::Sent {
+                len: 19,
+                data: None,
+                from: "127.0.0.1:50000".parse().unwrap(),
+                to: "127.0.0.1:8080".parse().unwrap(),
+            },
+        };
+        let l = line(&EN, &e);
+        assert_eq!(l.text, "send() 19 B");
+        assert_eq!(l.payload, None);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
     fn a_udp_send_says_there_is_no_connection() {
         let e = Entry {
             t_us: Some(1),
             proto: Some(Proto::Udp),
             side: Side::Client,
             what: What::Sent {
-                data: vec![],
+                len: 0,
+                data: Some(vec![]),
                 from: "127.0.0.1:50000".parse().unwrap(),
                 to: "127.0.0.1:8081".parse().unwrap(),
             },

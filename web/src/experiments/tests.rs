@@ -363,7 +363,10 @@ fn queue_shows_the_kernels_queue_and_each_clients_state() {
         out.contains("client 2: connected (handshake done), no echo yet"),
         "{out}"
     );
-    assert!(out.contains("client 3: connect() pending"), "{out}");
+    assert!(
+        out.contains("client 3: connect() has not returned yet"),
+        "{out}"
+    );
     assert_eq!(
         m.experiment(Action::QueueClose, &p),
         [Command::TcpClose { id: ids[0] }]

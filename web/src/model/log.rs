@@ -44,8 +44,11 @@ pub(crate) enum What {
         peer: SocketAddr,
         connect_us: u64,
     },
+    /// A `send()`/`sendto()` of `len` bytes (the bridge's count), with the bytes when the console
+    /// knows them (it typed them); experiments' sends show their count only.
     Sent {
-        data: Vec<u8>,
+        len: usize,
+        data: Option<Vec<u8>>,
         from: SocketAddr,
         to: SocketAddr,
     },

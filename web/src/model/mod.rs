@@ -51,7 +51,7 @@ pub(crate) struct Model {
     tcp: TcpConn,
     udp: Option<SocketId>,
     /// The UDP socket's own address, as reported with its first datagram.
-    udp_local: Option<SocketAddr>,
+    udp_local: HashMap<SocketId, SocketAddr>,
     next_id: SocketId,
     /// Payloads handed to the bridge, per socket, waiting for its "sent" report.
     unconfirmed: HashMap<SocketId, VecDeque<Vec<u8>>>,
@@ -78,7 +78,7 @@ impl Model {
             limits: None,
             tcp: TcpConn::Idle,
             udp: None,
-            udp_local: None,
+            udp_local: HashMap::new(),
             next_id: 1,
             unconfirmed: HashMap::new(),
             tcp_addrs: HashMap::new(),
@@ -278,7 +278,7 @@ impl Model {
         self.bridge = BridgeState::Retrying { in_ms: retry_in_ms };
         self.tcp = TcpConn::Idle;
         self.udp = None;
-        self.udp_local = None;
+        self.udp_local.clear();
         self.unconfirmed.clear();
         self.tcp_addrs.clear();
         self.last_sent.clear();
@@ -342,7 +342,16 @@ impl Model {
                 let Some(&(from, to)) = self.tcp_addrs.get(&id) else {
                     return;
                 };
-                (tcp, Side::Client, What::Sent { data, from, to })
+                (
+                    tcp,
+                    Side::Client,
+                    What::Sent {
+                        len,
+                        data,
+                        from,
+                        to,
+                    },
+                )
             }
             EventBody::TcpReceived { id, data } => {
                 let rtt_us = self
@@ -375,12 +384,13 @@ impl Model {
                 len,
             } => {
                 self.last_sent.insert(id, event.t_us);
-                self.udp_local = Some(local);
+                self.udp_local.insert(id, local);
                 let data = self.confirm(id, len);
                 (
                     udp,
                     Side::Client,
                     What::Sent {
+                        len,
                         data,
                         from: local,
                         to: peer,
@@ -393,7 +403,7 @@ impl Model {
                     .remove(&id)
                     .map(|s| event.t_us.saturating_sub(s));
                 // The reply comes to our socket, at the address we sent from.
-                let to = self.udp_local.unwrap_or(from);
+                let to = self.udp_local.get(&id).copied().unwrap_or(from);
                 (
                     udp,
                     Side::Client,
@@ -408,7 +418,7 @@ impl Model {
             EventBody::UdpClosed { id } => {
                 if self.udp == Some(id) {
                     self.udp = None;
-                    self.udp_local = None;
+                    self.udp_local.remove(&id);
                 }
                 (udp, Side::Client, What::UdpClosed)
             }
@@ -470,14 +480,13 @@ impl Model {
         });
     }
 
-    fn confirm(&mut self, id: SocketId, len: usize) -> Vec<u8> {
-        let mut data = self
+    /// The bytes of the oldest unconfirmed send of `id`, if the console knows them.
+    fn confirm(&mut self, id: SocketId, len: usize) -> Option<Vec<u8>> {
+        let data = self
             .unconfirmed
             .get_mut(&id)
-            .and_then(VecDeque::pop_front)
-            .unwrap_or_default();
-        data.truncate(len);
-        data
+            .and_then(VecDeque::pop_front)?;
+        (data.len() == len).then_some(data)
     }
 
     fn forget_tcp(&mut self, id: SocketId) {

@@ -98,7 +98,8 @@ fn send_via_tcp_connects_first_then_sends_and_shows_only_confirmed_facts() {
                 connect_us: 80
             },
             &What::Sent {
-                data: b"hello socket".to_vec(),
+                len: 12,
+                data: Some(b"hello socket".to_vec()),
                 from: addr(LOCAL),
                 to: addr(TCP)
             },
