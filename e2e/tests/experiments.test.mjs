@@ -147,6 +147,21 @@ test("sending a file: 1 MiB over TCP comes back with a matching SHA-256; a picke
   await page.close();
 });
 
+test("sending a file: a big transfer shows progress and can be cancelled", async () => {
+  const page = await console_();
+  const panel = await openTab(page, "Sending a file", "file");
+  await panel.getByLabel("Or a generated file of (KiB)").fill("65536");
+  await panel.getByRole("button", { name: "Send file via TCP" }).click();
+  // Progress from the bridge: some bytes sent, not all.
+  await waitLine(panel, /[1-9]\d* B sent, \d+ B echoed, of 67108864 B/);
+  await panel.getByRole("button", { name: "Cancel" }).click();
+  await waitLine(panel, "cancelled");
+  const progress = await waitLine(panel, /B sent, .* of 67108864 B/);
+  const sent = Number(progress.match(/(\d+) B sent/)[1]);
+  assert.ok(sent < 67108864, progress);
+  await page.close();
+});
+
 test("other clients: a plain TCP client (like nc) shows up with its bytes", async () => {
   const page = await console_();
   const panel = await openTab(page, "Other clients", "others");
