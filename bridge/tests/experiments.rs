@@ -829,3 +829,33 @@ async fn lab_server_commands_are_checked() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_sessions_lab_servers_stop_when_the_session_ends() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    c.send(Command::LabStart {
+        server: 1,
+        spec: tcp_lab(|_| {}),
+    })
+    .await;
+    let started = c
+        .until("lab_started", |b| matches!(b, EventBody::LabStarted { .. }))
+        .await;
+    let EventBody::LabStarted { addr, .. } = started else {
+        unreachable!()
+    };
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_ok(),
+        "it serves"
+    );
+    drop(c); // the tab is closed
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lab server outlived its session"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
