@@ -51,6 +51,11 @@ pub struct Config {
     #[arg(long)]
     pub show_other_clients: bool,
 
+    /// Do not capture packets (the wire view stays empty). Capture needs root or CAP_NET_RAW
+    /// anyway; without them the bridge says so once and carries on.
+    #[arg(long)]
+    pub no_capture: bool,
+
     /// Most browser sessions (WebSockets) at once; more get HTTP 503.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_sessions: usize,

@@ -16,6 +16,7 @@
 
 mod access;
 mod assets;
+mod capture;
 mod config;
 mod echo;
 mod http;
@@ -28,7 +29,7 @@ mod session;
 pub use config::Config;
 
 use observe::Observers;
-use protocol::{LabSpec, Limits, Transport};
+use protocol::{CaptureState, LabSpec, Limits, Transport};
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -45,6 +46,8 @@ pub(crate) struct Shared {
     pub(crate) udp_target: SocketAddr,
     pub(crate) observers: Observers,
     pub(crate) limits: Limits,
+    /// Whether live packets come, told to every session.
+    pub(crate) capture: CaptureState,
 }
 
 /// A running lab. Dropping it stops everything.
@@ -56,6 +59,8 @@ pub struct Lab {
     tasks: JoinSet<()>,
     tcp_echo: tokio::task::AbortHandle,
     web: tokio::task::JoinHandle<()>,
+    capture: CaptureState,
+    capture_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Why the lab could not start: which flag's address, and what the kernel said.
@@ -106,7 +111,13 @@ impl Lab {
         } else {
             Observers::default()
         };
+        let (capture, capture_task) = if config.no_capture {
+            (CaptureState::Off, None)
+        } else {
+            capture::start(http.port(), observers.clone())
+        };
         let shared = Arc::new(Shared {
+            capture: capture.clone(),
             tcp_target: reachable(tcp),
             udp_target: reachable(udp),
             observers: observers.clone(),
@@ -150,6 +161,8 @@ impl Lab {
             tasks,
             tcp_echo,
             web,
+            capture,
+            capture_task,
         })
     }
 
@@ -190,6 +203,13 @@ impl Lab {
         );
         println!("  UDP echo server: {udp} (recvfrom(1024), echoes uppercased)");
         println!("  WebSocket: ws://{}/ws", reachable(self.http));
+        match &self.capture {
+            CaptureState::On => println!("  Live packets: captured on the loopback interface"),
+            CaptureState::Off => println!("  Live packets: off (--no-capture)"),
+            // Said once, clearly; everything else works without it.
+            CaptureState::NoPermission { hint } => println!("  Live packets: off — {hint}"),
+            CaptureState::Failed { message } => println!("  Live packets: off — {message}"),
+        }
         println!(
             "Try it from a terminal too: nc {} {}   or   nc -u {} {}",
             tcp.ip(),
@@ -222,6 +242,9 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         self.web.abort();
+        if let Some(task) = &self.capture_task {
+            task.abort();
+        }
     }
 }
 

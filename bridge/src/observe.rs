@@ -105,6 +105,49 @@ impl Observers {
         }
     }
 
+    /// Called by the capture: a packet between `src` and `dst`. It goes to the session that owns
+    /// either end, or (with `show_others`) to every session when nobody does.
+    pub(crate) fn packet(
+        &self,
+        transport: Transport,
+        src: SocketAddr,
+        dst: SocketAddr,
+        frame: &[u8],
+        at: std::time::SystemTime,
+    ) {
+        let routes = self.lock();
+        let owner = routes
+            .by_client
+            .get(&(transport, src))
+            .or_else(|| routes.by_client.get(&(transport, dst)));
+        if let Some(route) = owner {
+            route.outbox.try_push_packet(Some(route.id), frame, at);
+        } else if self.show_others {
+            for session in routes.sessions.iter().filter_map(Weak::upgrade) {
+                session.try_push_packet(None, frame, at);
+            }
+        }
+    }
+
+    /// The kernel dropped `n` captured packets: every session with packets is told.
+    pub(crate) fn kernel_dropped_packets(&self, n: u64) {
+        let routes = self.lock();
+        let mut told = std::collections::HashSet::new();
+        for route in routes.by_client.values() {
+            if told.insert(Arc::as_ptr(&route.outbox)) {
+                route.outbox.try_push(EventBody::Error {
+                    id: None,
+                    server: None,
+                    code: protocol::ErrorCode::PacketsDropped,
+                    message: format!(
+                        "the kernel dropped {n} captured packet(s): its capture buffer was full"
+                    ),
+                    os: None,
+                });
+            }
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Routes> {
         self.routes.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -12,10 +12,10 @@
 //!   stall the server for everybody. When the queue is full the event is dropped and counted,
 //!   and the count reaches the browser as an `events_dropped` error: dropped, never hidden.
 
-use protocol::{ErrorCode, Event, EventBody};
+use protocol::{ErrorCode, Event, EventBody, SocketId};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 use tokio::sync::mpsc;
 
 /// How many events may wait for the browser. Each is at most one payload (≤ the message limit),
@@ -24,6 +24,11 @@ pub(crate) const OUTBOX_EVENTS: usize = 256;
 
 pub(crate) struct Outbox {
     start: Instant,
+    /// The wall-clock time of `start`, to place the kernel's packet timestamps in the session.
+    start_wall: SystemTime,
+    /// Packets may come faster than a browser can draw them; this bounds them per session.
+    packet_budget: Mutex<TokenBucket>,
+    packets_dropped: AtomicU64,
     tx: mpsc::Sender<Event>,
     /// Held while stamping and queueing, so queue order equals timestamp order.
     order: Mutex<()>,
@@ -44,11 +49,22 @@ impl Outbox {
         let (tx, rx) = mpsc::channel(OUTBOX_EVENTS);
         let outbox = Outbox {
             start: Instant::now(),
+            start_wall: SystemTime::now(),
+            packet_budget: Mutex::new(TokenBucket::new()),
+            packets_dropped: AtomicU64::new(0),
             tx,
             order: Mutex::new(()),
             dropped: AtomicU64::new(0),
         };
         (outbox, OutboxReceiver { rx })
+    }
+
+    /// When the session began, in microseconds since the Unix epoch.
+    pub(crate) fn started_unix_us(&self) -> u64 {
+        self.start_wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0)
     }
 
     /// Microseconds since the session began.
@@ -77,8 +93,47 @@ impl Outbox {
         }
     }
 
+    /// Queues a captured packet if the session's packet budget and its queue allow; otherwise
+    /// counts it (see [`Outbox::take_dropped`]).
+    pub(crate) fn try_push_packet(&self, id: Option<SocketId>, frame: &[u8], at: SystemTime) {
+        let allowed = self
+            .packet_budget
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(Instant::now());
+        if !allowed || self.tx.capacity() == 0 {
+            self.packets_dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let at_us = at
+            .duration_since(self.start_wall)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        self.try_push(EventBody::Packet {
+            id,
+            at_us,
+            data: frame.into(),
+        });
+    }
+
     /// Takes the count of dropped events as an error event to send first, if any were dropped.
     pub(crate) fn take_dropped(&self) -> Option<Event> {
+        let packets = self.packets_dropped.swap(0, Ordering::Relaxed);
+        if packets > 0 {
+            return Some(Event::new(
+                self.now_us(),
+                EventBody::Error {
+                    id: None,
+                    server: None,
+                    code: ErrorCode::PacketsDropped,
+                    message: format!(
+                        "{packets} captured packet(s) were not sent: over {PACKETS_PER_SECOND} \
+                         packets/s, or the browser fell behind"
+                    ),
+                    os: None,
+                },
+            ));
+        }
         let n = self.dropped.swap(0, Ordering::Relaxed);
         (n > 0).then(|| {
             Event::new(
@@ -94,6 +149,37 @@ impl Outbox {
                 },
             )
         })
+    }
+}
+
+/// Packets per second one session may receive (a burst of [`PACKET_BURST`] at once).
+pub(crate) const PACKETS_PER_SECOND: u32 = 2000;
+pub(crate) const PACKET_BURST: u32 = 1000;
+
+/// A token bucket: [`PACKETS_PER_SECOND`] tokens a second, at most [`PACKET_BURST`] saved.
+struct TokenBucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    fn new() -> TokenBucket {
+        TokenBucket {
+            tokens: f64::from(PACKET_BURST),
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let refill = now.duration_since(self.at).as_secs_f64() * f64::from(PACKETS_PER_SECOND);
+        self.tokens = (self.tokens + refill).min(f64::from(PACKET_BURST));
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 }
 

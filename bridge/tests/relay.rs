@@ -23,6 +23,7 @@ async fn hello_names_the_labs_servers_and_limits() {
         udp_server,
         limits,
         show_other_clients: false,
+        ..
     } = &c.seen[0].body
     else {
         panic!("{:?}", c.seen)

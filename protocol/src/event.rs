@@ -50,6 +50,33 @@ pub enum EventBody {
         /// The bridge runs with `--show-other-clients`: `other_client` events will come.
         #[serde(default)]
         show_other_clients: bool,
+        /// Whether live packets will come, and if not, why.
+        #[serde(default)]
+        capture: CaptureState,
+        /// When the session began, in microseconds since the Unix epoch: packets' `at_us` count
+        /// from here (a pcap file needs wall-clock times).
+        #[serde(default)]
+        started_unix_us: u64,
+    },
+    /// One packet of this session's sockets, captured on the loopback interface: the raw
+    /// Ethernet frame as the kernel saw it. `at_us` is the kernel's timestamp, in microseconds
+    /// since the session began; `id` is the session's socket it belongs to.
+    Packet {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<SocketId>,
+        at_us: u64,
+        data: Bytes,
+    },
+    /// The kernel's state of TCP connection `id` (`getsockopt(TCP_INFO)` while the socket is
+    /// open; the kernel's socket table after close, e.g. TIME_WAIT with `timer_ms` left). Sent
+    /// when it changes.
+    TcpState {
+        id: SocketId,
+        state: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        info: Option<TcpInfo>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timer_ms: Option<u64>,
     },
     /// `connect()` returned: the three-way handshake completed in `connect_us` microseconds.
     TcpConnected {
@@ -136,6 +163,34 @@ pub enum EventBody {
     },
 }
 
+/// Whether the bridge captures packets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CaptureState {
+    /// Live packets will come as `packet` events.
+    On,
+    /// Turned off with `--no-capture`.
+    #[default]
+    Off,
+    /// The bridge may not open a packet socket; `hint` says how to allow it.
+    NoPermission { hint: String },
+    /// Capture failed for another reason.
+    Failed { message: String },
+}
+
+/// Figures from `TCP_INFO`, as the kernel keeps them for a connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpInfo {
+    /// Smoothed round-trip time and its variation, µs.
+    pub rtt_us: u32,
+    pub rttvar_us: u32,
+    /// Congestion window, in segments.
+    pub cwnd: u32,
+    pub segs_out: u32,
+    pub segs_in: u32,
+    pub total_retrans: u32,
+}
+
 /// One call the echo server made, as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -206,6 +261,8 @@ pub enum ErrorCode {
     BadSpec,
     /// The session already runs its maximum number of lab servers.
     TooManyServers,
+    /// The kernel dropped captured packets (its capture buffer was full).
+    PacketsDropped,
 }
 
 /// An error number from the kernel, e.g. `{"errno":111,"name":"ECONNREFUSED",...}`.

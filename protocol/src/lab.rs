@@ -55,6 +55,10 @@ pub struct LabSpec {
     /// TCP: how the server cuts its byte stream back into messages, if at all.
     #[serde(default)]
     pub framing: Framing,
+    /// TCP: after `recv()` returns 0 (the client's FIN), wait this long before `close()`, so the
+    /// teardown's four segments are apart (otherwise Linux sends its FIN with the ACK: three).
+    #[serde(default)]
+    pub close_delay_ms: u32,
 }
 
 fn tutorial_buffer() -> usize {
@@ -78,6 +82,7 @@ impl LabSpec {
             backlog: tutorial_backlog(),
             reuseaddr: true,
             framing: Framing::None,
+            close_delay_ms: 0,
         }
     }
 }

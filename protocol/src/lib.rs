@@ -22,7 +22,9 @@ mod lab;
 
 pub use bytes::Bytes;
 pub use client::{ClientMsg, Command, ParseError};
-pub use event::{CloseBy, ErrorCode, Event, EventBody, Limits, OsError, ServerSide};
+pub use event::{
+    CaptureState, CloseBy, ErrorCode, Event, EventBody, Limits, OsError, ServerSide, TcpInfo,
+};
 pub use lab::{
     FileProgress, FileResult, FileSource, Framing, KernelSocket, LabSpec, ServerId, Target,
     Transport,

@@ -19,6 +19,7 @@ mod model;
 mod options;
 mod present;
 mod view;
+mod wire;
 
 use wasm_bindgen::prelude::*;
 

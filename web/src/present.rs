@@ -247,6 +247,7 @@ mod tests {
     fn an_echo_line_has_protocol_size_rtt_addresses_and_the_servers_bytes() {
         let e = Entry {
             t_us: Some(2100),
+            socket: None,
             proto: Some(Proto::Tcp),
             side: Side::Client,
             what: What::Echo {
@@ -271,6 +272,7 @@ mod tests {
     fn a_send_the_console_did_not_type_shows_the_bridges_count_and_no_payload() {
         let e = Entry {
             t_us: Some(1),
+            socket: None,
             proto: Some(Proto::Tcp),
             side: Side::Client,
             what: What::Sent {
@@ -289,6 +291,7 @@ mod tests {
     fn a_udp_send_says_there_is_no_connection() {
         let e = Entry {
             t_us: Some(1),
+            socket: None,
             proto: Some(Proto::Udp),
             side: Side::Client,
             what: What::Sent {

@@ -116,7 +116,13 @@ async fn serve_client(
         };
         match read {
             // recv() returning 0 bytes means the peer sent its FIN: it will send no more.
-            Ok(0) => break None,
+            Ok(0) => {
+                if spec.close_delay_ms > 0 {
+                    let delay = Duration::from_millis(spec.close_delay_ms.into());
+                    tokio::time::sleep(delay).await;
+                }
+                break None;
+            }
             Ok(n) => {
                 report(ServerSide::Recv {
                     data: buf[..n].into(),

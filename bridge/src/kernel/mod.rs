@@ -5,3 +5,4 @@
 //! `/proc/net/tcp` (and `tcp6`), readable by anyone; that is where `ss` and `netstat` look too.
 
 pub(crate) mod proc_net;
+pub(crate) mod tcp_info;

@@ -158,6 +158,9 @@ impl LabServers {
         if !(1..=MAX_RECV_BUFFER).contains(&spec.recv_buffer) {
             return bad(format!("recv_buffer is 1 to {MAX_RECV_BUFFER} bytes"));
         }
+        if spec.close_delay_ms > MAX_READ_DELAY_MS {
+            return bad(format!("close_delay_ms is at most {MAX_READ_DELAY_MS}"));
+        }
         if spec.backlog > MAX_BACKLOG {
             return bad(format!("backlog is at most {MAX_BACKLOG}"));
         }

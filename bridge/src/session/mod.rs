@@ -61,6 +61,8 @@ pub(crate) async fn run(ws: WebSocket, shared: Arc<Shared>) {
             udp_server: shared.udp_target,
             limits: shared.limits,
             show_other_clients: shared.observers.shows_others(),
+            capture: shared.capture.clone(),
+            started_unix_us: outbox.started_unix_us(),
         };
         if outbox.push(hello).await.is_err() {
             return;

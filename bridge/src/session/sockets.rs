@@ -212,7 +212,10 @@ impl Sockets {
             return Ok(None);
         }
         let max = self.shared.limits.max_sockets;
-        if self.open.len() >= max {
+        // A socket whose task no longer takes commands (closed, lingering in TIME_WAIT) is not
+        // counted: only sockets that are really open use up the session's places.
+        let open = self.open.values().filter(|h| !h.tx.is_closed()).count();
+        if open >= max {
             let message =
                 format!("this session already has {max} open sockets (the limit); close one first");
             self.error(Some(id), ErrorCode::TooManySockets, message)

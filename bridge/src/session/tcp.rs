@@ -10,16 +10,25 @@
 
 use super::SockCmd;
 use crate::Shared;
+use crate::kernel::{proc_net, tcp_info};
 use crate::observe::Transport;
 use crate::os_error::os_error;
 use crate::outbox::{Outbox, SessionGone};
 use protocol::{CloseBy, ErrorCode, EventBody, SocketId};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
+
+/// How often TCP_INFO is read while the connection is open.
+const STATE_EVERY: Duration = Duration::from_millis(200);
+/// After close: how often the kernel's table is read, at least and at most how long.
+const AFTERLIFE_EVERY: Duration = Duration::from_millis(500);
+const AFTERLIFE_MIN: Duration = Duration::from_secs(1);
+const AFTERLIFE_MAX: Duration = Duration::from_secs(70);
 
 /// The client's receive buffer. Larger than the server's 1024 on purpose: the console shows how
 /// the *stream* arrives, and one read can hold several echoes.
@@ -150,10 +159,84 @@ pub(crate) async fn run(
         }
     };
 
-    tokio::select! {
+    // The kernel's view while the socket is open: TCP_INFO, reported when it changes.
+    let fd = rd.as_ref().as_raw_fd();
+    let kernel = async {
+        let mut tick = tokio::time::interval(STATE_EVERY);
+        let mut last = None;
+        loop {
+            tick.tick().await;
+            if let Some((state, info)) = tcp_info::read(fd) {
+                let key = (state, info.segs_out, info.segs_in, info.total_retrans);
+                if last != Some(key) {
+                    last = Some(key);
+                    let state = proc_net::state_name(state).to_string();
+                    let event = EventBody::TcpState {
+                        id,
+                        state,
+                        info: Some(info),
+                        timer_ms: None,
+                    };
+                    outbox.push(event).await?;
+                }
+            }
+        }
+    };
+
+    let ended = tokio::select! {
         r = reader => r,
         r = writer => r,
+        r = kernel => r,
+    };
+    ended?;
+    // The socket is closed: no more commands for it (its place in the session is free).
+    drop((rd, wr, cmds));
+    afterlife(id, local, server, outbox).await
+}
+
+/// After our close the connection may live on in the kernel — in TIME_WAIT, for about a minute,
+/// when we closed first. Reports its state from the kernel's table until it is gone. Keeping
+/// this task (and its registration) alive a little also lets the capture deliver the teardown's
+/// last packets.
+async fn afterlife(
+    id: SocketId,
+    local: SocketAddr,
+    peer: SocketAddr,
+    outbox: &std::sync::Arc<Outbox>,
+) -> Result<(), SessionGone> {
+    let started = Instant::now();
+    let mut last: Option<(String, Option<u64>)> = None;
+    let mut tick = tokio::time::interval(AFTERLIFE_EVERY);
+    while started.elapsed() < AFTERLIFE_MAX {
+        tick.tick().await;
+        let Ok(rows) = proc_net::read_all() else {
+            break;
+        };
+        let row = rows.iter().find(|r| r.local == local && r.remote == peer);
+        let now = match row {
+            Some(r) => (
+                proc_net::state_name(r.state).to_string(),
+                r.timer_ms.map(|ms| ms / 1000 * 1000),
+            ),
+            None => ("CLOSED".to_string(), None),
+        };
+        if last.as_ref() != Some(&now) {
+            let (state, timer_ms) = now.clone();
+            outbox
+                .push(EventBody::TcpState {
+                    id,
+                    state,
+                    info: None,
+                    timer_ms,
+                })
+                .await?;
+            last = Some(now);
+        }
+        if row.is_none() && started.elapsed() >= AFTERLIFE_MIN {
+            break;
+        }
     }
+    Ok(())
 }
 
 /// `send()` all of `data`. An empty message is a real `send()` of 0 bytes (it returns 0 and

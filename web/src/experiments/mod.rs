@@ -30,6 +30,8 @@ pub(crate) const BIG_UDP: ServerId = 4;
 pub(crate) const ONE_AT_A_TIME: ServerId = 5;
 pub(crate) const CONCURRENT: ServerId = 6;
 pub(crate) const RESTARTABLE: ServerId = 7;
+/// The wire view's "four-way teardown" server (it waits before `close()`).
+pub(crate) const TEARDOWN: ServerId = 8;
 
 /// The console's tabs: the plain echo console, then one per experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,6 +23,8 @@ fn open_model() -> Model {
                 max_sockets: 16,
             },
             show_other_clients: true,
+            capture: Default::default(),
+            started_unix_us: 0,
         },
     ));
     m

@@ -5,6 +5,9 @@
 //! them use `{name}` placeholders, filled by [`fill`].
 
 mod exp;
+mod wire;
+
+pub(crate) use wire::Wire;
 
 /// The console's languages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +118,8 @@ pub(crate) struct Catalog {
     pub ev_bad_frame: &'static str,
     /// The experiments' strings.
     pub x: &'static exp::Exp,
+    /// The wire view's strings.
+    pub w: &'static wire::Wire,
 }
 
 pub(crate) static EN: Catalog = Catalog {
@@ -167,6 +172,7 @@ pub(crate) static EN: Catalog = Catalog {
     ev_too_large: "not sent: the message is {n}; the limit is {max}",
     ev_bad_frame: "the bridge sent something this console does not understand: {reason}",
     x: &exp::EN,
+    w: &wire::EN,
 };
 
 pub(crate) static ZH_CN: Catalog = Catalog {
@@ -219,6 +225,7 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_too_large: "未发送:消息大小 {n},上限 {max}",
     ev_bad_frame: "桥接服务发来了无法识别的内容:{reason}",
     x: &exp::ZH_CN,
+    w: &wire::ZH_CN,
 };
 
 /// Replaces each `{name}` in `template` with its value.

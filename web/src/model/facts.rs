@@ -229,6 +229,8 @@ impl Facts {
                 }
             }
             EventBody::Hello { .. }
+            | EventBody::Packet { .. }
+            | EventBody::TcpState { .. }
             | EventBody::TcpClosing { .. }
             | EventBody::UdpClosed { .. } => {}
         }

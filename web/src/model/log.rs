@@ -4,7 +4,7 @@
 //! The log is bounded: past [`MAX_ENTRIES`] the oldest entries go. Each entry has a sequence
 //! number, so the view can append only what is new and drop only what is gone.
 
-use protocol::CloseBy;
+use protocol::{CloseBy, SocketId};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
@@ -35,6 +35,8 @@ pub(crate) struct Entry {
     pub(crate) proto: Option<Proto>,
     pub(crate) side: Side,
     pub(crate) what: What,
+    /// The session's socket it is about, if any (to link it with that socket's packets).
+    pub(crate) socket: Option<SocketId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +164,7 @@ mod tests {
     fn entry(n: usize) -> Entry {
         Entry {
             t_us: None,
+            socket: None,
             proto: None,
             side: Side::Bridge,
             what: What::ServerSend { len: n },

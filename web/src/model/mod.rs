@@ -12,6 +12,7 @@ pub(crate) mod facts;
 pub(crate) mod log;
 
 use crate::experiments::{self, Action, Params, Runs, Tab};
+use crate::wire::{KernelState, WireState};
 use log::{Entry, Log, Proto, Side, What};
 use protocol::{Command, Event, EventBody, Limits, ServerSide, SocketId, Target};
 use std::collections::{HashMap, VecDeque};
@@ -61,6 +62,8 @@ pub(crate) struct Model {
     last_sent: HashMap<SocketId, u64>,
     log: Log,
     facts: facts::Facts,
+    wire: WireState,
+    selection: Selection,
     show_others: bool,
     tab: Tab,
     /// What each experiment's last run opened.
@@ -85,6 +88,8 @@ impl Model {
             last_sent: HashMap::new(),
             log: Log::default(),
             facts: facts::Facts::default(),
+            wire: WireState::default(),
+            selection: Selection::None,
             show_others: false,
             tab: Tab::Echo,
             runs: Runs::default(),
@@ -117,6 +122,100 @@ impl Model {
     }
     pub(crate) fn tab(&self) -> Tab {
         self.tab
+    }
+    pub(crate) fn wire(&self) -> &WireState {
+        &self.wire
+    }
+
+    // ---- the wire view ----
+
+    pub(crate) fn set_relative(&mut self, relative: bool) {
+        self.wire.relative = relative;
+    }
+
+    /// A click on a packet (or on it again: unselect).
+    pub(crate) fn select_packet(&mut self, number: u64) {
+        self.selection = match self.selection {
+            Selection::Packet(n) if n == number => Selection::None,
+            _ => Selection::Packet(number),
+        };
+    }
+
+    /// A click on a log entry (or on it again: unselect).
+    pub(crate) fn select_entry(&mut self, seq: u64) {
+        self.selection = match self.selection {
+            Selection::Entry(s) if s == seq => Selection::None,
+            _ => Selection::Entry(seq),
+        };
+    }
+
+    /// The packet whose layers are shown.
+    pub(crate) fn selected_packet(&self) -> Option<u64> {
+        match self.selection {
+            Selection::Packet(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// What to highlight: (packet numbers, log sequence numbers). A data segment and the log's
+    /// messages with the same bytes on the same socket belong together.
+    pub(crate) fn highlighted(&self) -> (Vec<u64>, Vec<u64>) {
+        match self.selection {
+            Selection::None => (vec![], vec![]),
+            Selection::Packet(n) => {
+                let Some(p) = self.wire.packet(n) else {
+                    return (vec![], vec![]);
+                };
+                let payload = p
+                    .segment
+                    .as_ref()
+                    .map(|s| s.payload.as_slice())
+                    .unwrap_or(&[]);
+                let entries = self
+                    .log
+                    .since(0)
+                    .filter(|(_, e)| {
+                        !payload.is_empty() && e.socket.is_some() && e.socket == p.socket
+                    })
+                    .filter(|(_, e)| entry_bytes(e) == Some(payload))
+                    .map(|(seq, _)| seq)
+                    .collect();
+                (vec![n], entries)
+            }
+            Selection::Entry(seq) => {
+                let entry = self.log.since(seq).next().filter(|(s, _)| *s == seq);
+                let packets = entry
+                    .and_then(|(_, e)| Some(self.wire.carrying(e.socket?, entry_bytes(e)?)))
+                    .unwrap_or_default();
+                (packets, vec![seq])
+            }
+        }
+    }
+
+    /// "Show the four-way teardown": a connection to a server that waits before `close()`.
+    pub(crate) fn teardown_demo(&mut self) -> Vec<Command> {
+        if self.bridge != BridgeState::Open {
+            self.note(None, What::NoBridge);
+            return vec![];
+        }
+        let server = experiments::TEARDOWN;
+        let spec = protocol::LabSpec {
+            close_delay_ms: 200,
+            ..protocol::LabSpec::tutorial(protocol::Transport::Tcp)
+        };
+        let id = self.new_id();
+        vec![
+            Command::LabStart { server, spec },
+            Command::TcpConnect {
+                id,
+                to: Target::Lab(server),
+            },
+            Command::TcpSend {
+                id,
+                data: "bye".into(),
+            },
+            Command::TcpClose { id },
+        ]
     }
 
     /// A fresh socket id.
@@ -297,6 +396,28 @@ impl Model {
     /// Applies one event from the bridge.
     pub(crate) fn apply(&mut self, event: Event) {
         self.facts.observe(event.t_us, &event.body);
+        let socket = socket_of(&event.body);
+        match &event.body {
+            EventBody::Packet { id, at_us, data } => {
+                self.wire.push(*at_us, *id, data.0.clone());
+                return;
+            }
+            EventBody::TcpState {
+                id,
+                state,
+                info,
+                timer_ms,
+            } => {
+                let state = KernelState {
+                    state: state.clone(),
+                    info: *info,
+                    timer_ms: *timer_ms,
+                };
+                self.wire.set_state(*id, state);
+                return;
+            }
+            _ => {}
+        }
         if matches!(event.body, EventBody::FileProgress { .. }) {
             let more = experiments::file::pump(self);
             self.outgoing.extend(more);
@@ -310,8 +431,12 @@ impl Model {
                 udp_server,
                 limits,
                 show_other_clients,
+                capture,
+                started_unix_us,
             } => {
                 self.show_others = show_other_clients;
+                self.wire.capture = capture;
+                self.wire.started_unix_us = started_unix_us;
                 self.servers = Some((tcp_server, udp_server));
                 self.limits = Some(limits);
                 return;
@@ -456,7 +581,9 @@ impl Model {
             | EventBody::ListenQueue { .. }
             | EventBody::KernelSockets { .. }
             | EventBody::FileProgress { .. }
-            | EventBody::FileDone { .. } => return,
+            | EventBody::FileDone { .. }
+            | EventBody::Packet { .. }
+            | EventBody::TcpState { .. } => return,
             EventBody::Error {
                 id, message, os, ..
             } => {
@@ -477,6 +604,7 @@ impl Model {
             proto,
             side,
             what,
+            socket,
         });
     }
 
@@ -516,9 +644,46 @@ impl Model {
             proto,
             side: Side::Bridge,
             what,
+            socket: None,
         });
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+/// What the learner clicked in the wire view or the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Selection {
+    None,
+    Packet(u64),
+    Entry(u64),
+}
+
+/// The socket an event is about.
+fn socket_of(body: &EventBody) -> Option<SocketId> {
+    match body {
+        EventBody::TcpConnected { id, .. }
+        | EventBody::TcpSent { id, .. }
+        | EventBody::TcpReceived { id, .. }
+        | EventBody::TcpClosing { id }
+        | EventBody::TcpClosed { id, .. }
+        | EventBody::UdpSent { id, .. }
+        | EventBody::UdpReceived { id, .. }
+        | EventBody::UdpClosed { id }
+        | EventBody::UdpNoReply { id, .. }
+        | EventBody::Server { id, .. } => Some(*id),
+        EventBody::Error { id, .. } => *id,
+        _ => None,
+    }
+}
+
+/// The bytes a log entry shows, if it shows some.
+fn entry_bytes(e: &Entry) -> Option<&[u8]> {
+    match &e.what {
+        What::Sent { data, .. } => data.as_deref(),
+        What::Echo { data, .. } | What::ServerRecv { data } => Some(data),
+        What::ServerRecvFrom { data, .. } => Some(data),
+        _ => None,
+    }
+}

@@ -31,6 +31,8 @@ fn open_model() -> Model {
                 max_sockets: 4,
             },
             show_other_clients: false,
+            capture: Default::default(),
+            started_unix_us: 0,
         },
     ));
     m.clear_log();

@@ -50,6 +50,8 @@ fn open_model() -> Model {
                 max_sockets: 16,
             },
             show_other_clients: false,
+            capture: Default::default(),
+            started_unix_us: 0,
         },
     ));
     m

@@ -1,0 +1,319 @@
+//! From captured segments to the arrows of a sequence diagram.
+//!
+//! For each TCP connection it finds the client (who sent the first SYN), each side's initial
+//! sequence number (to show relative numbers, as Wireshark does), each side's window-scale
+//! option (a window is scaled only when both SYNs carried the option, and never on the SYNs
+//! themselves), and which segments are the handshake and the teardown. It also checks the
+//! relations the tutorial teaches on the real numbers: the SYN-ACK's ack is the client's
+//! sequence number + 1, and the third segment's ack is the server's + 1.
+
+use super::decode::{Proto, Segment};
+use protocol::SocketId;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// What part of a conversation a segment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Step 1, 2 or 3 of the three-way handshake.
+    Handshake(u8),
+    Data,
+    /// A segment of the teardown (a FIN, or an ACK after one).
+    Teardown,
+    /// A reset: the connection is refused or aborted.
+    Reset,
+    /// Anything else (a bare ACK while data flows).
+    Other,
+    /// A UDP datagram: no handshake, no teardown.
+    Datagram,
+}
+
+/// A relation the lesson points out, checked on the real numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Note {
+    /// This ack is the peer's initial sequence number + 1 (the SYN counts as one byte).
+    AckIsSeqPlusOne,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Arrow {
+    /// Which captured packet (its number in the wire list).
+    pub(crate) packet: u64,
+    /// Microseconds since the first packet shown.
+    pub(crate) at_us: u64,
+    pub(crate) proto: Proto,
+    /// Client → server (or the reverse).
+    pub(crate) to_server: bool,
+    pub(crate) client: SocketAddr,
+    pub(crate) server: SocketAddr,
+    /// "SYN", "SYN-ACK", "PSH-ACK", … or "UDP".
+    pub(crate) label: String,
+    pub(crate) seq: u32,
+    pub(crate) ack: Option<u32>,
+    pub(crate) len: usize,
+    /// The window in bytes, scaled when the handshake agreed on scaling.
+    pub(crate) window: Option<u32>,
+    pub(crate) phase: Phase,
+    pub(crate) note: Option<Note>,
+    pub(crate) socket: Option<SocketId>,
+}
+
+/// One packet as the wire view keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Captured {
+    pub(crate) number: u64,
+    pub(crate) at_us: u64,
+    pub(crate) socket: Option<SocketId>,
+    pub(crate) frame: Vec<u8>,
+    pub(crate) segment: Option<Segment>,
+}
+
+#[derive(Default)]
+struct Conn {
+    client: Option<SocketAddr>,
+    /// Initial sequence numbers: (client's, server's).
+    isn: (Option<u32>, Option<u32>),
+    /// Window-scale options of the SYNs: (client's, server's).
+    wscale: (Option<u8>, Option<u8>),
+    handshake_done: bool,
+    fin_seen: bool,
+}
+
+fn key(s: &Segment) -> (Proto, SocketAddr, SocketAddr) {
+    let (a, b) = if s.src <= s.dst {
+        (s.src, s.dst)
+    } else {
+        (s.dst, s.src)
+    };
+    (s.proto, a, b)
+}
+
+pub(crate) fn arrows<'a>(
+    packets: impl IntoIterator<Item = &'a Captured>,
+    relative: bool,
+) -> Vec<Arrow> {
+    let mut conns: HashMap<(Proto, SocketAddr, SocketAddr), Conn> = HashMap::new();
+    let mut first_at = None;
+    let mut out = vec![];
+    for p in packets {
+        let Some(s) = &p.segment else { continue };
+        let first = *first_at.get_or_insert(p.at_us);
+        let c = conns.entry(key(s)).or_default();
+        // The client is who sent the first SYN (or, for UDP and connections caught midway, who
+        // sent first).
+        let client = *c.client.get_or_insert(if s.flags.syn && s.flags.ack {
+            s.dst
+        } else {
+            s.src
+        });
+        let to_server = s.src == client;
+        let server = if to_server { s.dst } else { s.src };
+        let at_us = p.at_us.saturating_sub(first);
+        if s.proto == Proto::Udp {
+            out.push(Arrow {
+                packet: p.number,
+                at_us,
+                proto: Proto::Udp,
+                to_server,
+                client,
+                server,
+                label: "UDP".into(),
+                seq: 0,
+                ack: None,
+                len: s.payload.len(),
+                window: None,
+                phase: Phase::Datagram,
+                note: None,
+                socket: p.socket,
+            });
+            continue;
+        }
+        if s.flags.syn {
+            if to_server {
+                c.isn.0 = Some(s.seq);
+                c.wscale.0 = s.wscale;
+            } else {
+                c.isn.1 = Some(s.seq);
+                c.wscale.1 = s.wscale;
+            }
+        }
+        let (own_isn, peer_isn) = if to_server {
+            (c.isn.0, c.isn.1)
+        } else {
+            (c.isn.1, c.isn.0)
+        };
+        let mut note = None;
+        let phase = if s.flags.rst {
+            Phase::Reset
+        } else if s.flags.syn && !s.flags.ack {
+            Phase::Handshake(1)
+        } else if s.flags.syn {
+            if Some(s.ack) == peer_isn.map(|i| i.wrapping_add(1)) {
+                note = Some(Note::AckIsSeqPlusOne);
+            }
+            Phase::Handshake(2)
+        } else if !c.handshake_done && to_server && c.isn.1.is_some() && s.payload.is_empty() {
+            c.handshake_done = true;
+            if Some(s.ack) == peer_isn.map(|i| i.wrapping_add(1)) {
+                note = Some(Note::AckIsSeqPlusOne);
+            }
+            Phase::Handshake(3)
+        } else if s.flags.fin || c.fin_seen {
+            c.fin_seen = true;
+            Phase::Teardown
+        } else if !s.payload.is_empty() {
+            Phase::Data
+        } else {
+            Phase::Other
+        };
+        if !s.flags.syn && !matches!(phase, Phase::Handshake(_)) {
+            c.handshake_done = true;
+        }
+        let rel = |n: u32, base: Option<u32>| match (relative, base) {
+            (true, Some(b)) => n.wrapping_sub(b),
+            _ => n,
+        };
+        // Scaling applies only if both SYNs offered it, and never to the SYNs themselves.
+        let shift = match (c.wscale, to_server) {
+            ((Some(cs), Some(_)), true) => cs,
+            ((Some(_), Some(ss)), false) => ss,
+            _ => 0,
+        };
+        let window = if s.flags.syn {
+            u32::from(s.window)
+        } else {
+            u32::from(s.window) << shift
+        };
+        out.push(Arrow {
+            packet: p.number,
+            at_us,
+            proto: Proto::Tcp,
+            to_server,
+            client,
+            server,
+            label: s.flags.name(),
+            seq: rel(s.seq, own_isn),
+            ack: s.flags.ack.then(|| rel(s.ack, peer_isn)),
+            len: s.payload.len(),
+            window: Some(window),
+            phase,
+            note,
+            socket: p.socket,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::decode::{build, decode};
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn captured(frames: Vec<Vec<u8>>) -> Vec<Captured> {
+        frames
+            .into_iter()
+            .enumerate()
+            .map(|(i, frame)| Captured {
+                number: i as u64,
+                at_us: 100 + i as u64 * 10,
+                socket: Some(1),
+                segment: decode(&frame),
+                frame,
+            })
+            .collect()
+    }
+
+    /// A handshake, one message each way, and Linux's three-segment teardown.
+    fn conversation() -> Vec<Captured> {
+        let (c, s) = (50000, 8080);
+        let (x, y) = (1_000_000, 7_000);
+        captured(vec![
+            build::tcp(c, s, x, None, "S", Some(7), b""),
+            build::tcp(s, c, y, Some(x + 1), "S", Some(7), b""),
+            build::tcp(c, s, x + 1, Some(y + 1), "", None, b""),
+            build::tcp(c, s, x + 1, Some(y + 1), "P", None, b"hi"),
+            build::tcp(s, c, y + 1, Some(x + 3), "P", None, b"HI"),
+            build::tcp(c, s, x + 3, Some(y + 3), "F", None, b""),
+            build::tcp(s, c, y + 3, Some(x + 4), "F", None, b""),
+            build::tcp(c, s, x + 4, Some(y + 4), "", None, b""),
+        ])
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_handshake_is_labelled_and_its_acks_are_seq_plus_one() {
+        let a = arrows(&conversation(), true);
+        let phases: Vec<Phase> = a.iter().map(|a| a.phase).collect();
+        assert_eq!(
+            phases,
+            [
+                Phase::Handshake(1),
+                Phase::Handshake(2),
+                Phase::Handshake(3),
+                Phase::Data,
+                Phase::Data,
+                Phase::Teardown,
+                Phase::Teardown,
+                Phase::Teardown
+            ]
+        );
+        let labels: Vec<&str> = a.iter().map(|a| a.label.as_str()).collect();
+        assert_eq!(labels[..3], ["SYN", "SYN-ACK", "ACK"]);
+        assert_eq!(a[1].note, Some(Note::AckIsSeqPlusOne));
+        assert_eq!(a[2].note, Some(Note::AckIsSeqPlusOne));
+        // Relative numbers: both sides start at 0; the SYN counts as one.
+        assert_eq!((a[0].seq, a[1].seq, a[1].ack), (0, 0, Some(1)));
+        assert_eq!((a[3].seq, a[3].len, a[4].ack), (1, 2, Some(3)));
+        assert!(a[0].to_server && !a[1].to_server);
+        assert_eq!(a[7].at_us, 70, "time since the first packet");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn absolute_numbers_and_scaled_windows_on_a_toggle() {
+        let a = arrows(&conversation(), false);
+        assert_eq!((a[0].seq, a[1].ack), (1_000_000, Some(1_000_001)));
+        // 512 on the wire; both SYNs offered scale 7 → 512 << 7 after the handshake.
+        assert_eq!(a[0].window, Some(512), "a SYN's window is never scaled");
+        assert_eq!(a[3].window, Some(512 << 7));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_wrong_ack_gets_no_note_and_udp_has_no_handshake() {
+        let mut bad = conversation();
+        bad[1] = captured(vec![build::tcp(
+            8080,
+            50000,
+            7_000,
+            Some(5),
+            "S",
+            None,
+            b"",
+        )])
+        .remove(0);
+        bad[1].number = 1;
+        assert_eq!(arrows(&bad, true)[1].note, None);
+        let udp = captured(vec![
+            build::udp(40000, 8081, b"x"),
+            build::udp(8081, 40000, b"X"),
+        ]);
+        let a = arrows(&udp, true);
+        assert!(
+            a.iter()
+                .all(|a| a.phase == Phase::Datagram && a.label == "UDP")
+        );
+        assert!(a[0].to_server && !a[1].to_server);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_refused_connect_is_a_syn_answered_by_a_reset() {
+        let a = arrows(
+            &captured(vec![
+                build::tcp(50000, 9, 42, None, "S", None, b""),
+                build::tcp(9, 50000, 0, Some(43), "R", None, b""),
+            ]),
+            true,
+        );
+        assert_eq!(a[1].phase, Phase::Reset);
+        assert_eq!(a[1].label, "RST-ACK");
+    }
+}
