@@ -106,6 +106,25 @@ fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {
             s.model.select_tab(tab);
             vec![]
         }
+        Intent::SetRelative(relative) => {
+            s.model.set_relative(relative);
+            vec![]
+        }
+        Intent::SelectPacket(n) => {
+            s.model.select_packet(n);
+            vec![]
+        }
+        Intent::SelectEntry(seq) => {
+            s.model.select_entry(seq);
+            vec![]
+        }
+        Intent::DownloadPcap => {
+            if let Err(e) = download("socket-lab.pcap", &s.model.wire().pcap()) {
+                web_sys::console::error_1(&e);
+            }
+            vec![]
+        }
+        Intent::TeardownDemo => s.model.teardown_demo(),
         Intent::Experiment(action) => {
             let tab = s.model.tab();
             let upload = matches!(action, Action::FileTcp | Action::FileUdp);
@@ -231,4 +250,21 @@ fn redraw(s: &mut State) {
     if let Err(e) = s.view.render(&s.model, catalog) {
         web_sys::console::error_1(&e);
     }
+}
+
+/// Offers `bytes` to the learner as a file download.
+fn download(name: &str, bytes: &[u8]) -> Result<(), JsValue> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/vnd.tcpdump.pcap");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    web_sys::Url::revoke_object_url(&url)
 }

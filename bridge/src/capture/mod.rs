@@ -30,7 +30,11 @@ pub(crate) fn start(
     http_port: u16,
     observers: Observers,
 ) -> (CaptureState, Option<tokio::task::JoinHandle<()>>) {
-    match socket::open(http_port).and_then(AsyncFd::new) {
+    let registered = socket::open(http_port).and_then(|fd| {
+        // SAFETY: an OwnedFd's descriptor stays open and the same while the AsyncFd owns it.
+        unsafe { AsyncFd::register(fd) }.map_err(io::Error::from)
+    });
+    match registered {
         Ok(fd) => (CaptureState::On, Some(tokio::spawn(run(fd, observers)))),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => (
             CaptureState::NoPermission {

@@ -81,6 +81,7 @@ pub(crate) async fn run(
         .await?;
 
     let (mut rd, mut wr) = stream.into_split();
+    let fd = rd.as_ref().as_raw_fd();
     let we_closed = AtomicBool::new(false);
 
     let writer = async {
@@ -160,7 +161,6 @@ pub(crate) async fn run(
     };
 
     // The kernel's view while the socket is open: TCP_INFO, reported when it changes.
-    let fd = rd.as_ref().as_raw_fd();
     let kernel = async {
         let mut tick = tokio::time::interval(STATE_EVERY);
         let mut last = None;

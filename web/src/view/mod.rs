@@ -5,6 +5,7 @@
 //! network and must never become markup.
 
 mod panel;
+mod wire;
 
 use crate::experiments::{Action, Params, Tab};
 use crate::i18n::{Catalog, fill};
@@ -30,6 +31,14 @@ pub(crate) enum Intent {
     Tab(Tab),
     /// A button of an experiment.
     Experiment(Action),
+    /// Relative (true) or absolute sequence numbers in the wire view.
+    SetRelative(bool),
+    /// A click on a packet of the diagram.
+    SelectPacket(u64),
+    /// A click on an entry of the log.
+    SelectEntry(u64),
+    DownloadPcap,
+    TeardownDemo,
 }
 
 /// A DOM listener we added, kept so that it can be removed again.
@@ -53,6 +62,9 @@ pub(crate) struct View {
     panels: Vec<Panel>,
     /// Tab and experiment buttons with their intents, bound in [`View::bind`].
     actions: Vec<(Element, Intent)>,
+    wire: wire::WireView,
+    /// Log entries highlighted now (linked to the selected packet).
+    log_hl: Vec<u64>,
     /// Sequence numbers of the log entries currently in the DOM: `drawn_from..drawn_to`.
     drawn_from: u64,
     drawn_to: u64,
@@ -158,6 +170,9 @@ impl View {
         for panel in &panels {
             root.append_child(&panel.root)?;
         }
+        let (wire, wire_buttons) = wire::WireView::build(&doc, c)?;
+        actions.extend(wire_buttons);
+        root.append_child(&wire.root)?;
         for part in [&log_head, &log] {
             root.append_child(part)?;
         }
@@ -181,6 +196,8 @@ impl View {
             echo_panel,
             panels,
             actions,
+            wire,
+            log_hl: vec![],
             drawn_from: 0,
             drawn_to: 0,
             listeners: vec![],
@@ -199,6 +216,41 @@ impl View {
             let h = handler.clone();
             self.listen(element.into(), "click", move |_| h(intent));
         }
+        let h = handler.clone();
+        let relative = self.wire.relative.clone();
+        self.listen(self.wire.relative.clone().into(), "change", move |_| {
+            h(Intent::SetRelative(relative.checked()))
+        });
+        // Clicks on a packet or a log entry: one listener each, reading the clicked row's number.
+        for (list, attr, select) in [
+            (
+                self.wire.diagram.clone(),
+                "data-packet",
+                Intent::SelectPacket as fn(u64) -> Intent,
+            ),
+            (
+                self.log.clone(),
+                "data-seq",
+                Intent::SelectEntry as fn(u64) -> Intent,
+            ),
+        ] {
+            let h = handler.clone();
+            self.listen(list.into(), "click", move |e| {
+                if let Some(n) = attr_of(&e, attr) {
+                    h(select(n as u64));
+                }
+            });
+        }
+        // Hovering a field of the layer view lights up its bytes in the hex dump.
+        let layers = self.wire.layers.clone();
+        self.listen(self.wire.layers.clone().into(), "mouseover", move |e| {
+            let range = attr_of(&e, "data-start").zip(attr_of(&e, "data-end"));
+            wire::highlight_bytes(&layers, range);
+        });
+        let layers = self.wire.layers.clone();
+        self.listen(self.wire.layers.clone().into(), "mouseout", move |_| {
+            wire::highlight_bytes(&layers, None);
+        });
         let h = handler.clone();
         self.listen(self.input.clone().into(), "keydown", move |e| {
             if let Some(key) = e.dyn_ref::<web_sys::KeyboardEvent>()
@@ -273,10 +325,16 @@ impl View {
         let tcp_text = match model.tcp() {
             TcpConn::Idle => c.tcp_idle.to_string(),
             TcpConn::Connecting { .. } => c.tcp_connecting.to_string(),
-            TcpConn::Open { local, peer, .. } => fill(
-                c.tcp_open,
-                &[("local", &local.to_string()), ("peer", &peer.to_string())],
-            ),
+            TcpConn::Open { id, local, peer } => {
+                let mut text = fill(
+                    c.tcp_open,
+                    &[("local", &local.to_string()), ("peer", &peer.to_string())],
+                );
+                if let Some(k) = model.wire().state(id) {
+                    text += &format!(" · kernel: {}", k.state);
+                }
+                text
+            }
         };
         self.tcp_state.set_text_content(Some(&tcp_text));
         for (button, intent) in &self.buttons {
@@ -299,7 +357,21 @@ impl View {
                 panel.draw(active.results(model, c))?;
             }
         }
-        self.render_log(model, c)
+        self.wire.render(model, c)?;
+        self.render_log(model, c)?;
+        let (_, entries) = model.highlighted();
+        if entries != self.log_hl {
+            let items = self.log.children();
+            for i in 0..items.length() {
+                if let Some(li) = items.item(i) {
+                    let seq = li.get_attribute("data-seq").and_then(|s| s.parse().ok());
+                    let on = seq.is_some_and(|s: u64| entries.contains(&s));
+                    li.class_list().toggle_with_force("sl-hl", on)?;
+                }
+            }
+            self.log_hl = entries;
+        }
+        Ok(())
     }
 
     fn render_log(&mut self, model: &Model, c: &Catalog) -> Result<(), JsValue> {
@@ -317,8 +389,9 @@ impl View {
         }
         let doc = self.root.owner_document().ok_or("detached")?;
         let mut appended = false;
-        for (_, entry) in log.since(self.drawn_to) {
+        for (seq, entry) in log.since(self.drawn_to) {
             let li = entry_element(&doc, &present::line(c, entry))?;
+            li.set_attribute("data-seq", &seq.to_string())?;
             self.log.append_child(&li)?;
             self.drawn_to += 1;
             appended = true;
@@ -337,6 +410,13 @@ impl View {
         }
         self.root.remove();
     }
+}
+
+/// A number attribute of the clicked element or its nearest ancestor that has it.
+fn attr_of(e: &Event, attr: &str) -> Option<usize> {
+    let target: Element = e.target()?.dyn_into().ok()?;
+    let holder = target.closest(&format!("[{attr}]")).ok()??;
+    holder.get_attribute(attr)?.parse().ok()
 }
 
 fn button(doc: &Document, text: &str, class: &str) -> Result<HtmlButtonElement, JsValue> {

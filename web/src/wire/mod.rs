@@ -31,7 +31,6 @@ pub(crate) struct WireState {
     pub(crate) capture: CaptureState,
     pub(crate) started_unix_us: u64,
     pub(crate) relative: bool,
-    pub(crate) selected: Option<u64>,
     states: BTreeMap<SocketId, KernelState>,
 }
 
@@ -43,7 +42,6 @@ impl Default for WireState {
             capture: CaptureState::Off,
             started_unix_us: 0,
             relative: true,
-            selected: None,
             states: BTreeMap::new(),
         }
     }
