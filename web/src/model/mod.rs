@@ -64,6 +64,8 @@ pub(crate) struct Model {
     facts: facts::Facts,
     wire: WireState,
     selection: Selection,
+    /// The teardown demo's connection, to close when its echo arrives.
+    close_after_echo: Option<SocketId>,
     show_others: bool,
     tab: Tab,
     /// What each experiment's last run opened.
@@ -90,6 +92,7 @@ impl Model {
             facts: facts::Facts::default(),
             wire: WireState::default(),
             selection: Selection::None,
+            close_after_echo: None,
             show_others: false,
             tab: Tab::Echo,
             runs: Runs::default(),
@@ -204,6 +207,8 @@ impl Model {
             ..protocol::LabSpec::tutorial(protocol::Transport::Tcp)
         };
         let id = self.new_id();
+        // Close only once the echo is back, so that no data segment carries the ACK of a FIN.
+        self.close_after_echo = Some(id);
         vec![
             Command::LabStart { server, spec },
             Command::TcpConnect {
@@ -214,7 +219,6 @@ impl Model {
                 id,
                 data: "bye".into(),
             },
-            Command::TcpClose { id },
         ]
     }
 
@@ -397,6 +401,12 @@ impl Model {
     pub(crate) fn apply(&mut self, event: Event) {
         self.facts.observe(event.t_us, &event.body);
         let socket = socket_of(&event.body);
+        if let EventBody::TcpReceived { id, .. } = &event.body
+            && self.close_after_echo == Some(*id)
+        {
+            self.close_after_echo = None;
+            self.outgoing.push(Command::TcpClose { id: *id });
+        }
         match &event.body {
             EventBody::Packet { id, at_us, data } => {
                 self.wire.push(*at_us, *id, data.0.clone());

@@ -351,3 +351,67 @@ fn losing_the_bridge_forgets_every_socket_and_says_so() {
         }]
     );
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_teardown_demo_closes_only_after_the_echo() {
+    let mut m = open_model();
+    let cmds = m.teardown_demo();
+    let Command::LabStart { spec, .. } = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(spec.close_delay_ms, 200, "the server waits before close()");
+    assert!(!cmds.iter().any(|c| matches!(c, Command::TcpClose { .. })));
+    let Command::TcpSend { id, .. } = cmds[2] else {
+        panic!("{cmds:?}")
+    };
+    assert!(m.take_outgoing().is_empty());
+    m.apply(ev(
+        9,
+        EventBody::TcpReceived {
+            id,
+            data: "BYE".into(),
+        },
+    ));
+    assert_eq!(m.take_outgoing(), [Command::TcpClose { id }]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_packet_and_the_log_messages_with_its_bytes_select_each_other() {
+    let mut m = open_model();
+    m.send(Proto::Tcp, b"hi".to_vec());
+    m.apply(ev(
+        1,
+        EventBody::TcpConnected {
+            id: 1,
+            local: addr(LOCAL),
+            peer: addr(TCP),
+            connect_us: 1,
+        },
+    ));
+    m.apply(ev(2, EventBody::TcpSent { id: 1, len: 2 }));
+    let frame = crate::wire::decode::build::tcp(50000, 8080, 1, Some(1), "P", None, b"hi");
+    m.apply(ev(
+        3,
+        EventBody::Packet {
+            id: Some(1),
+            at_us: 3,
+            data: frame.into(),
+        },
+    ));
+    let sent_seq = m
+        .log()
+        .since(0)
+        .find(|(_, e)| matches!(e.what, What::Sent { .. }))
+        .unwrap()
+        .0;
+    m.select_packet(0);
+    assert_eq!(m.highlighted(), (vec![0], vec![sent_seq]));
+    m.select_entry(sent_seq);
+    assert_eq!(m.highlighted(), (vec![0], vec![sent_seq]));
+    m.select_entry(sent_seq);
+    assert_eq!(
+        m.highlighted(),
+        (vec![], vec![]),
+        "a second click unselects"
+    );
+}

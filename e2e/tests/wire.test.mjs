@@ -1,0 +1,103 @@
+// The wire view, end to end: the real three-way handshake and teardown drawn from packets the
+// bridge captured, the kernel's TCP states, the layer view, the pcap download, and the link
+// between a data segment and its message in the log. Capture needs root or CAP_NET_RAW (CI runs
+// as root); without it these tests are skipped and say why.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { startBridge, launchBrowser, waitConnected, waitEntry, PATIENCE } from "./helpers.mjs";
+
+let bridge, browser;
+before(async () => {
+  bridge = await startBridge();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await bridge?.stop();
+});
+
+async function open(t) {
+  const page = await browser.newPage({ acceptDownloads: true });
+  await page.goto(bridge.url);
+  await waitConnected(page);
+  const status = await page.locator(".sl-capture").textContent();
+  if (!status.startsWith("Live packets, captured")) {
+    t.skip(`no capture here: ${status}`);
+    return null;
+  }
+  return page;
+}
+
+const arrows = (page, selector = "") => page.locator(`.sl-diagram .sl-arrow${selector}`);
+
+test("the handshake's three arrows, with ack = seq + 1, and the kernel's state changing", async (t) => {
+  const page = await open(t);
+  if (!page) return;
+  await page.getByRole("button", { name: "Connect" }).click();
+  const handshake = arrows(page, '[data-phase="handshake"]');
+  await handshake.nth(2).waitFor({ timeout: PATIENCE });
+  assert.deepEqual(
+    await handshake.evaluateAll((rows) => rows.map((r) => [r.dataset.flags, r.dataset.dir])),
+    [["SYN", "out"], ["SYN-ACK", "in"], ["ACK", "out"]],
+  );
+  const synack = await handshake.nth(1).textContent();
+  assert.match(synack, /seq=0 ack=1/);
+  assert.match(synack, /ack = peer's seq \+ 1/);
+  await page.locator(".sl-kernel li", { hasText: "ESTABLISHED" }).waitFor({ timeout: PATIENCE });
+  await page.getByRole("button", { name: "Close", exact: true }).click();
+  // The client closed first: its side of the connection waits in TIME_WAIT.
+  await page.locator('.sl-kernel li[data-state="TIME_WAIT"]').waitFor({ timeout: PATIENCE });
+  await page.close();
+});
+
+test("the four-way teardown: FIN, ACK, FIN, ACK when the server waits before close()", async (t) => {
+  const page = await open(t);
+  if (!page) return;
+  await page.getByRole("button", { name: "Show the four-way teardown" }).click();
+  const teardown = arrows(page, '[data-phase="teardown"]');
+  await teardown.nth(3).waitFor({ timeout: PATIENCE });
+  const steps = await teardown.evaluateAll((rows) => rows.map((r) => `${r.dataset.flags} ${r.dataset.dir}`));
+  assert.deepEqual(steps.slice(-4), ["FIN-ACK out", "ACK in", "FIN-ACK in", "ACK out"]);
+  await page.close();
+});
+
+test("UDP datagrams have no handshake; a packet's layers light up its bytes", async (t) => {
+  const page = await open(t);
+  if (!page) return;
+  await page.getByRole("button", { name: "Send via UDP" }).click();
+  await waitEntry(page, "echo", "udp", "HELLO SOCKET");
+  const udp = arrows(page, '[data-proto="udp"]');
+  await udp.nth(1).waitFor({ timeout: PATIENCE });
+  assert.deepEqual(await udp.evaluateAll((r) => r.map((x) => x.dataset.phase)), ["datagram", "datagram"]);
+  assert.equal(await arrows(page, '[data-phase="handshake"]').count(), 0);
+  await udp.first().click();
+  await page.locator(".sl-layers h5", { hasText: "Transport (UDP)" }).waitFor({ timeout: PATIENCE });
+  await page.locator(".sl-layers dt", { hasText: "destination port" }).hover();
+  assert.equal(await page.locator(".sl-hex span.sl-hl").count(), 2, "a port is two bytes");
+  await page.close();
+});
+
+test("a data segment and its message in the log select each other; the pcap downloads", async (t) => {
+  const page = await open(t);
+  if (!page) return;
+  await page.getByRole("button", { name: "Send via TCP" }).click();
+  await waitEntry(page, "echo", "tcp", "HELLO SOCKET");
+  const data = arrows(page, '[data-phase="data"][data-dir="out"]');
+  await data.first().waitFor({ timeout: PATIENCE });
+  await data.first().click();
+  const linked = page.locator("[role=log] li.sl-hl");
+  await linked.first().waitFor({ timeout: PATIENCE });
+  assert.match(await linked.first().textContent(), /"hello socket"/);
+
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download .pcap" }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), "socket-lab.pcap");
+  const file = await readFile(await download.path());
+  assert.equal(file.readUInt32LE(0), 0xa1b2c3d4, "pcap magic");
+  assert.equal(file.readUInt32LE(20), 1, "Ethernet link type");
+  assert.ok(file.length > 24 + 16 * 3, "packets are in it");
+  await page.close();
+});
