@@ -13,9 +13,7 @@ const SNAPLEN: u32 = 262_144;
 /// The pcap file of `packets` (their `at_us` are microseconds since the Unix epoch).
 pub(crate) fn write<'a>(packets: impl IntoIterator<Item = &'a Captured>) -> Vec<u8> {
     let mut out = Vec::new();
-    for word in [0xa1b2_c3d4u32] {
-        out.extend_from_slice(&word.to_le_bytes());
-    }
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
     for word in [0u32, 0, SNAPLEN, LINKTYPE_ETHERNET] {
