@@ -9,6 +9,9 @@ pub(crate) mod flow;
 pub(crate) mod layers;
 pub(crate) mod pcap;
 
+#[cfg(test)]
+mod captured_tests;
+
 use flow::{Arrow, Captured};
 use protocol::{CaptureState, SocketId, TcpInfo};
 use std::collections::{BTreeMap, VecDeque};
