@@ -49,7 +49,11 @@ impl Console {
                 JsValue::from_str(&format!("Socket Lab mount(): unknown experiment {key:?}"))
             })?,
         };
-        let view = View::build(&element, catalog, lang.tag())?;
+        let bad =
+            |why: String| JsValue::from_str(&format!("Socket Lab mount(): bad options: {why}"));
+        let panels = options.panels().map_err(bad)?;
+        let theme = options.theme().map_err(bad)?;
+        let view = View::build(&element, catalog, lang.tag(), panels, theme)?;
         let state = Rc::new(RefCell::new(State {
             model: {
                 let mut model = Model::new(url.clone());

@@ -23,11 +23,32 @@ mod wire;
 
 use wasm_bindgen::prelude::*;
 
-/// Mounts a console into `element`. `options` is an object, all fields optional:
-/// `{ bridge: "ws://127.0.0.1:8000/ws", lang: "en" | "zh-CN" }`. Without `bridge`, the console
-/// talks to the bridge that served the page (`/ws` on the same host).
+#[wasm_bindgen(typescript_custom_section)]
+const OPTIONS_TS: &'static str = r#"
+/** Options of `mount()`; every field is optional. */
+export interface SocketLabOptions {
+  /** WebSocket URL of the bridge, e.g. "ws://127.0.0.1:8000/ws". Default: /ws on the page's host. */
+  bridge?: string;
+  /** The console's language. Default: the browser's. */
+  lang?: "en" | "zh-CN";
+  /** The tab to open with. Default: "echo". */
+  experiment?: "echo" | "sticky" | "empty" | "bigger" | "nobody" | "queue" | "time-wait" | "file" | "others" | "glossary";
+  /** Parts to show besides the current tab's panel. Default: all. */
+  panels?: Array<"tabs" | "wire" | "log">;
+  /** Colours. Default: "auto" (follows prefers-color-scheme). */
+  theme?: "light" | "dark" | "auto";
+}
+"#;
+
+/// Mounts a console into `element` and returns its handle. `options` (all fields optional):
+/// `bridge` (WebSocket URL; default `/ws` on the page's own host), `lang` (`"en"` or `"zh-CN"`;
+/// default the browser's), `experiment` (the tab to open with), `panels` (`["tabs", "wire",
+/// "log"]` by default), `theme` (`"light"`, `"dark"` or `"auto"`).
 #[wasm_bindgen]
-pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Console, JsValue> {
+pub fn mount(
+    element: web_sys::Element,
+    #[wasm_bindgen(unchecked_param_type = "SocketLabOptions | undefined")] options: JsValue,
+) -> Result<Console, JsValue> {
     let options = options::Options::from_js(&options)?;
     Ok(Console {
         inner: console::Console::mount(element, options)?,

@@ -13,6 +13,29 @@ pub(crate) struct Options {
     /// The tab to open with: "echo" (default), "sticky", "empty", "bigger", "nobody", "queue",
     /// "time-wait", "file" or "others".
     pub(crate) experiment: Option<String>,
+    /// Which parts to show besides the current tab's panel: "tabs", "wire", "log" (all by
+    /// default). A tutorial section about one experiment may want only that experiment's panel.
+    pub(crate) panels: Option<Vec<String>>,
+    /// "light", "dark" or "auto" (the default: follows `prefers-color-scheme`).
+    pub(crate) theme: Option<String>,
+}
+
+/// The parts of the console that can be hidden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Panels {
+    pub(crate) tabs: bool,
+    pub(crate) wire: bool,
+    pub(crate) log: bool,
+}
+
+impl Default for Panels {
+    fn default() -> Self {
+        Panels {
+            tabs: true,
+            wire: true,
+            log: true,
+        }
+    }
 }
 
 impl Options {
@@ -38,7 +61,40 @@ impl Options {
     }
 
     /// The option names `mount()` understands.
-    const FIELDS: &'static [&'static str] = &["bridge", "lang", "experiment"];
+    const FIELDS: &'static [&'static str] = &["bridge", "lang", "experiment", "panels", "theme"];
+
+    /// The parts to show; an unknown name is an error that names it.
+    pub(crate) fn panels(&self) -> Result<Panels, String> {
+        let Some(names) = &self.panels else {
+            return Ok(Panels::default());
+        };
+        let mut panels = Panels {
+            tabs: false,
+            wire: false,
+            log: false,
+        };
+        for name in names {
+            match name.as_str() {
+                "tabs" => panels.tabs = true,
+                "wire" => panels.wire = true,
+                "log" => panels.log = true,
+                other => return Err(format!("unknown panel {other:?} (known: tabs, wire, log)")),
+            }
+        }
+        Ok(panels)
+    }
+
+    /// "light", "dark" or "auto".
+    pub(crate) fn theme(&self) -> Result<&'static str, String> {
+        match self.theme.as_deref() {
+            None | Some("auto") => Ok("auto"),
+            Some("light") => Ok("light"),
+            Some("dark") => Ok("dark"),
+            Some(other) => Err(format!(
+                "unknown theme {other:?} (known: light, dark, auto)"
+            )),
+        }
+    }
 
     /// The bridge URL: the option, else the bridge that served this page.
     pub(crate) fn bridge_url(&self) -> String {
@@ -79,6 +135,33 @@ pub(crate) fn default_bridge_url(page_protocol: &str, page_host: &str) -> String
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn panels_and_theme_are_checked() {
+        let o = Options {
+            panels: Some(vec!["log".into()]),
+            theme: Some("dark".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            o.panels(),
+            Ok(Panels {
+                tabs: false,
+                wire: false,
+                log: true
+            })
+        );
+        assert_eq!(o.theme(), Ok("dark"));
+        assert_eq!(Options::default().panels(), Ok(Panels::default()));
+        assert_eq!(Options::default().theme(), Ok("auto"));
+        let bad = Options {
+            panels: Some(vec!["nope".into()]),
+            theme: Some("pink".into()),
+            ..Options::default()
+        };
+        assert!(bad.panels().unwrap_err().contains("nope"));
+        assert!(bad.theme().unwrap_err().contains("pink"));
+    }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn the_default_bridge_is_the_pages_own_host() {

@@ -6,6 +6,7 @@
 //! so nothing is hidden and nothing is "fixed" in the browser.
 
 use crate::i18n::{Catalog, fill};
+use crate::model::facts::Failure;
 use crate::model::log::{Entry, Proto, Side, What};
 use protocol::CloseBy;
 
@@ -123,13 +124,10 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
             let values = [("n", n(*len)), ("peer", peer.to_string())];
             ("server", fill(c.ev_server_sendto, &pairs(&values)))
         }
-        What::Error { message, errno } => {
-            let message = match errno {
-                Some(name) => format!("{message} [{name}]"),
-                None => message.clone(),
-            };
-            ("error", fill(c.ev_error, &[("message", &message)]))
-        }
+        What::Error { failure } => (
+            "error",
+            fill(c.ev_error, &[("message", &failure_text(c, failure))]),
+        ),
         What::BridgeUp { url } => ("note", fill(c.ev_bridge_up, &[("url", url)])),
         What::BridgeDown { url } => ("error", fill(c.ev_bridge_down, &[("url", url)])),
         What::NoBridge => ("error", c.ev_no_bridge.to_string()),
@@ -160,6 +158,20 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
 
 fn pairs<'a>(values: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
     values.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// An error in the learner's language: the bridge's detailed message in English, a description
+/// of its code in other languages (no mixed-language UI); the errno name in front either way.
+pub(crate) fn failure_text(c: &Catalog, f: &Failure) -> String {
+    let text = if c.bridge_text {
+        f.message.clone()
+    } else {
+        (c.error)(f.code).to_string()
+    };
+    match &f.errno {
+        Some(name) => format!("{name}: {text}"),
+        None => text,
+    }
 }
 
 /// "12 B".
@@ -285,6 +297,29 @@ mod tests {
         let l = line(&EN, &e);
         assert_eq!(l.text, "send() 19 B");
         assert_eq!(l.payload, None);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_chinese_console_describes_errors_in_chinese_not_the_bridges_english() {
+        let e = Entry {
+            t_us: Some(1),
+            proto: Some(Proto::Tcp),
+            side: Side::Bridge,
+            socket: Some(1),
+            what: What::Error {
+                failure: Failure {
+                    code: protocol::ErrorCode::Os,
+                    message: "connect() to 127.0.0.1:9 failed: Connection refused".into(),
+                    errno: Some("ECONNREFUSED".into()),
+                },
+            },
+        };
+        assert_eq!(line(&ZH_CN, &e).text, "错误:ECONNREFUSED: 套接字调用失败");
+        let en = line(&EN, &e).text;
+        assert!(
+            en.contains("Connection refused") && en.starts_with("error: ECONNREFUSED"),
+            "{en}"
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -114,7 +114,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         let values = [("n", bytes(echoed)), ("total", bytes(size))];
         let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
         lines.push(Line::new(kind, fill(x.big_tcp_echo, &values)));
-        lines.extend(super::error_line(m, id));
+        lines.extend(super::error_line(m, c, id));
         blocks.push(Block {
             title: "TCP".into(),
             lines,
@@ -142,7 +142,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
             let n = bytes(echo.len());
             lines.push(Line::new("ok", fill(x.big_udp_echo, &[("n", &n)])));
         }
-        lines.extend(super::error_line(m, id));
+        lines.extend(super::error_line(m, c, id));
         blocks.push(Block {
             title: "UDP".into(),
             lines,

@@ -67,7 +67,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         } else {
             lines.push(Line::new("wait", x.waiting));
         }
-        lines.extend(super::error_line(m, id));
+        lines.extend(super::error_line(m, c, id));
         blocks.push(Block {
             title: "TCP".into(),
             lines,
@@ -89,7 +89,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
             let n = bytes(echo.len());
             lines.push(Line::new("ok", fill(x.empty_udp_echo, &[("n", &n)])));
         }
-        lines.extend(super::error_line(m, id));
+        lines.extend(super::error_line(m, c, id));
         blocks.push(Block {
             title: "UDP".into(),
             lines,

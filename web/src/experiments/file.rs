@@ -213,7 +213,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         let rate = format!("{:.1} MB/s", p.bytes_sent as f64 / seconds / 1e6);
         lines.push(Line::new("info", fill(x.file_rate, &[("rate", &rate)])));
     }
-    lines.extend(super::error_line(m, run.id));
+    lines.extend(super::error_line(m, c, run.id));
     let proto = match run.transport {
         Transport::Tcp => "TCP",
         Transport::Udp => "UDP",

@@ -249,13 +249,9 @@ impl Line {
 }
 
 /// The error of socket `id` as a result line, if it has one.
-pub(crate) fn error_line(m: &Model, id: protocol::SocketId) -> Option<Line> {
-    let (message, errno) = m.facts().socket(id)?.error.clone()?;
-    let text = match errno {
-        Some(name) => format!("{name}: {message}"),
-        None => message,
-    };
-    Some(Line::new("bad", text))
+pub(crate) fn error_line(m: &Model, c: &Catalog, id: protocol::SocketId) -> Option<Line> {
+    let failure = m.facts().socket(id)?.error.as_ref()?;
+    Some(Line::new("bad", crate::present::failure_text(c, failure)))
 }
 
 /// The experiments' runs: which sockets the last click of each experiment opened.

@@ -79,7 +79,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
             if f.no_reply {
                 lines.push(Line::new("bad", x.nobody_no_reply));
             }
-            lines.extend(super::error_line(m, attempt.id));
+            lines.extend(super::error_line(m, c, attempt.id));
             if f.connected.is_some() {
                 lines.push(Line::new("bad", "connected?!"));
             }

@@ -120,7 +120,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         };
         let label = fill(x.queue_client, &[("n", &n.to_string())]);
         lines.push(Line::new(kind, format!("{label} {state}")));
-        lines.extend(super::error_line(m, id));
+        lines.extend(super::error_line(m, c, id));
     }
     let title = if server == ONE_AT_A_TIME {
         x.queue_one

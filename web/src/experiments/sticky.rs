@@ -136,7 +136,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         if id == run.tcp && reads > 0 && reads < sends {
             lines.push(Line::new("info", x.sticky_merged));
         }
-        lines.extend(super::error_line(m, id));
+        lines.extend(super::error_line(m, c, id));
         blocks.push(Block {
             title: title.to_string(),
             lines,

@@ -76,9 +76,8 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
     } else {
         Line::new("info", fill(x.tw_stopped, &[("addr", &addr)]))
     }];
-    if let Some((message, errno)) = &lab.error {
-        let name = errno.as_deref().unwrap_or("");
-        server.push(Line::new("bad", format!("{name}: {message}")));
+    if let Some(failure) = &lab.error {
+        server.push(Line::new("bad", crate::present::failure_text(c, failure)));
     }
     let mut kernel: Vec<Line> = lab
         .sockets

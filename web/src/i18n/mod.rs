@@ -4,6 +4,8 @@
 //! exists in both languages" is checked by the compiler, not by hope. Strings with values in
 //! them use `{name}` placeholders, filled by [`fill`].
 
+use protocol::ErrorCode;
+
 mod exp;
 mod wire;
 
@@ -120,6 +122,10 @@ pub(crate) struct Catalog {
     pub x: &'static exp::Exp,
     /// The wire view's strings.
     pub w: &'static wire::Wire,
+    /// Show the bridge's own (English) error messages; otherwise describe the error's code.
+    pub bridge_text: bool,
+    /// What an error code means, in this language.
+    pub error: fn(ErrorCode) -> &'static str,
 }
 
 pub(crate) static EN: Catalog = Catalog {
@@ -173,6 +179,8 @@ pub(crate) static EN: Catalog = Catalog {
     ev_bad_frame: "the bridge sent something this console does not understand: {reason}",
     x: &exp::EN,
     w: &wire::EN,
+    bridge_text: true,
+    error: en_error,
 };
 
 pub(crate) static ZH_CN: Catalog = Catalog {
@@ -226,7 +234,51 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_bad_frame: "桥接服务发来了无法识别的内容:{reason}",
     x: &exp::ZH_CN,
     w: &wire::ZH_CN,
+    bridge_text: false,
+    error: zh_error,
 };
+
+fn en_error(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::BadJson => "the frame is not JSON",
+        ErrorCode::BadVersion => "unsupported protocol version",
+        ErrorCode::UnknownCommand => "unknown command",
+        ErrorCode::BadCommand => "malformed command",
+        ErrorCode::BinaryFrame => "binary frames are not part of the protocol",
+        ErrorCode::TooLarge => "the message is too large",
+        ErrorCode::TooManySockets => "too many open sockets",
+        ErrorCode::DuplicateId => "this id is already in use",
+        ErrorCode::UnknownId => "no such socket (closed?)",
+        ErrorCode::QueueFull => "too many commands waiting",
+        ErrorCode::Os => "a socket call failed",
+        ErrorCode::EventsDropped => "some events were dropped: the browser fell behind",
+        ErrorCode::UnknownServer => "no such lab server",
+        ErrorCode::BadSpec => "a lab server setting is out of range",
+        ErrorCode::TooManyServers => "too many lab servers",
+        ErrorCode::PacketsDropped => "some captured packets were dropped",
+    }
+}
+
+fn zh_error(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::BadJson => "帧不是 JSON",
+        ErrorCode::BadVersion => "不支持的协议版本",
+        ErrorCode::UnknownCommand => "未知命令",
+        ErrorCode::BadCommand => "命令格式错误",
+        ErrorCode::BinaryFrame => "协议不使用二进制帧",
+        ErrorCode::TooLarge => "消息太大",
+        ErrorCode::TooManySockets => "打开的套接字太多",
+        ErrorCode::DuplicateId => "该编号已被使用",
+        ErrorCode::UnknownId => "没有这个套接字(已关闭?)",
+        ErrorCode::QueueFull => "等待执行的命令太多",
+        ErrorCode::Os => "套接字调用失败",
+        ErrorCode::EventsDropped => "部分事件被丢弃:浏览器处理不过来",
+        ErrorCode::UnknownServer => "没有这个实验服务端",
+        ErrorCode::BadSpec => "实验服务端的设置超出范围",
+        ErrorCode::TooManyServers => "实验服务端太多",
+        ErrorCode::PacketsDropped => "部分抓到的数据包被丢弃",
+    }
+}
 
 /// Replaces each `{name}` in `template` with its value.
 pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {

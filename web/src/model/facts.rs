@@ -5,8 +5,8 @@
 //! list is bounded: an experiment shows a handful, and a long session must not grow without end.
 
 use protocol::{
-    CloseBy, EventBody, FileProgress, FileResult, KernelSocket, LabSpec, ServerId, ServerSide,
-    SocketId, Transport,
+    CloseBy, ErrorCode, EventBody, FileProgress, FileResult, KernelSocket, LabSpec, ServerId,
+    ServerSide, SocketId, Transport,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -17,6 +17,15 @@ pub(crate) const MAX_ITEMS: usize = 256;
 pub(crate) const MAX_SOCKETS: usize = 128;
 /// Other clients' calls remembered.
 pub(crate) const MAX_OTHERS: usize = 100;
+
+/// An error the bridge reported: its code (for the learner's language), its message (English,
+/// with details), and the kernel's errno name if a socket call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
+    pub(crate) errno: Option<String>,
+}
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct SockFacts {
@@ -37,8 +46,8 @@ pub(crate) struct SockFacts {
     pub(crate) accepted: bool,
     pub(crate) server_closed: bool,
     pub(crate) closed: Option<CloseBy>,
-    /// The last error: (message, errno name).
-    pub(crate) error: Option<(String, Option<String>)>,
+    /// The last error.
+    pub(crate) error: Option<Failure>,
     pub(crate) no_reply: bool,
     pub(crate) file: Option<FileFacts>,
 }
@@ -57,8 +66,8 @@ pub(crate) struct LabFacts {
     /// (queued, backlog) from the kernel.
     pub(crate) queue: Option<(u32, u32)>,
     pub(crate) sockets: Vec<KernelSocket>,
-    /// The last error about this server (e.g. a failed restart): (message, errno name).
-    pub(crate) error: Option<(String, Option<String>)>,
+    /// The last error about this server (e.g. a failed restart).
+    pub(crate) error: Option<Failure>,
 }
 
 /// One call of the lab's servers with a client that belongs to no session.
@@ -216,11 +225,15 @@ impl Facts {
             EventBody::Error {
                 id,
                 server,
+                code,
                 message,
                 os,
-                ..
             } => {
-                let error = Some((message.clone(), os.as_ref().map(|o| o.name.clone())));
+                let error = Some(Failure {
+                    code: *code,
+                    message: message.clone(),
+                    errno: os.as_ref().map(|o| o.name.clone()),
+                });
                 if let Some(id) = id {
                     self.entry(*id).error = error.clone();
                 }

@@ -4,6 +4,7 @@
 //! The log is bounded: past [`MAX_ENTRIES`] the oldest entries go. Each entry has a sequence
 //! number, so the view can append only what is new and drop only what is gone.
 
+use super::facts::Failure;
 use protocol::{CloseBy, SocketId};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -94,8 +95,7 @@ pub(crate) enum What {
         len: usize,
     },
     Error {
-        message: String,
-        errno: Option<String>,
+        failure: Failure,
     },
     BridgeUp {
         url: String,

@@ -595,7 +595,11 @@ impl Model {
             | EventBody::Packet { .. }
             | EventBody::TcpState { .. } => return,
             EventBody::Error {
-                id, message, os, ..
+                id,
+                code,
+                message,
+                os,
+                ..
             } => {
                 let proto = id.and_then(|id| self.proto_of(id));
                 if let Some(id) = id {
@@ -606,7 +610,12 @@ impl Model {
                     }
                 }
                 let errno = os.map(|o| o.name);
-                (proto, Side::Bridge, What::Error { message, errno })
+                let failure = facts::Failure {
+                    code,
+                    message,
+                    errno,
+                };
+                (proto, Side::Bridge, What::Error { failure })
             }
         };
         self.log.push(Entry {

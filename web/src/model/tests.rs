@@ -235,14 +235,14 @@ fn a_refused_connect_is_an_error_and_the_connection_is_idle_again() {
     assert_eq!(m.tcp(), TcpConn::Idle);
     let Some(Entry {
         proto,
-        what: What::Error { errno, .. },
+        what: What::Error { failure },
         ..
     }) = m.log().iter().last()
     else {
         panic!()
     };
     assert_eq!(
-        (*proto, errno.as_deref()),
+        (*proto, failure.errno.as_deref()),
         (Some(Proto::Tcp), Some("ECONNREFUSED"))
     );
 }

@@ -10,6 +10,7 @@ mod wire;
 use crate::experiments::{Action, Params, Tab};
 use crate::i18n::{Catalog, fill};
 use crate::model::{BridgeState, Model, TcpConn};
+use crate::options::Panels;
 use crate::present;
 use panel::Panel;
 use wasm_bindgen::JsCast;
@@ -73,7 +74,13 @@ pub(crate) struct View {
 
 impl View {
     /// Builds the console inside `container`.
-    pub(crate) fn build(container: &Element, c: &Catalog, lang_tag: &str) -> Result<View, JsValue> {
+    pub(crate) fn build(
+        container: &Element,
+        c: &Catalog,
+        lang_tag: &str,
+        show: Panels,
+        theme: &str,
+    ) -> Result<View, JsValue> {
         let doc = container
             .owner_document()
             .ok_or("Socket Lab: the element is not in a document")?;
@@ -84,6 +91,7 @@ impl View {
         };
         let root = el("section", "socket-lab")?;
         root.set_attribute("lang", lang_tag)?;
+        root.set_attribute("data-theme", theme)?;
         root.set_attribute("aria-label", c.title)?;
         let style = doc.create_element("style")?;
         style.set_text_content(Some(STYLE));
@@ -176,6 +184,12 @@ impl View {
         for part in [&log_head, &log] {
             root.append_child(part)?;
         }
+        // The parts an embedding page asked not to show.
+        tablist.toggle_attribute_with_force("hidden", !show.tabs)?;
+        wire.root
+            .toggle_attribute_with_force("hidden", !show.wire)?;
+        log_head.toggle_attribute_with_force("hidden", !show.log)?;
+        log.toggle_attribute_with_force("hidden", !show.log)?;
         container.append_child(&root)?;
         Ok(View {
             root,

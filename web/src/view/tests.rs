@@ -5,6 +5,7 @@
 use super::*;
 use crate::i18n::{EN, ZH_CN};
 use crate::model::log::Proto;
+use crate::options::Panels;
 use protocol::{Event, EventBody, Limits};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -60,7 +61,7 @@ fn open_model() -> Model {
 #[wasm_bindgen_test]
 fn the_controls_have_the_accessible_names_tutorials_rely_on() {
     let host = container();
-    let _view = View::build(&host, &EN, "en").unwrap();
+    let _view = View::build(&host, &EN, "en", Panels::default(), "auto").unwrap();
     // <label>Message <input></label> names the input "Message".
     let label = query(&host, "label");
     assert!(label.text_content().unwrap().starts_with("Message"));
@@ -84,7 +85,7 @@ fn the_controls_have_the_accessible_names_tutorials_rely_on() {
 #[wasm_bindgen_test]
 fn draws_the_models_events_with_the_servers_bytes() {
     let host = container();
-    let mut view = View::build(&host, &EN, "en").unwrap();
+    let mut view = View::build(&host, &EN, "en", Panels::default(), "auto").unwrap();
     let mut model = open_model();
     let cmds = model.send(Proto::Udp, "héllo".as_bytes().to_vec());
     assert_eq!(cmds.len(), 1);
@@ -145,7 +146,7 @@ fn draws_the_models_events_with_the_servers_bytes() {
 #[wasm_bindgen_test]
 fn a_payload_is_text_never_markup() {
     let host = container();
-    let mut view = View::build(&host, &EN, "en").unwrap();
+    let mut view = View::build(&host, &EN, "en", Panels::default(), "auto").unwrap();
     let mut model = open_model();
     model.send(Proto::Udp, b"<img src=x onerror=alert(1)>".to_vec());
     let local = "127.0.0.1:50000".parse().unwrap();
@@ -167,7 +168,7 @@ fn a_payload_is_text_never_markup() {
 #[wasm_bindgen_test]
 fn without_a_bridge_the_console_says_how_to_start_one_and_connect_is_disabled() {
     let host = container();
-    let mut view = View::build(&host, &ZH_CN, "zh-CN").unwrap();
+    let mut view = View::build(&host, &ZH_CN, "zh-CN", Panels::default(), "auto").unwrap();
     let mut model = Model::new("ws://127.0.0.1:9/ws");
     model.bridge_lost(4000);
     view.render(&model, &ZH_CN).unwrap();
@@ -191,7 +192,7 @@ fn without_a_bridge_the_console_says_how_to_start_one_and_connect_is_disabled() 
 #[wasm_bindgen_test]
 fn clicks_and_enter_become_intents_and_remove_detaches_them() {
     let host = container();
-    let mut view = View::build(&host, &EN, "en").unwrap();
+    let mut view = View::build(&host, &EN, "en", Panels::default(), "auto").unwrap();
     let seen = Rc::new(RefCell::new(vec![]));
     let sink = seen.clone();
     view.bind(move |i| sink.borrow_mut().push(i));
