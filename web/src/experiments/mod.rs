@@ -45,10 +45,11 @@ pub(crate) enum Tab {
     TimeWait,
     File,
     Others,
+    Glossary,
 }
 
 impl Tab {
-    pub(crate) const ALL: [Tab; 9] = [
+    pub(crate) const ALL: [Tab; 10] = [
         Tab::Echo,
         Tab::Sticky,
         Tab::Empty,
@@ -58,6 +59,7 @@ impl Tab {
         Tab::TimeWait,
         Tab::File,
         Tab::Others,
+        Tab::Glossary,
     ];
 
     /// A stable name, for embedding options and tests.
@@ -72,6 +74,7 @@ impl Tab {
             Tab::TimeWait => "time-wait",
             Tab::File => "file",
             Tab::Others => "others",
+            Tab::Glossary => "glossary",
         }
     }
 
@@ -91,6 +94,7 @@ impl Tab {
             Tab::TimeWait => x.tw_title,
             Tab::File => x.file_title,
             Tab::Others => x.others_title,
+            Tab::Glossary => x.glossary_title,
         }
     }
 
@@ -107,6 +111,7 @@ impl Tab {
             Tab::TimeWait => x.tw_intro,
             Tab::File => x.file_intro,
             Tab::Others => x.others_intro,
+            Tab::Glossary => x.glossary_intro,
         }
     }
 
@@ -120,7 +125,7 @@ impl Tab {
             Tab::Queue => queue::controls(c),
             Tab::TimeWait => timewait::controls(c),
             Tab::File => file::controls(c),
-            Tab::Others => vec![],
+            Tab::Others | Tab::Glossary => vec![],
         }
     }
 
@@ -136,8 +141,22 @@ impl Tab {
             Tab::TimeWait => timewait::results(m, c),
             Tab::File => file::results(m, c),
             Tab::Others => others::results(m, c),
+            Tab::Glossary => glossary(c),
         }
     }
+}
+
+/// The glossary as result blocks: "中文 · English", then the explanation in the console's
+/// language.
+fn glossary(c: &Catalog) -> Vec<Block> {
+    let chinese = c.lang == crate::i18n::Lang::ZhCn;
+    crate::i18n::glossary::TERMS
+        .iter()
+        .map(|(zh, en, en_note, zh_note)| Block {
+            title: format!("{zh} · {en}"),
+            lines: vec![Line::new("info", if chinese { *zh_note } else { *en_note })],
+        })
+        .collect()
 }
 
 /// A control of an experiment, described for the view to build.

@@ -120,6 +120,8 @@ pub(crate) struct Exp {
     pub others_off: &'static str,
     pub others_try: &'static str,
     pub others_none: &'static str,
+    pub glossary_title: &'static str,
+    pub glossary_intro: &'static str,
 }
 
 pub(crate) static EN: Exp = Exp {
@@ -220,6 +222,8 @@ pub(crate) static EN: Exp = Exp {
     others_off: "This bridge does not show other clients. Start it with: cargo run -p bridge -- --show-other-clients",
     others_try: "then type a line",
     others_none: "No other client yet.",
+    glossary_title: "Glossary",
+    glossary_intro: "The tutorial's terms in Chinese and English, as the lab uses them.",
 };
 
 pub(crate) static ZH_CN: Exp = Exp {
@@ -320,4 +324,6 @@ pub(crate) static ZH_CN: Exp = Exp {
     others_off: "这个桥接服务不显示其他客户端。请这样启动:cargo run -p bridge -- --show-other-clients",
     others_try: "然后输入一行文字",
     others_none: "还没有其他客户端。",
+    glossary_title: "术语表",
+    glossary_intro: "教程中的术语,中英对照,以及它们在实验室里的含义。",
 };

@@ -7,6 +7,7 @@
 use protocol::ErrorCode;
 
 mod exp;
+pub(crate) mod glossary;
 mod wire;
 
 pub(crate) use wire::Wire;
@@ -122,6 +123,8 @@ pub(crate) struct Catalog {
     pub x: &'static exp::Exp,
     /// The wire view's strings.
     pub w: &'static wire::Wire,
+    /// The catalog's language.
+    pub lang: Lang,
     /// Show the bridge's own (English) error messages; otherwise describe the error's code.
     pub bridge_text: bool,
     /// What an error code means, in this language.
@@ -179,6 +182,7 @@ pub(crate) static EN: Catalog = Catalog {
     ev_bad_frame: "the bridge sent something this console does not understand: {reason}",
     x: &exp::EN,
     w: &wire::EN,
+    lang: Lang::En,
     bridge_text: true,
     error: en_error,
 };
@@ -234,6 +238,7 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_bad_frame: "桥接服务发来了无法识别的内容:{reason}",
     x: &exp::ZH_CN,
     w: &wire::ZH_CN,
+    lang: Lang::ZhCn,
     bridge_text: false,
     error: zh_error,
 };
