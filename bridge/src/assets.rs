@@ -7,6 +7,30 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 const INDEX: &str = include_str!("../../www/index.html");
+const EMBED: &str = include_str!("../../www/embed.html");
+const ELEMENT_JS: &str = include_str!("../../www/socket-lab.js");
+
+/// The embedding examples, by file name under `/examples/`.
+const EXAMPLES: &[(&str, &str)] = &[
+    ("", include_str!("../../www/examples/index.html")),
+    (
+        "tutorial-en.html",
+        include_str!("../../www/examples/tutorial-en.html"),
+    ),
+    (
+        "tutorial-zh.html",
+        include_str!("../../www/examples/tutorial-zh.html"),
+    ),
+    ("npm.html", include_str!("../../www/examples/npm.html")),
+    (
+        "element.html",
+        include_str!("../../www/examples/element.html"),
+    ),
+    (
+        "iframe.html",
+        include_str!("../../www/examples/iframe.html"),
+    ),
+];
 const PAGE_CSS: &str = include_str!("../../www/page.css");
 const WEB_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/pkg/web.js"));
 const WEB_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pkg/web_bg.wasm"));
@@ -22,11 +46,37 @@ fn file(content_type: &'static str, body: &'static [u8]) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // The console's files are public and carry no credentials: a tutorial on another origin
+    // may load the module and the wasm (module scripts and wasm are fetched with CORS). What
+    // is guarded is the WebSocket, by its Origin check.
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     response
 }
 
 pub(crate) async fn index() -> Response {
     file("text/html; charset=utf-8", INDEX.as_bytes())
+}
+
+/// `/embed`: the chrome-less console for iframes.
+pub(crate) async fn embed() -> Response {
+    file("text/html; charset=utf-8", EMBED.as_bytes())
+}
+
+/// `/socket-lab.js`: registers the `<socket-lab>` custom element.
+pub(crate) async fn element_js() -> Response {
+    file("text/javascript; charset=utf-8", ELEMENT_JS.as_bytes())
+}
+
+/// `/examples/` and its pages.
+pub(crate) async fn example(name: Option<axum::extract::Path<String>>) -> Response {
+    let name = name.map(|n| n.0).unwrap_or_default();
+    match EXAMPLES.iter().find(|(n, _)| *n == name) {
+        Some((_, page)) => file("text/html; charset=utf-8", page.as_bytes()),
+        None => (StatusCode::NOT_FOUND, "No such example. See /examples/\n").into_response(),
+    }
 }
 
 pub(crate) async fn page_css() -> Response {

@@ -31,6 +31,8 @@ struct State {
     attempts: u32,
     retry: Option<(i32, Closure<dyn FnMut()>)>,
     destroyed: bool,
+    /// The `<div>` holding the shadow root, removed by `destroy()`.
+    host: Element,
 }
 
 /// The handle `mount()` returns.
@@ -53,7 +55,8 @@ impl Console {
             |why: String| JsValue::from_str(&format!("Socket Lab mount(): bad options: {why}"));
         let panels = options.panels().map_err(bad)?;
         let theme = options.theme().map_err(bad)?;
-        let view = View::build(&element, catalog, lang.tag(), panels, theme)?;
+        let host = shadow_host(&element)?;
+        let view = View::build(&host.1, catalog, lang.tag(), panels, theme)?;
         let state = Rc::new(RefCell::new(State {
             model: {
                 let mut model = Model::new(url.clone());
@@ -67,6 +70,7 @@ impl Console {
             attempts: 0,
             retry: None,
             destroyed: false,
+            host: host.0,
         }));
         let for_intents = state.clone();
         state
@@ -89,7 +93,25 @@ impl Handle {
             w.clear_timeout_with_handle(id);
         }
         s.view.remove();
+        s.host.remove();
     }
+}
+
+/// The console lives in a shadow root on a `<div>` it adds to `element`: the host page's CSS
+/// cannot restyle it, and its CSS cannot leak out, whichever way it was embedded. Returns the
+/// host `<div>` and the element inside the shadow root to build in.
+fn shadow_host(element: &Element) -> Result<(Element, Element), JsValue> {
+    let doc = element
+        .owner_document()
+        .ok_or("Socket Lab: the element is not in a document")?;
+    let host = doc.create_element("div")?;
+    host.set_class_name("socket-lab-host");
+    let init = web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open);
+    let shadow = host.attach_shadow(&init)?;
+    let inner = doc.create_element("div")?;
+    shadow.append_child(&inner)?;
+    element.append_child(&host)?;
+    Ok((host, inner))
 }
 
 fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {

@@ -254,6 +254,13 @@ async fn two_mounted_consoles_are_independent_and_destroy_removes_only_one() {
     };
     let first = crate::mount(a.clone(), options("en")).unwrap();
     let second = crate::mount(b.clone(), options("zh-CN")).unwrap();
+    // The consoles live in shadow roots on the hosts mount() added.
+    let inside = |el: &Element| -> Element {
+        let host = el.query_selector(".socket-lab-host").unwrap().unwrap();
+        host.shadow_root().unwrap().first_element_child().unwrap()
+    };
+    let (a_host, b_host) = (a.clone(), b.clone());
+    let (a, b) = (inside(&a), inside(&b));
     for _ in 0..100 {
         let retrying = |host: &Element| {
             query(host, ".sl-status")
@@ -283,9 +290,13 @@ async fn two_mounted_consoles_are_independent_and_destroy_removes_only_one() {
     assert!(!text(&b, "[role=log]").contains("未发送"));
 
     first.destroy();
-    assert!(a.query_selector(".socket-lab").unwrap().is_none());
+    assert!(
+        a_host.query_selector(".socket-lab-host").unwrap().is_none(),
+        "all gone"
+    );
     assert!(b.query_selector(".socket-lab").unwrap().is_some());
     second.destroy();
+    assert!(b_host.query_selector(".socket-lab-host").unwrap().is_none());
 }
 
 #[wasm_bindgen_test]
