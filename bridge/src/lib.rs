@@ -107,7 +107,11 @@ impl Lab {
         let http = local(http_listener.local_addr(), "--http", config.http)?;
 
         let observers = if config.show_other_clients {
-            Observers::showing_others()
+            let servers = vec![
+                (Transport::Tcp, reachable(tcp)),
+                (Transport::Udp, reachable(udp)),
+            ];
+            Observers::showing_others(servers)
         } else {
             Observers::default()
         };

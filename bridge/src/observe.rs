@@ -26,7 +26,17 @@ pub(crate) use protocol::Transport;
 pub(crate) struct Observers {
     routes: Arc<Mutex<Routes>>,
     show_others: bool,
+    /// The shared echo servers: "other clients" are the clients of these only.
+    shared_servers: Vec<(Transport, SocketAddr)>,
 }
+
+/// How long a registration outlives its socket: the capture may still be reading the socket's
+/// last packets (the teardown) a moment after the socket is gone.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Tells registrations apart, so that a lingering removal never removes a newer registration
+/// of the same address.
+static TOKENS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 #[derive(Default)]
 struct Routes {
@@ -39,6 +49,10 @@ struct Routes {
 struct Route {
     outbox: Arc<Outbox>,
     id: SocketId,
+    /// The session's own socket, but nothing is forwarded for it (a file transfer: thousands
+    /// of server reads and packets, summed up by the transfer itself instead).
+    quiet: bool,
+    token: u64,
 }
 
 /// Keeps a registration alive; dropping it unregisters (so a closed socket's port, reused later
@@ -46,15 +60,25 @@ struct Route {
 pub(crate) struct Watch {
     observers: Observers,
     key: (Transport, SocketAddr),
+    token: u64,
 }
 
 impl Observers {
-    /// Observers that also tell every session about clients that belong to no session.
-    pub(crate) fn showing_others() -> Observers {
+    /// Observers that also tell every session about the shared servers' clients that belong to
+    /// no session.
+    pub(crate) fn showing_others(shared_servers: Vec<(Transport, SocketAddr)>) -> Observers {
         Observers {
             show_others: true,
+            shared_servers,
             ..Observers::default()
         }
+    }
+
+    /// Is one end of this packet a shared echo server?
+    fn to_shared_server(&self, transport: Transport, a: SocketAddr, b: SocketAddr) -> bool {
+        self.shared_servers
+            .iter()
+            .any(|&(t, s)| t == transport && (s == a || s == b))
     }
 
     pub(crate) fn shows_others(&self) -> bool {
@@ -78,11 +102,47 @@ impl Observers {
         outbox: Arc<Outbox>,
         id: SocketId,
     ) -> Watch {
+        self.register(
+            transport,
+            client,
+            Route {
+                outbox,
+                id,
+                quiet: false,
+                token: 0,
+            },
+        )
+    }
+
+    /// Marks `client` as a session's own socket whose server events and packets are not
+    /// forwarded (and, above all, not shown to others as "other clients").
+    pub(crate) fn watch_quietly(
+        &self,
+        transport: Transport,
+        client: SocketAddr,
+        outbox: Arc<Outbox>,
+    ) -> Watch {
+        self.register(
+            transport,
+            client,
+            Route {
+                outbox,
+                id: 0,
+                quiet: true,
+                token: 0,
+            },
+        )
+    }
+
+    fn register(&self, transport: Transport, client: SocketAddr, mut route: Route) -> Watch {
         let key = (transport, client);
-        self.lock().by_client.insert(key, Route { outbox, id });
+        let token = TOKENS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        route.token = token;
+        self.lock().by_client.insert(key, route);
         Watch {
             observers: self.clone(),
             key,
+            token,
         }
     }
 
@@ -90,9 +150,10 @@ impl Observers {
     pub(crate) fn report(&self, transport: Transport, client: SocketAddr, op: ServerSide) {
         let routes = self.lock();
         if let Some(route) = routes.by_client.get(&(transport, client)) {
-            route
-                .outbox
-                .try_push(EventBody::Server { id: route.id, op });
+            if !route.quiet {
+                let id = route.id;
+                route.outbox.try_push(EventBody::Server { id, op });
+            }
         } else if self.show_others {
             for session in routes.sessions.iter().filter_map(Weak::upgrade) {
                 let op = op.clone();
@@ -113,7 +174,7 @@ impl Observers {
         src: SocketAddr,
         dst: SocketAddr,
         frame: &[u8],
-        at: std::time::SystemTime,
+        at: impl FnOnce() -> std::time::SystemTime,
     ) {
         let routes = self.lock();
         let owner = routes
@@ -121,8 +182,11 @@ impl Observers {
             .get(&(transport, src))
             .or_else(|| routes.by_client.get(&(transport, dst)));
         if let Some(route) = owner {
-            route.outbox.try_push_packet(Some(route.id), frame, at);
-        } else if self.show_others {
+            if !route.quiet {
+                route.outbox.try_push_packet(Some(route.id), frame, at());
+            }
+        } else if self.show_others && self.to_shared_server(transport, src, dst) {
+            let at = at();
             for session in routes.sessions.iter().filter_map(Weak::upgrade) {
                 session.try_push_packet(None, frame, at);
             }
@@ -133,7 +197,7 @@ impl Observers {
     pub(crate) fn kernel_dropped_packets(&self, n: u64) {
         let routes = self.lock();
         let mut told = std::collections::HashSet::new();
-        for route in routes.by_client.values() {
+        for route in routes.by_client.values().filter(|r| !r.quiet) {
             if told.insert(Arc::as_ptr(&route.outbox)) {
                 route.outbox.try_push(EventBody::Error {
                     id: None,
@@ -155,7 +219,22 @@ impl Observers {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        self.observers.lock().by_client.remove(&self.key);
+        let (observers, key, token) = (self.observers.clone(), self.key, self.token);
+        let remove = move || {
+            let mut routes = observers.lock();
+            if routes.by_client.get(&key).is_some_and(|r| r.token == token) {
+                routes.by_client.remove(&key);
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    tokio::time::sleep(LINGER).await;
+                    remove();
+                });
+            }
+            Err(_) => remove(),
+        }
     }
 }
 
@@ -163,32 +242,38 @@ impl Drop for Watch {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn reports_reach_only_the_watching_session_and_stop_when_the_watch_ends() {
+    #[tokio::test(start_paused = true)]
+    async fn reports_reach_only_the_watching_session_and_stop_after_the_linger() {
         let observers = Observers::default();
         let (mine, mut my_rx) = Outbox::new();
         let mine = Arc::new(mine);
         let me: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         let stranger: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+        let send = |len| ServerSide::Send { len };
 
         let watch = observers.watch(Transport::Tcp, me, mine.clone(), 7);
-        observers.report(Transport::Tcp, stranger, ServerSide::Send { len: 1 });
-        observers.report(Transport::Udp, me, ServerSide::Send { len: 2 });
-        observers.report(Transport::Tcp, me, ServerSide::Send { len: 3 });
+        observers.report(Transport::Tcp, stranger, send(1));
+        observers.report(Transport::Udp, me, send(2));
+        observers.report(Transport::Tcp, me, send(3));
         drop(watch);
-        observers.report(Transport::Tcp, me, ServerSide::Send { len: 4 });
+        // Just closed: the last reports (and packets) of the socket still find their session.
+        observers.report(Transport::Tcp, me, send(4));
+        tokio::time::sleep(LINGER + std::time::Duration::from_millis(1)).await;
+        tokio::task::yield_now().await;
+        observers.report(Transport::Tcp, me, send(5));
+        // A new registration of the same address is not removed by the old one's linger.
+        let again = observers.watch(Transport::Tcp, me, mine.clone(), 8);
+        observers.report(Transport::Tcp, me, send(6));
+        drop(again);
         drop(mine);
         drop(observers);
 
-        let ev = my_rx.recv().await.unwrap();
-        assert_eq!(
-            ev.body,
-            EventBody::Server {
-                id: 7,
-                op: ServerSide::Send { len: 3 }
-            }
-        );
-        assert!(my_rx.recv().await.is_none(), "nothing else was routed");
+        let mut got = vec![];
+        while let Some(ev) = my_rx.recv().await {
+            got.push(ev.body);
+        }
+        let server = |id, len| EventBody::Server { id, op: send(len) };
+        assert_eq!(got, [server(7, 3), server(7, 4), server(8, 6)]);
     }
 }
 
@@ -201,7 +286,7 @@ mod others_tests {
         let client: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         for show in [false, true] {
             let observers = if show {
-                Observers::showing_others()
+                Observers::showing_others(vec![(Transport::Tcp, "127.0.0.1:8080".parse().unwrap())])
             } else {
                 Observers::default()
             };

@@ -131,16 +131,18 @@ async fn a_connection_yields_its_real_handshake_and_teardown_once_each() {
     for pair in segs.windows(2) {
         assert_ne!(pair[0], pair[1], "a duplicate: {segs:?}");
     }
-    // Kernel timestamps: never after the event that reported the packet, and in order.
-    let ats: Vec<u64> = c
-        .seen
-        .iter()
-        .filter_map(|e| match e.body {
-            EventBody::Packet { at_us, .. } => Some(at_us),
-            _ => None,
-        })
-        .collect();
-    assert!(ats.windows(2).all(|w| w[0] <= w[1]), "{ats:?}");
+    // Kernel timestamps: taken when the packet passed, so before the bridge reported it (the
+    // two clocks may differ by a hair: 1 ms of slack). They need not be in arrival order: on
+    // two CPUs the two ends' packets are stamped on different cores.
+    for e in &c.seen {
+        if let EventBody::Packet { at_us, .. } = e.body {
+            assert!(
+                at_us > 0 && at_us <= e.t_us + 1000,
+                "at {at_us} µs, reported at {} µs",
+                e.t_us
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -859,3 +859,31 @@ async fn a_sessions_lab_servers_stop_when_the_session_ends() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_file_transfer_is_never_shown_to_others_as_another_client() {
+    let lab = lab_with(&["--show-other-clients"]).await;
+    let mut a = connect(&lab).await;
+    let mut b = connect(&lab).await;
+    let source = FileSource::Generated { size: 64 * 1024 };
+    a.send(Command::FileStart {
+        id: 1,
+        transport: Transport::Tcp,
+        to: Target::Echo,
+        source,
+        datagram: 1024,
+    })
+    .await;
+    a.until("file_done", |e| matches!(e, EventBody::FileDone { .. }))
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    while let Ok(event) = tokio::time::timeout_at(deadline, b.next()).await {
+        assert!(
+            !matches!(
+                event.body,
+                EventBody::OtherClient { .. } | EventBody::Packet { .. }
+            ),
+            "b saw a's transfer: {event:?}"
+        );
+    }
+}

@@ -10,7 +10,7 @@ import { chromium } from "playwright-core";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** Generous: CI is a loaded 2-core machine. Tests wait for effects, never for fixed times. */
-export const PATIENCE = 20_000;
+export const PATIENCE = 30_000;
 
 /**
  * Starts `bridge` (by default every port picked by the kernel) and resolves once it printed its

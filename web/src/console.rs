@@ -33,6 +33,8 @@ struct State {
     destroyed: bool,
     /// The `<div>` holding the shadow root, removed by `destroy()`.
     host: Element,
+    /// A redraw requested for the next animation frame: (request id, callback).
+    frame: Option<(i32, Closure<dyn FnMut()>)>,
 }
 
 /// The handle `mount()` returns.
@@ -71,6 +73,7 @@ impl Console {
             retry: None,
             destroyed: false,
             host: host.0,
+            frame: None,
         }));
         let for_intents = state.clone();
         state
@@ -91,6 +94,11 @@ impl Handle {
             && let Some(w) = web_sys::window()
         {
             w.clear_timeout_with_handle(id);
+        }
+        if let Some((id, _)) = s.frame.take()
+            && let Some(w) = web_sys::window()
+        {
+            let _ = w.cancel_animation_frame(id);
         }
         s.view.remove();
         s.host.remove();
@@ -223,14 +231,16 @@ fn connect(state: &Rc<RefCell<State>>) {
             redraw(&mut s);
         },
         move |text| {
-            let mut s = on_text.borrow_mut();
-            match Event::from_json(&text) {
-                Ok(event) => s.model.apply(event),
-                Err(e) => s.model.bad_frame(e.to_string()),
+            {
+                let mut s = on_text.borrow_mut();
+                match Event::from_json(&text) {
+                    Ok(event) => s.model.apply(event),
+                    Err(e) => s.model.bad_frame(e.to_string()),
+                }
+                let more = s.model.take_outgoing();
+                send(&mut s, more);
             }
-            let more = s.model.take_outgoing();
-            send(&mut s, more);
-            redraw(&mut s);
+            redraw_soon(&on_text);
         },
         move || schedule_reconnect(&on_closed),
     );
@@ -268,6 +278,35 @@ fn schedule_reconnect(state: &Rc<RefCell<State>>) {
     });
     if let Some(id) = id {
         s.retry = Some((id, retry));
+    }
+}
+
+/// Redraws on the next animation frame: a burst of events (a thousand packets) costs one
+/// redraw, not a thousand.
+fn redraw_soon(state: &Rc<RefCell<State>>) {
+    let Ok(mut s) = state.try_borrow_mut() else {
+        return;
+    };
+    if s.frame.is_some() || s.destroyed {
+        return;
+    }
+    let again = state.clone();
+    let callback = Closure::<dyn FnMut()>::new(move || {
+        if let Ok(mut s) = again.try_borrow_mut() {
+            // Keep the closure alive until this call returns; drop it right after.
+            let done = s.frame.take();
+            redraw(&mut s);
+            drop(s);
+            drop(done);
+        }
+    });
+    let id = web_sys::window().and_then(|w| {
+        w.request_animation_frame(callback.as_ref().unchecked_ref())
+            .ok()
+    });
+    match id {
+        Some(id) => s.frame = Some((id, callback)),
+        None => redraw(&mut s),
     }
 }
 

@@ -71,7 +71,10 @@ async fn run(fd: AsyncFd<std::os::fd::OwnedFd>, observers: Observers) {
                 let Ok(mut guard) = ready else { return };
                 loop {
                     match socket::recv(fd.get_ref(), &mut buf) {
-                        Ok((n, at)) => route(&observers, &buf[..n], at),
+                        Ok(n) => {
+                            let at = || socket::timestamp(fd.get_ref());
+                            route(&observers, &buf[..n], at);
+                        }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                             guard.clear_ready();
                             break;
@@ -93,7 +96,7 @@ async fn run(fd: AsyncFd<std::os::fd::OwnedFd>, observers: Observers) {
     }
 }
 
-fn route(observers: &Observers, frame: &[u8], at: SystemTime) {
+fn route(observers: &Observers, frame: &[u8], at: impl FnOnce() -> SystemTime) {
     if let Some((transport, src, dst)) = endpoints(frame) {
         observers.packet(transport, src, dst, frame, at);
     }

@@ -14,6 +14,7 @@
 
 use super::SockCmd;
 use crate::echo::upper::upper;
+use crate::observe::Observers;
 use crate::os_error::os_error;
 use crate::outbox::{Outbox, SessionGone};
 use protocol::{
@@ -24,7 +25,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::{TcpSocket, UdpSocket};
 use tokio::sync::mpsc;
 
 /// The largest file: big enough to see throughput, small enough for a shared bridge.
@@ -157,6 +158,7 @@ pub(crate) async fn run(
     id: SocketId,
     target: SocketAddr,
     plan: Plan,
+    observers: &Observers,
     outbox: &Arc<Outbox>,
     cmds: mpsc::Receiver<SockCmd>,
 ) -> Result<(), SessionGone> {
@@ -170,8 +172,8 @@ pub(crate) async fn run(
         remaining: plan.size(),
     };
     let outcome = match plan.transport {
-        Transport::Tcp => tcp(id, target, plan.size(), input, outbox).await,
-        Transport::Udp => udp(id, target, plan.datagram, input, outbox).await,
+        Transport::Tcp => tcp(id, target, plan.size(), input, outbox, observers).await,
+        Transport::Udp => udp(id, target, plan.datagram, input, outbox, observers).await,
     };
     let (tally, lost, cancelled) = match outcome {
         Ok(done) => done,
@@ -218,8 +220,23 @@ async fn tcp(
     size: u64,
     mut input: Input,
     outbox: &Arc<Outbox>,
+    observers: &Observers,
 ) -> Result<Done, Failure> {
-    let stream = TcpStream::connect(target)
+    // Bind first and register quietly: the transfer's sockets are the session's own, not
+    // "other clients", but their thousands of calls and packets are summed up, not streamed.
+    let socket = if target.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .and_then(|s| s.bind(SocketAddr::new(target.ip(), 0)).map(|()| s))
+    .map_err(|e| Failure::Os("bind() failed", e))?;
+    let local = socket
+        .local_addr()
+        .map_err(|e| Failure::Os("getsockname() failed", e))?;
+    let _quiet = observers.watch_quietly(Transport::Tcp, local, outbox.clone());
+    let stream = socket
+        .connect(target)
         .await
         .map_err(|e| Failure::Os("connect() failed", e))?;
     let (mut rd, mut wr) = stream.into_split();
@@ -332,11 +349,16 @@ async fn udp(
     datagram: usize,
     mut input: Input,
     outbox: &Arc<Outbox>,
+    observers: &Observers,
 ) -> Result<Done, Failure> {
     let bind = SocketAddr::new(target.ip(), 0);
     let socket = UdpSocket::bind(bind)
         .await
         .map_err(|e| Failure::Os("bind() failed", e))?;
+    let local = socket
+        .local_addr()
+        .map_err(|e| Failure::Os("getsockname() failed", e))?;
+    let _quiet = observers.watch_quietly(Transport::Udp, local, outbox.clone());
     let tally = std::sync::Mutex::new(Tally::default());
     let lock = || tally.lock().unwrap_or_else(|e| e.into_inner());
     let chunk = datagram - HEADER;

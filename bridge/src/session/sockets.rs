@@ -182,8 +182,8 @@ impl Sockets {
                     }
                 };
                 if let Some(target) = self.prepare(id, transport, to).await? {
-                    self.spawn(id, Kind::File, move |_, outbox, rx| async move {
-                        file::run(id, target, plan, &outbox, rx).await
+                    self.spawn(id, Kind::File, move |shared, outbox, rx| async move {
+                        file::run(id, target, plan, &shared.observers, &outbox, rx).await
                     });
                 }
                 Ok(())
