@@ -56,8 +56,9 @@ fn main() {
 fn build_console(root: &Path) -> PathBuf {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let target_dir = root.join("target").join("wasm-build");
-    // Release by default: a small, fast console. SOCKET_LAB_WASM_PROFILE=dev for quicker builds.
-    let profile = env::var("SOCKET_LAB_WASM_PROFILE").unwrap_or_else(|_| "release".into());
+    // The small `wasm` profile by default (see Cargo.toml). SOCKET_LAB_WASM_PROFILE=dev builds
+    // quicker while working on the console.
+    let profile = env::var("SOCKET_LAB_WASM_PROFILE").unwrap_or_else(|_| "wasm".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
         .args([

@@ -81,7 +81,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
             }
             lines.extend(super::error_line(m, c, attempt.id));
             if f.connected.is_some() {
-                lines.push(Line::new("bad", "connected?!"));
+                lines.push(Line::new("bad", x.nobody_connected));
             }
             if lines.len() < 2 && f.error.is_none() && !f.no_reply {
                 lines.push(Line::new("wait", x.waiting));

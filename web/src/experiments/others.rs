@@ -60,7 +60,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
             lines: head,
         },
         Block {
-            title: "server".into(),
+            title: c.side_server.into(),
             lines: calls,
         },
     ]

@@ -59,6 +59,7 @@ pub(crate) struct Exp {
     /// {n}
     pub nobody_sent: &'static str,
     pub nobody_no_reply: &'static str,
+    pub nobody_connected: &'static str,
 
     pub queue_title: &'static str,
     pub queue_intro: &'static str,
@@ -172,6 +173,7 @@ pub(crate) static EN: Exp = Exp {
     nobody_udp_connected: "UDP send() (connected socket)",
     nobody_sent: "sent {n} — the send itself succeeded",
     nobody_no_reply: "no reply, ever (waited 2 s)",
+    nobody_connected: "connected: something listens on this port after all",
 
     queue_title: "One at a time",
     queue_intro: "The tutorial's server serves one client at a time: accept(), talk until that client closes, then accept() the next. Clients that come meanwhile still connect — the kernel completes their handshake and queues them (listen(5): the backlog) — but get no echo until their turn. When the queue is full (backlog + 1 on Linux), new SYNs are dropped and connect() hangs, retrying. A concurrent server serves everyone at once.",
@@ -274,6 +276,7 @@ pub(crate) static ZH_CN: Exp = Exp {
     nobody_udp_connected: "UDP send()(已连接的套接字)",
     nobody_sent: "已发送 {n} —— 发送本身成功了",
     nobody_no_reply: "没有回复,永远不会有(等待了 2 秒)",
+    nobody_connected: "已连接:这个端口上其实有程序在监听",
 
     queue_title: "一次一个",
     queue_intro: "教程的服务端一次只服务一个客户端:accept(),与它通信直到它关闭,再 accept() 下一个。期间到来的客户端仍能连上——内核替它们完成握手并放进队列(listen(5) 的 backlog,即半连接池)——但要等轮到自己才有回显。队列满了(Linux 上是 backlog + 1),新的 SYN 会被丢弃,connect() 挂起并重试。并发的服务端则同时服务所有人。",

@@ -60,6 +60,8 @@ pub(crate) struct Catalog {
     pub tcp_connecting: &'static str,
     /// {local} {peer}
     pub tcp_open: &'static str,
+    /// {state}
+    pub kernel_state: &'static str,
     pub udp_note: &'static str,
     /// {url}
     pub bridge_connecting: &'static str,
@@ -145,6 +147,7 @@ pub(crate) static EN: Catalog = Catalog {
     tcp_idle: "TCP: not connected — \"Send via TCP\" connects first",
     tcp_connecting: "TCP: connecting (three-way handshake)…",
     tcp_open: "TCP: connected {local} → {peer}",
+    kernel_state: " · kernel: {state}",
     udp_note: "UDP: no connection — every datagram travels on its own",
     bridge_connecting: "Bridge: connecting to {url}…",
     bridge_open: "Bridge: connected ({url})",
@@ -201,6 +204,7 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     tcp_idle: "TCP:未连接 —「通过 TCP 发送」会先建立连接",
     tcp_connecting: "TCP:连接中(三次握手)…",
     tcp_open: "TCP:已连接 {local} → {peer}",
+    kernel_state: " · 内核:{state}",
     udp_note: "UDP:无连接 — 每个数据报独立传输",
     bridge_connecting: "桥接服务:正在连接 {url}…",
     bridge_open: "桥接服务:已连接({url})",

@@ -345,7 +345,7 @@ impl View {
                     &[("local", &local.to_string()), ("peer", &peer.to_string())],
                 );
                 if let Some(k) = model.wire().state(id) {
-                    text += &format!(" · kernel: {}", k.state);
+                    text += &fill(c.kernel_state, &[("state", &k.state)]);
                 }
                 text
             }
