@@ -47,7 +47,7 @@ export interface SocketLabOptions {
 #[wasm_bindgen]
 pub fn mount(
     element: web_sys::Element,
-    #[wasm_bindgen(unchecked_param_type = "SocketLabOptions | undefined")] options: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "SocketLabOptions")] options: JsValue,
 ) -> Result<Console, JsValue> {
     let options = options::Options::from_js(&options)?;
     Ok(Console {
