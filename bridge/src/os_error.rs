@@ -3,8 +3,19 @@
 //! Learners meet these names in man pages and in Python's `[Errno 111] Connection refused`, so
 //! the console shows the name (`ECONNREFUSED`) next to the message.
 
-use protocol::OsError;
+use protocol::{ErrorCode, EventBody, OsError, SocketId};
 use std::io;
+
+/// The event for a failed socket call of socket `id`: what was tried, and what the kernel said.
+pub(crate) fn failed(id: SocketId, what: impl std::fmt::Display, e: &io::Error) -> EventBody {
+    EventBody::Error {
+        id: Some(id),
+        server: None,
+        code: ErrorCode::Os,
+        message: format!("{what}: {e}"),
+        os: Some(os_error(e)),
+    }
+}
 
 pub(crate) fn os_error(e: &io::Error) -> OsError {
     let errno = e.raw_os_error().unwrap_or(0);

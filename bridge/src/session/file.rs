@@ -15,11 +15,9 @@
 use super::SockCmd;
 use crate::echo::upper::upper;
 use crate::observe::Observers;
-use crate::os_error::os_error;
+use crate::os_error::failed;
 use crate::outbox::{Outbox, SessionGone};
-use protocol::{
-    ErrorCode, EventBody, FileProgress, FileResult, FileSource, Limits, SocketId, Transport,
-};
+use protocol::{EventBody, FileProgress, FileResult, FileSource, Limits, SocketId, Transport};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -178,14 +176,7 @@ pub(crate) async fn run(
     let (tally, lost, cancelled) = match outcome {
         Ok(done) => done,
         Err(Failure::Os(what, e)) => {
-            let event = EventBody::Error {
-                id: Some(id),
-                server: None,
-                code: ErrorCode::Os,
-                message: format!("{what}: {e}"),
-                os: Some(os_error(&e)),
-            };
-            return outbox.push(event).await;
+            return outbox.push(failed(id, what, &e)).await;
         }
         Err(Failure::Gone) => return Err(SessionGone),
     };

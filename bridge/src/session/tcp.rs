@@ -12,9 +12,9 @@ use super::SockCmd;
 use crate::Shared;
 use crate::kernel::{proc_net, tcp_info};
 use crate::observe::Transport;
-use crate::os_error::os_error;
+use crate::os_error::failed;
 use crate::outbox::{Outbox, SessionGone};
-use protocol::{CloseBy, ErrorCode, EventBody, SocketId};
+use protocol::{CloseBy, EventBody, SocketId};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,20 +41,12 @@ pub(crate) async fn run(
     outbox: &std::sync::Arc<Outbox>,
     mut cmds: mpsc::Receiver<SockCmd>,
 ) -> Result<(), SessionGone> {
-    let os_fail = |what: String, e: std::io::Error| EventBody::Error {
-        id: Some(id),
-        server: None,
-        code: ErrorCode::Os,
-        message: format!("{what}: {e}"),
-        os: Some(os_error(&e)),
-    };
-
     // Bind first, so the observer registry knows our address before the server can accept us.
     let (socket, local) = match bound_socket(server) {
         Ok(pair) => pair,
         Err(e) => {
             return outbox
-                .push(os_fail("could not open a TCP socket".into(), e))
+                .push(failed(id, "could not open a TCP socket", &e))
                 .await;
         }
     };
@@ -67,7 +59,7 @@ pub(crate) async fn run(
         Ok(stream) => stream,
         Err(e) => {
             return outbox
-                .push(os_fail(format!("connect() to {server} failed"), e))
+                .push(failed(id, format!("connect() to {server} failed"), &e))
                 .await;
         }
     };
@@ -89,7 +81,7 @@ pub(crate) async fn run(
             match cmd {
                 SockCmd::Send(data) => {
                     if let Err(e) = send(&mut wr, &data).await {
-                        outbox.push(os_fail("send() failed".into(), e)).await?;
+                        outbox.push(failed(id, "send() failed", &e)).await?;
                         break;
                     }
                     let len = data.len();
@@ -98,12 +90,12 @@ pub(crate) async fn run(
                 // Back to back: every send() first, then the reports, so no pause separates them.
                 SockCmd::Burst(messages) => {
                     let mut sent = vec![];
-                    let mut failed = None;
+                    let mut error = None;
                     for data in &messages {
                         match send(&mut wr, data).await {
                             Ok(()) => sent.push(data.len()),
                             Err(e) => {
-                                failed = Some(e);
+                                error = Some(e);
                                 break;
                             }
                         }
@@ -111,8 +103,8 @@ pub(crate) async fn run(
                     for len in sent {
                         outbox.push(EventBody::TcpSent { id, len }).await?;
                     }
-                    if let Some(e) = failed {
-                        outbox.push(os_fail("send() failed".into(), e)).await?;
+                    if let Some(e) = error {
+                        outbox.push(failed(id, "send() failed", &e)).await?;
                         break;
                     }
                 }
@@ -120,7 +112,7 @@ pub(crate) async fn run(
                     we_closed.store(true, Ordering::SeqCst);
                     // shutdown(SHUT_WR): our FIN goes out; we can still read the server's reply.
                     if let Err(e) = wr.shutdown().await {
-                        outbox.push(os_fail("shutdown() failed".into(), e)).await?;
+                        outbox.push(failed(id, "shutdown() failed", &e)).await?;
                     }
                     outbox.push(EventBody::TcpClosing { id }).await?;
                     break;
@@ -152,7 +144,7 @@ pub(crate) async fn run(
                         .await?
                 }
                 Err(e) => {
-                    outbox.push(os_fail("recv() failed".into(), e)).await?;
+                    outbox.push(failed(id, "recv() failed", &e)).await?;
                     let by = CloseBy::Server;
                     return outbox.push(EventBody::TcpClosed { id, by }).await;
                 }

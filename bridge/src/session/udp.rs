@@ -7,9 +7,9 @@
 use super::SockCmd;
 use crate::Shared;
 use crate::observe::Transport;
-use crate::os_error::os_error;
+use crate::os_error::failed;
 use crate::outbox::{Outbox, SessionGone};
-use protocol::{ErrorCode, EventBody, SocketId};
+use protocol::{EventBody, SocketId};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
@@ -38,25 +38,17 @@ pub(crate) async fn run(
     outbox: &std::sync::Arc<Outbox>,
     mut cmds: mpsc::Receiver<SockCmd>,
 ) -> Result<(), SessionGone> {
-    let os_fail = |what: String, e: std::io::Error| EventBody::Error {
-        id: Some(id),
-        server: None,
-        code: ErrorCode::Os,
-        message: format!("{what}: {e}"),
-        os: Some(os_error(&e)),
-    };
-
     let socket = match UdpSocket::bind(SocketAddr::new(server.ip(), 0)).await {
         Ok(socket) => socket,
         Err(e) => {
             return outbox
-                .push(os_fail("could not open a UDP socket".into(), e))
+                .push(failed(id, "could not open a UDP socket", &e))
                 .await;
         }
     };
     let local = match socket.local_addr() {
         Ok(local) => local,
-        Err(e) => return outbox.push(os_fail("getsockname() failed".into(), e)).await,
+        Err(e) => return outbox.push(failed(id, "getsockname() failed", &e)).await,
     };
     let _watch = shared
         .observers
@@ -66,7 +58,7 @@ pub(crate) async fn run(
     // nothing of the kind.
     if connected && let Err(e) = socket.connect(server).await {
         return outbox
-            .push(os_fail(format!("connect() to {server} failed"), e))
+            .push(failed(id, format!("connect() to {server} failed"), &e))
             .await;
     }
     let call = if connected { "send()" } else { "sendto()" };
@@ -90,7 +82,7 @@ pub(crate) async fn run(
                             outbox.push(EventBody::UdpSent { id, local, peer: server, len }).await?
                         }
                         // E.g. EMSGSIZE for a datagram over 65,507 bytes.
-                        Err(e) => outbox.push(os_fail(format!("{call} to {server} failed"), e)).await?,
+                        Err(e) => outbox.push(failed(id, format!("{call} to {server} failed"), &e)).await?,
                     }
                 }
                 Some(SockCmd::Burst(_)) => {}
@@ -105,7 +97,7 @@ pub(crate) async fn run(
                         outbox.push(EventBody::UdpReceived { id, from, data }).await?
                     }
                     // A connected socket: the ICMP "port unreachable" for an earlier datagram.
-                    Err(e) => outbox.push(os_fail("recv() failed".into(), e)).await?,
+                    Err(e) => outbox.push(failed(id, "recv() failed", &e)).await?,
                 }
             }
             () = sleep_until(deadline) => {
