@@ -23,6 +23,10 @@ test("two consoles on one page, Chinese and English, each echo on their own", as
   const en = page.locator("#en");
   await waitConnected(zh);
   await waitConnected(en);
+  // panels: ["log"] — no tabs, no wire view, the log.
+  assert.equal(await zh.locator(".sl-wire").isVisible(), false);
+  assert.equal(await zh.getByRole("tablist").isVisible(), false);
+  assert.equal(await zh.getByRole("log").isVisible(), true);
   await zh.getByRole("button", { name: "通过 TCP 发送" }).click();
   await zh.locator('[role=log] li[data-kind="echo"]', { hasText: "HELLO SOCKET" }).waitFor({ timeout: PATIENCE });
   assert.equal(await en.locator('[role=log] li[data-kind="echo"]').count(), 0, "the other console saw nothing");
