@@ -445,7 +445,7 @@ impl Model {
                 started_unix_us,
             } => {
                 self.show_others = show_other_clients;
-                self.wire.capture = capture;
+                self.wire.capture = Some(capture);
                 self.wire.started_unix_us = started_unix_us;
                 self.servers = Some((tcp_server, udp_server));
                 self.limits = Some(limits);

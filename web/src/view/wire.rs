@@ -94,10 +94,15 @@ impl WireView {
         let w = c.w;
         let wire = model.wire();
         let status = match &wire.capture {
-            CaptureState::On => w.capture_on.to_string(),
-            CaptureState::Off => w.capture_off.to_string(),
-            CaptureState::NoPermission { hint } => format!("{} {hint}", w.capture_no_permission),
-            CaptureState::Failed { message } => format!("{} {message}", w.capture_no_permission),
+            None => String::new(),
+            Some(CaptureState::On) => w.capture_on.to_string(),
+            Some(CaptureState::Off) => w.capture_off.to_string(),
+            Some(CaptureState::NoPermission { hint }) => {
+                format!("{} {hint}", w.capture_no_permission)
+            }
+            Some(CaptureState::Failed { message }) => {
+                format!("{} {message}", w.capture_no_permission)
+            }
         };
         self.status.set_text_content(Some(&status));
         self.render_kernel(model)?;

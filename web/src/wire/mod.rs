@@ -31,7 +31,8 @@ pub(crate) struct KernelState {
 pub(crate) struct WireState {
     packets: VecDeque<Captured>,
     next: u64,
-    pub(crate) capture: CaptureState,
+    /// What the bridge said about capture; `None` until its `hello` (say nothing before).
+    pub(crate) capture: Option<CaptureState>,
     pub(crate) started_unix_us: u64,
     pub(crate) relative: bool,
     states: BTreeMap<SocketId, KernelState>,
@@ -42,7 +43,7 @@ impl Default for WireState {
         WireState {
             packets: VecDeque::new(),
             next: 0,
-            capture: CaptureState::Off,
+            capture: None,
             started_unix_us: 0,
             relative: true,
             states: BTreeMap::new(),
