@@ -3,6 +3,7 @@
 
 mod common;
 
+use clap::Parser as _;
 use common::{PATIENCE, lab};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -164,5 +165,3 @@ async fn the_server_restarts_on_its_port_despite_time_wait_thanks_to_so_reuseadd
     .await;
     assert!(again.is_ok(), "restart on the same port: {:?}", again.err());
 }
-
-use clap::Parser as _;

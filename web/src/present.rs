@@ -5,7 +5,7 @@
 //! text, and any byte that is not (e.g. half of "é" at the end of a TCP read) is shown as `\xC3`,
 //! so nothing is hidden and nothing is "fixed" in the browser.
 
-use crate::i18n::{Catalog, fill};
+use crate::i18n::{Catalog, fill, fill_owned};
 use crate::model::facts::Failure;
 use crate::model::log::{Entry, Proto, Side, What};
 use protocol::CloseBy;
@@ -102,10 +102,10 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
         What::ServerRecvFrom { peer, data, size } => {
             payload = Some(quote(data));
             let values = [("n", n(data.len())), ("peer", peer.to_string())];
-            let mut text = fill(c.ev_server_recvfrom, &pairs(&values));
+            let mut text = fill_owned(c.ev_server_recvfrom, &values);
             if *size > data.len() {
                 let values = [("size", n(*size)), ("lost", n(size - data.len()))];
-                text += &fill(c.ev_truncated, &pairs(&values));
+                text += &fill_owned(c.ev_truncated, &values);
             }
             ("server", text)
         }
@@ -122,7 +122,7 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
         }
         What::ServerSendTo { peer, len } => {
             let values = [("n", n(*len)), ("peer", peer.to_string())];
-            ("server", fill(c.ev_server_sendto, &pairs(&values)))
+            ("server", fill_owned(c.ev_server_sendto, &values))
         }
         What::Error { failure } => (
             "error",
@@ -133,7 +133,7 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
         What::NoBridge => ("error", c.ev_no_bridge.to_string()),
         What::TooLarge { len, max } => {
             let values = [("n", n(*len)), ("max", n(*max))];
-            ("error", fill(c.ev_too_large, &pairs(&values)))
+            ("error", fill_owned(c.ev_too_large, &values))
         }
         What::BadFrame { reason } => ("error", fill(c.ev_bad_frame, &[("reason", reason)])),
     };
@@ -154,10 +154,6 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
         payload,
         kind,
     }
-}
-
-fn pairs<'a>(values: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
-    values.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 /// An error in the learner's language: the bridge's detailed message in English, a description

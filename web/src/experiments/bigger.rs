@@ -1,7 +1,7 @@
 //! 3. Bigger than the buffer: TCP reads in chunks, UDP truncates, and the 65,507-byte ceiling.
 
 use super::{Action, BIG_TCP, BIG_UDP, Block, Control, Line, Params};
-use crate::i18n::{Catalog, fill};
+use crate::i18n::{Catalog, fill, fill_owned};
 use crate::model::Model;
 use crate::present::bytes;
 use protocol::{Command, LabSpec, SocketId, Target, Transport};
@@ -112,8 +112,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         }
         let kind = if echoed == size { "ok" } else { "wait" };
         let values = [("n", bytes(echoed)), ("total", bytes(size))];
-        let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        lines.push(Line::new(kind, fill(x.big_tcp_echo, &values)));
+        lines.push(Line::new(kind, fill_owned(x.big_tcp_echo, &values)));
         lines.extend(super::error_line(m, c, id));
         blocks.push(Block {
             title: "TCP".into(),
@@ -130,10 +129,8 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
                     ("size", bytes(*size)),
                     ("lost", bytes(size - got.len().min(*size))),
                 ];
-                let values: Vec<(&str, &str)> =
-                    values.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 let kind = if got.len() < *size { "bad" } else { "ok" };
-                lines.push(Line::new(kind, fill(x.big_udp_read, &values)));
+                lines.push(Line::new(kind, fill_owned(x.big_udp_read, &values)));
             }
             _ if f.error.is_none() => lines.push(Line::new("wait", x.waiting)),
             _ => {}

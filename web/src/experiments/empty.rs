@@ -1,7 +1,7 @@
 //! 2. The empty message: nothing on the wire for TCP, a real datagram for UDP.
 
 use super::{Action, Block, Control, Line};
-use crate::i18n::{Catalog, fill};
+use crate::i18n::{Catalog, fill, fill_owned};
 use crate::model::Model;
 use crate::present::bytes;
 use protocol::{Command, SocketId};
@@ -79,9 +79,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         match (f.server_reads.last(), f.server_peer) {
             (Some(read), Some(peer)) => {
                 let values = [("n", bytes(read.len())), ("peer", peer.to_string())];
-                let values: Vec<(&str, &str)> =
-                    values.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                lines.push(Line::new("ok", fill(x.empty_udp_read, &values)));
+                lines.push(Line::new("ok", fill_owned(x.empty_udp_read, &values)));
             }
             _ => lines.push(Line::new("wait", x.waiting)),
         }

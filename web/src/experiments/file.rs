@@ -5,7 +5,7 @@
 //! has sent on, so neither side queues more than a little.
 
 use super::{Action, Block, Control, Line, Params};
-use crate::i18n::{Catalog, fill};
+use crate::i18n::{Catalog, fill, fill_owned};
 use crate::model::Model;
 use crate::present::bytes;
 use protocol::{Command, FileSource, SocketId, Target, Transport};
@@ -173,15 +173,13 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         ("echoed", bytes(p.bytes_echoed as usize)),
         ("total", bytes(run.total as usize)),
     ];
-    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let kind = if f.result.is_some() { "ok" } else { "wait" };
-    lines.push(Line::new(kind, fill(x.file_progress, &values)));
+    lines.push(Line::new(kind, fill_owned(x.file_progress, &values)));
     let calls = [
         ("sends", p.sends.to_string()),
         ("recvs", p.recvs.to_string()),
     ];
-    let calls: Vec<(&str, &str)> = calls.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    lines.push(Line::new("info", fill(x.file_calls, &calls)));
+    lines.push(Line::new("info", fill_owned(x.file_calls, &calls)));
     if let Some(result) = &f.result {
         if run.transport == Transport::Udp {
             let counts = [
@@ -191,9 +189,8 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
                 ("reordered", p.reordered.to_string()),
                 ("truncated", p.truncated.to_string()),
             ];
-            let counts: Vec<(&str, &str)> = counts.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let kind = if result.lost > 0 { "bad" } else { "ok" };
-            lines.push(Line::new(kind, fill(x.file_udp_counts, &counts)));
+            lines.push(Line::new(kind, fill_owned(x.file_udp_counts, &counts)));
         }
         let expected = &result.sha256_expected;
         let echoed = &result.sha256_echoed;

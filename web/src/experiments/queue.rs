@@ -1,7 +1,7 @@
 //! 5. One client at a time vs concurrent, and the `listen(5)` accept queue, live from the kernel.
 
 use super::{Action, Block, CONCURRENT, Control, Line, ONE_AT_A_TIME, Params};
-use crate::i18n::{Catalog, fill};
+use crate::i18n::{Catalog, fill, fill_owned};
 use crate::model::Model;
 use protocol::{Command, LabSpec, ServerId, SocketId, Target, Transport};
 
@@ -101,9 +101,8 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
             ("queued", queued.to_string()),
             ("backlog", backlog.to_string()),
         ];
-        let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let kind = if queued > backlog { "bad" } else { "info" };
-        lines.push(Line::new(kind, fill(x.queue_depth, &values)));
+        lines.push(Line::new(kind, fill_owned(x.queue_depth, &values)));
     }
     for &(n, id) in &m.runs.queue.clients {
         let f = m.facts().socket(id).cloned().unwrap_or_default();

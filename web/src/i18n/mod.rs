@@ -289,6 +289,12 @@ fn zh_error(code: ErrorCode) -> &'static str {
     }
 }
 
+/// [`fill`] with values that are owned strings (numbers and addresses formatted on the spot).
+pub(crate) fn fill_owned(template: &str, values: &[(&str, String)]) -> String {
+    let borrowed: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    fill(template, &borrowed)
+}
+
 /// Replaces each `{name}` in `template` with its value.
 pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
     let mut out = template.to_string();

@@ -8,7 +8,7 @@ mod panel;
 mod wire;
 
 use crate::experiments::{Action, Params, Tab};
-use crate::i18n::{Catalog, fill};
+use crate::i18n::{Catalog, fill, fill_owned};
 use crate::model::{BridgeState, Model, TcpConn};
 use crate::options::Panels;
 use crate::present;
@@ -329,10 +329,8 @@ impl View {
         match model.servers() {
             Some((tcp, udp)) => {
                 let values = [("tcp", tcp.to_string()), ("udp", udp.to_string())];
-                let values: Vec<(&str, &str)> =
-                    values.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 self.servers
-                    .set_text_content(Some(&fill(c.servers, &values)));
+                    .set_text_content(Some(&fill_owned(c.servers, &values)));
             }
             None => self.servers.set_text_content(None),
         }
