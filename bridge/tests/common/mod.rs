@@ -105,6 +105,42 @@ impl Client {
         }
     }
 
+    /// Reads events until every key in `want` has been seen, in any order: events of different
+    /// sockets may interleave however the scheduler likes, so waiting for them one by one with
+    /// [`Client::until`] would consume (and lose) an early one. Panics after [`PATIENCE`].
+    pub async fn until_all<K: Eq + std::hash::Hash + std::fmt::Debug>(
+        &mut self,
+        what: &str,
+        want: impl IntoIterator<Item = K>,
+        key: impl Fn(&EventBody) -> Option<K>,
+    ) {
+        let mut missing: std::collections::HashSet<K> = want.into_iter().collect();
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !missing.is_empty() {
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "no {what} for {missing:?} within {PATIENCE:?}; saw {:#?}",
+                    self.seen
+                );
+            }
+            let event = self.next().await;
+            if let Some(k) = key(&event.body) {
+                missing.remove(&k);
+            }
+        }
+    }
+
+    /// Every event that arrives during `wait` (to show that some kind of event did *not* come,
+    /// while unrelated ones — kernel state, captured packets — may).
+    pub async fn events_for(&mut self, wait: Duration) -> Vec<EventBody> {
+        let end = tokio::time::Instant::now() + wait;
+        let mut got = vec![];
+        while let Ok(event) = tokio::time::timeout_at(end, self.next()).await {
+            got.push(event.body);
+        }
+        got
+    }
+
     /// Asserts that no event arrives for a short while (used only to show *absence*).
     pub async fn quiet_for(&mut self, wait: Duration) {
         if let Ok(Some(Ok(frame))) = tokio::time::timeout(wait, self.ws.next()).await {
