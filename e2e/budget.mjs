@@ -1,5 +1,6 @@
-// Time from navigation to an interactive console (bridge connected), in headless Chromium:
-// the median of several loads. Printed by scripts/budget.sh; not a test.
+// What the bridge really serves (the console's JS and wasm, gzip-encoded), and the time from
+// navigation to an interactive console (bridge connected) in headless Chromium: the median of
+// several loads. Printed by scripts/budget.sh; not a test.
 import { startBridge, launchBrowser, waitConnected } from "./tests/helpers.mjs";
 
 const RUNS = 7;
@@ -7,6 +8,17 @@ const bridge = await startBridge({ args: ["--no-capture"] });
 const browser = await launchBrowser();
 const times = [];
 try {
+  // What a browser really downloads from the bridge: the console gzip-encoded.
+  let served = 0;
+  for (const file of ["pkg/web.js", "pkg/web_bg.wasm"]) {
+    const response = await fetch(bridge.url + file, { headers: { "accept-encoding": "gzip" } });
+    const wire = (await response.arrayBuffer()).byteLength; // Node's fetch unpacks: count raw
+    const packed = Number(response.headers.get("content-length") ?? 0);
+    const encoding = response.headers.get("content-encoding") ?? "identity";
+    console.log(`served by the bridge: ${file} ${packed || wire} bytes (${encoding}; ${wire} unpacked)`);
+    served += packed || wire;
+  }
+  console.log(`served by the bridge, total: ${served} bytes (goal: ≤ 120000)`);
   for (let i = 0; i < RUNS; i++) {
     const page = await browser.newPage();
     await page.goto(bridge.url);

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{connect_with_origin, http_get, lab, lab_with};
+use common::{connect_with_origin, http_get, http_get_with, lab, lab_with};
 use tokio_tungstenite::tungstenite::Error as WsError;
 
 fn status_of(err: WsError) -> u16 {
@@ -33,6 +33,37 @@ async fn serves_the_page_and_the_console_with_the_right_types() {
     assert!(head.to_lowercase().contains("text/javascript"), "{head}");
     let (status, _, _) = http_get(&lab, "/nope", &host).await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn the_console_goes_out_gzipped_to_browsers_that_accept_it() {
+    use std::io::Read;
+    let lab = lab().await;
+    let host = lab.http_addr().to_string();
+    let (_, plain_head, plain) = http_get(&lab, "/pkg/web_bg.wasm", &host).await;
+    assert!(!plain_head.to_lowercase().contains("content-encoding"));
+    let gzip = "Accept-Encoding: gzip, deflate, br\r\n";
+    for path in ["/pkg/web_bg.wasm", "/pkg/web.js"] {
+        let (status, head, body) = http_get_with(&lab, path, &host, gzip).await;
+        assert_eq!(status, 200);
+        let head = head.to_lowercase();
+        assert!(head.contains("content-encoding: gzip"), "{head}");
+        assert!(head.contains("vary: accept-encoding"), "{head}");
+        let mut unpacked = vec![];
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut unpacked)
+            .unwrap();
+        if path.ends_with(".wasm") {
+            assert!(head.contains("content-type: application/wasm"), "{head}");
+            assert_eq!(unpacked, plain, "the same module");
+            assert!(
+                body.len() < plain.len() / 2,
+                "{} of {}",
+                body.len(),
+                plain.len()
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -155,9 +155,20 @@ impl Client {
 
 /// A raw HTTP/1.1 GET (tests need only the status line, headers and body as text).
 pub async fn http_get(lab: &Lab, path: &str, host: &str) -> (u16, String, Vec<u8>) {
+    http_get_with(lab, path, host, "").await
+}
+
+/// [`http_get`] with extra header lines (each ending in `\r\n`).
+pub async fn http_get_with(
+    lab: &Lab,
+    path: &str,
+    host: &str,
+    headers: &str,
+) -> (u16, String, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = TcpStream::connect(lab.http_addr()).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = vec![];
     tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
