@@ -310,7 +310,7 @@ mod tests {
                 },
             },
         };
-        assert_eq!(line(&ZH_CN, &e).text, "错误:ECONNREFUSED: 套接字调用失败");
+        assert_eq!(line(&ZH_CN, &e).text, "错误：ECONNREFUSED: 套接字调用失败");
         let en = line(&EN, &e).text;
         assert!(
             en.contains("Connection refused") && en.starts_with("error: ECONNREFUSED"),

@@ -566,6 +566,6 @@ fn the_glossary_pairs_the_tutorials_terms_in_the_consoles_language() {
             "{term} in {titles:?}"
         );
     }
-    assert!(en.contains("byte stream") && !en.contains("字节流:"));
+    assert!(en.contains("byte stream") && !en.contains("字节流："));
     assert!(zh.contains("字节流") && !zh.contains("byte stream:"));
 }
