@@ -60,6 +60,10 @@ test("bigger than the buffer: TCP reads in chunks and echoes whole; UDP keeps 10
   await waitLine(panel, "echo received: 3000 B of 3000 B");
   const reads = await waitLine(panel, /\d+ recv\(\) calls, of these sizes/);
   assert.ok(Number(reads.match(/(\d+) recv/)[1]) >= 3, reads);
+  // The log keeps every byte of a big payload, scrolling inside its entry instead of filling it.
+  const big = await page.locator("[role=log] .sl-payload").evaluateAll((all) =>
+    all.filter((e) => e.textContent.length >= 1000).map((e) => ({ shown: e.clientHeight, all: e.scrollHeight })));
+  assert.ok(big.length > 0 && big.every((b) => b.shown < b.all), JSON.stringify(big));
   await panel.getByRole("button", { name: "Send big message via UDP" }).click();
   await waitLine(panel, "got 1024 B of a 3000 B datagram — 1976 B discarded by the kernel");
   await panel.getByLabel("Size (bytes)").fill("65508");
