@@ -45,7 +45,8 @@ fn main() {
         .typescript(false)
         .omit_default_module_path(false)
         // Function names are a third of the module and only help a debugger: keep them in the
-        // quick `dev` build, leave them out of what learners download.
+        // quick `dev` build, leave them out of what learners download. (The `wasm` profile
+        // strips them already; wasm-bindgen would add back a small section for its own shims.)
         .remove_name_section(profile != "dev");
     bindgen
         .web(true)

@@ -16,7 +16,7 @@ fi
 out=target/budget
 cargo build -q -p web --lib --profile wasm --target wasm32-unknown-unknown --target-dir "$out"
 cargo build -q -p wasm-tools
-# As the bridge builds it: wasm-bindgen without the function-name section (debug aid only).
+# As the bridge builds it: the `wasm` profile, no function-name section.
 target/debug/wasm-bindgen --target web --remove-name-section --out-dir "$out/pkg" --out-name web \
   "$out/wasm32-unknown-unknown/wasm/web.wasm"
 tools/budget/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
