@@ -106,8 +106,10 @@ fn negotiated(
 ) -> Response {
     let mut response = if accepts_gzip(request) {
         let mut response = file(content_type, gz);
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        let gzip = HeaderValue::from_static("gzip");
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, gzip);
         response
     } else {
         file(content_type, raw)
@@ -159,18 +161,5 @@ mod tests {
         assert!(!accepts_gzip(&accept("gzip;q=0, br")));
         assert!(!accepts_gzip(&accept("br, identity")));
         assert!(!accepts_gzip(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn the_gzipped_console_is_the_same_console() {
-        use std::io::Read;
-        for (raw, gz) in [(WEB_WASM, WEB_WASM_GZ), (WEB_JS.as_bytes(), WEB_JS_GZ)] {
-            let mut unpacked = vec![];
-            flate2::read::GzDecoder::new(gz)
-                .read_to_end(&mut unpacked)
-                .unwrap();
-            assert_eq!(unpacked, raw);
-            assert!(gz.len() < raw.len() / 2, "{} of {}", gz.len(), raw.len());
-        }
     }
 }

@@ -40,29 +40,30 @@ async fn the_console_goes_out_gzipped_to_browsers_that_accept_it() {
     use std::io::Read;
     let lab = lab().await;
     let host = lab.http_addr().to_string();
-    let (_, plain_head, plain) = http_get(&lab, "/pkg/web_bg.wasm", &host).await;
-    assert!(!plain_head.to_lowercase().contains("content-encoding"));
     let gzip = "Accept-Encoding: gzip, deflate, br\r\n";
-    for path in ["/pkg/web_bg.wasm", "/pkg/web.js"] {
-        let (status, head, body) = http_get_with(&lab, path, &host, gzip).await;
+    for (path, content_type) in [
+        ("/pkg/web_bg.wasm", "application/wasm"),
+        ("/pkg/web.js", "text/javascript"),
+    ] {
+        let (_, plain_head, plain) = http_get(&lab, path, &host).await;
+        assert!(!plain_head.to_lowercase().contains("content-encoding"));
+        let (status, head, packed) = http_get_with(&lab, path, &host, gzip).await;
         assert_eq!(status, 200);
         let head = head.to_lowercase();
         assert!(head.contains("content-encoding: gzip"), "{head}");
         assert!(head.contains("vary: accept-encoding"), "{head}");
+        assert!(head.contains(content_type), "{head}");
         let mut unpacked = vec![];
-        flate2::read::GzDecoder::new(&body[..])
+        flate2::read::GzDecoder::new(&packed[..])
             .read_to_end(&mut unpacked)
             .unwrap();
-        if path.ends_with(".wasm") {
-            assert!(head.contains("content-type: application/wasm"), "{head}");
-            assert_eq!(unpacked, plain, "the same module");
-            assert!(
-                body.len() < plain.len() / 2,
-                "{} of {}",
-                body.len(),
-                plain.len()
-            );
-        }
+        assert!(unpacked == plain, "{path}: the same file");
+        assert!(
+            packed.len() < plain.len() / 2,
+            "{path}: {} of {}",
+            packed.len(),
+            plain.len()
+        );
     }
 }
 
