@@ -202,7 +202,7 @@ pub(crate) static EN: Exp = Exp {
     tw_left: "{seconds} s left",
 
     file_title: "Sending a file",
-    file_intro: "The tutorial sends a file line by line: for line in f: conn.send(line). Over TCP every byte comes back, in order, however the kernel cuts the stream into reads: the SHA-256 of the echo matches. Over UDP each datagram travels alone, and nothing slows the sender down: count what was sent, received, lost, reordered and truncated.",
+    file_intro: "The tutorial sends a file line by line: for line in f: conn.send(line). Over TCP every byte comes back, in order, however the kernel cuts the stream into reads: the SHA-256 of the echo matches. Over UDP each datagram travels alone, and nothing slows the sender down: count what was sent, received, lost, reordered and truncated. (A transfer's thousands of packets are left out of the wire view; these counts come from the sockets themselves.)",
     file_pick: "File",
     file_size: "Or a generated file of (KiB)",
     file_tcp: "Send file via TCP",
@@ -305,7 +305,7 @@ pub(crate) static ZH_CN: Exp = Exp {
     tw_left: "剩余 {seconds} 秒",
 
     file_title: "发送文件",
-    file_intro: "教程逐行发送文件：for line in f: conn.send(line)。TCP 上每个字节都按顺序回来，不管内核怎样把字节流切成多次读取：回显的 SHA-256 与原文件一致。UDP 上每个数据报各自传输，也没有任何机制让发送方慢下来：数一数发送、收到、丢失、乱序和被截断的数据报。",
+    file_intro: "教程逐行发送文件：for line in f: conn.send(line)。TCP 上每个字节都按顺序回来，不管内核怎样把字节流切成多次读取：回显的 SHA-256 与原文件一致。UDP 上每个数据报各自传输，也没有任何机制让发送方慢下来：数一数发送、收到、丢失、乱序和被截断的数据报。（传输的数千个数据包不画进“线路上的数据包”；这里的计数来自套接字本身。）",
     file_pick: "文件",
     file_size: "或生成一个文件（KiB）",
     file_tcp: "通过 TCP 发送文件",
