@@ -29,6 +29,7 @@ fn main() {
         "protocol/src",
         "protocol/Cargo.toml",
         "Cargo.lock",
+        "Cargo.toml", // the `wasm` profile
         "www",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
@@ -45,8 +46,9 @@ fn main() {
         .typescript(false)
         .omit_default_module_path(false)
         // Function names are a third of the module and only help a debugger: keep them in the
-        // quick `dev` build, leave them out of what learners download. (The `wasm` profile
-        // strips them already; wasm-bindgen would add back a small section for its own shims.)
+        // quick `dev` build, leave them out of what learners download. (Here rather than with
+        // the profile's `strip`, which would also drop the section wasm-bindgen reads features
+        // from.)
         .remove_name_section(profile != "dev");
     bindgen
         .web(true)
