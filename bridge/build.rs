@@ -36,7 +36,10 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=SOCKET_LAB_WASM_PROFILE");
 
-    let (wasm, profile) = build_console(&root);
+    // The small `wasm` profile by default (see Cargo.toml). SOCKET_LAB_WASM_PROFILE=dev builds
+    // quicker while working on the console.
+    let profile = env::var("SOCKET_LAB_WASM_PROFILE").unwrap_or_else(|_| "wasm".into());
+    let wasm = build_console(&root, &profile);
     let pkg = out.join("pkg");
     std::fs::create_dir_all(&pkg).expect("create OUT_DIR/pkg");
     let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
@@ -77,14 +80,10 @@ fn gzip(file: &Path) {
     std::fs::write(&name, packed).unwrap_or_else(|e| panic!("write {name:?}: {e}"));
 }
 
-/// Runs the inner `cargo build` of the console for wasm32 and returns the `.wasm` it made, with
-/// the profile it was built with.
-fn build_console(root: &Path) -> (PathBuf, String) {
+/// Runs the inner `cargo build` of the console for wasm32 and returns the `.wasm` it made.
+fn build_console(root: &Path, profile: &str) -> PathBuf {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let target_dir = root.join("target").join("wasm-build");
-    // The small `wasm` profile by default (see Cargo.toml). SOCKET_LAB_WASM_PROFILE=dev builds
-    // quicker while working on the console.
-    let profile = env::var("SOCKET_LAB_WASM_PROFILE").unwrap_or_else(|_| "wasm".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
         .args([
@@ -95,7 +94,7 @@ fn build_console(root: &Path) -> (PathBuf, String) {
             "--target",
             "wasm32-unknown-unknown",
         ])
-        .args(["--profile", &profile])
+        .args(["--profile", profile])
         .arg("--target-dir")
         .arg(&target_dir);
     for var in [
@@ -122,14 +121,9 @@ fn build_console(root: &Path) -> (PathBuf, String) {
              `rustup target add wasm32-unknown-unknown`."
         );
     }
-    let dir = if profile == "dev" {
-        "debug"
-    } else {
-        profile.as_str()
-    };
-    let wasm = target_dir
+    let dir = if profile == "dev" { "debug" } else { profile };
+    target_dir
         .join("wasm32-unknown-unknown")
         .join(dir)
-        .join("web.wasm");
-    (wasm, profile)
+        .join("web.wasm")
 }
