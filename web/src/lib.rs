@@ -18,6 +18,7 @@ mod link;
 mod model;
 mod options;
 mod present;
+mod vec_map;
 mod view;
 mod wire;
 

@@ -19,8 +19,8 @@ pub(crate) mod timewait;
 
 use crate::i18n::Catalog;
 use crate::model::Model;
+use crate::vec_map::VecMap;
 use protocol::{Command, ServerId};
-use std::collections::HashMap;
 
 /// Lab server ids, one per experiment server.
 pub(crate) const STICKY_TCP: ServerId = 1;
@@ -214,7 +214,7 @@ pub(crate) enum Action {
 
 /// The values of an experiment's controls when a button was clicked, by control key.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Params(pub(crate) HashMap<String, String>);
+pub(crate) struct Params(pub(crate) VecMap<String, String>);
 
 impl Params {
     pub(crate) fn with(mut self, key: &str, value: &str) -> Params {

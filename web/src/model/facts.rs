@@ -4,11 +4,12 @@
 //! results need ("how many `recv()` calls did the server make on *this* connection?"). Every
 //! list is bounded: an experiment shows a handful, and a long session must not grow without end.
 
+use crate::vec_map::VecMap;
 use protocol::{
     CloseBy, ErrorCode, EventBody, FileProgress, FileResult, KernelSocket, LabSpec, ServerId,
     ServerSide, SocketId, Transport,
 };
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 /// Entries kept per list (reads of one socket, …).
@@ -81,8 +82,8 @@ pub(crate) struct OtherCall {
 
 #[derive(Debug, Default)]
 pub(crate) struct Facts {
-    sockets: BTreeMap<SocketId, SockFacts>,
-    labs: HashMap<ServerId, LabFacts>,
+    sockets: VecMap<SocketId, SockFacts>,
+    labs: VecMap<ServerId, LabFacts>,
     others: VecDeque<OtherCall>,
 }
 
@@ -115,7 +116,7 @@ impl Facts {
         if !self.sockets.contains_key(&id) && self.sockets.len() >= MAX_SOCKETS {
             self.sockets.pop_first();
         }
-        self.sockets.entry(id).or_default()
+        self.sockets.get_or_default(id)
     }
 
     /// Records what an event says about a socket or a lab server.

@@ -12,10 +12,11 @@ pub(crate) mod facts;
 pub(crate) mod log;
 
 use crate::experiments::{self, Action, Params, Runs, Tab};
+use crate::vec_map::VecMap;
 use crate::wire::{KernelState, WireState};
 use log::{Entry, Log, Proto, Side, What};
 use protocol::{Command, Event, EventBody, Limits, ServerSide, SocketId, Target};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 /// The link to the bridge.
@@ -52,14 +53,14 @@ pub(crate) struct Model {
     tcp: TcpConn,
     udp: Option<SocketId>,
     /// The UDP socket's own address, as reported with its first datagram.
-    udp_local: HashMap<SocketId, SocketAddr>,
+    udp_local: VecMap<SocketId, SocketAddr>,
     next_id: SocketId,
     /// Payloads handed to the bridge, per socket, waiting for its "sent" report.
-    unconfirmed: HashMap<SocketId, VecDeque<Vec<u8>>>,
+    unconfirmed: VecMap<SocketId, VecDeque<Vec<u8>>>,
     /// Addresses of each TCP connection, for the log lines of its data.
-    tcp_addrs: HashMap<SocketId, (SocketAddr, SocketAddr)>,
+    tcp_addrs: VecMap<SocketId, (SocketAddr, SocketAddr)>,
     /// When each socket last sent, to measure the round trip to the first reply after it.
-    last_sent: HashMap<SocketId, u64>,
+    last_sent: VecMap<SocketId, u64>,
     log: Log,
     facts: facts::Facts,
     wire: WireState,
@@ -83,11 +84,11 @@ impl Model {
             limits: None,
             tcp: TcpConn::Idle,
             udp: None,
-            udp_local: HashMap::new(),
+            udp_local: VecMap::new(),
             next_id: 1,
-            unconfirmed: HashMap::new(),
-            tcp_addrs: HashMap::new(),
-            last_sent: HashMap::new(),
+            unconfirmed: VecMap::new(),
+            tcp_addrs: VecMap::new(),
+            last_sent: VecMap::new(),
             log: Log::default(),
             facts: facts::Facts::default(),
             wire: WireState::default(),
@@ -308,10 +309,7 @@ impl Model {
                 id
             }),
         };
-        self.unconfirmed
-            .entry(id)
-            .or_default()
-            .push_back(data.clone());
+        self.unconfirmed.get_or_default(id).push_back(data.clone());
         commands.push(match proto {
             Proto::Tcp => Command::TcpSend {
                 id,

@@ -7,7 +7,7 @@
 use etherparse::{NetSlice, SlicedPacket, TcpOptionElement, TransportSlice};
 use std::net::{IpAddr, SocketAddr};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Proto {
     Tcp,
     Udp,

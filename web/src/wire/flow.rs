@@ -8,8 +8,8 @@
 //! sequence number + 1, and the third segment's ack is the server's + 1.
 
 use super::decode::{Proto, Segment};
+use crate::vec_map::VecMap;
 use protocol::SocketId;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// What part of a conversation a segment is.
@@ -92,13 +92,13 @@ pub(crate) fn arrows<'a>(
     packets: impl IntoIterator<Item = &'a Captured>,
     relative: bool,
 ) -> Vec<Arrow> {
-    let mut conns: HashMap<(Proto, SocketAddr, SocketAddr), Conn> = HashMap::new();
+    let mut conns: VecMap<(Proto, SocketAddr, SocketAddr), Conn> = VecMap::new();
     let mut first_at = None;
     let mut out = vec![];
     for p in packets {
         let Some(s) = &p.segment else { continue };
         let first = *first_at.get_or_insert(p.at_us);
-        let c = conns.entry(key(s)).or_default();
+        let c = conns.get_or_default(key(s));
         // The client is who sent the first SYN (or, for UDP and connections caught midway, who
         // sent first).
         let client = *c.client.get_or_insert(if s.flags.syn && s.flags.ack {

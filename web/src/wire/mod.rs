@@ -12,9 +12,10 @@ pub(crate) mod pcap;
 #[cfg(test)]
 mod captured_tests;
 
+use crate::vec_map::VecMap;
 use flow::{Arrow, Captured};
 use protocol::{CaptureState, SocketId, TcpInfo};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Packets kept; the oldest go first.
 pub(crate) const MAX_PACKETS: usize = 2000;
@@ -35,7 +36,7 @@ pub(crate) struct WireState {
     pub(crate) capture: Option<CaptureState>,
     pub(crate) started_unix_us: u64,
     pub(crate) relative: bool,
-    states: BTreeMap<SocketId, KernelState>,
+    states: VecMap<SocketId, KernelState>,
 }
 
 impl Default for WireState {
@@ -46,7 +47,7 @@ impl Default for WireState {
             capture: None,
             started_unix_us: 0,
             relative: true,
-            states: BTreeMap::new(),
+            states: VecMap::new(),
         }
     }
 }
