@@ -1,10 +1,9 @@
 //! The options object given to `mount()`.
 
 use crate::i18n::Lang;
-use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub(crate) struct Options {
     /// WebSocket URL of the bridge, e.g. "ws://127.0.0.1:8000/ws".
     pub(crate) bridge: Option<String>,
@@ -45,8 +44,7 @@ impl Options {
         }
         let bad =
             |why: String| JsValue::from_str(&format!("Socket Lab mount(): bad options: {why}"));
-        // serde-wasm-bindgen reads only the fields it knows, so a typo ("brige") would be
-        // ignored silently; name it instead.
+        // A typo ("brige") would otherwise be ignored silently; name it instead.
         let object = value
             .dyn_ref::<js_sys::Object>()
             .ok_or_else(|| bad("expected an object like { bridge, lang }".into()))?;
@@ -57,7 +55,33 @@ impl Options {
                 return Err(bad(format!("unknown option {key:?} (known: {known})")));
             }
         }
-        serde_wasm_bindgen::from_value(value.clone()).map_err(|e| bad(e.to_string()))
+        // Read by hand rather than with serde: serde's generic deserialiser cost more code
+        // than the console's whole options object is worth (see docs/design.md, "Size").
+        let string = |key: &str| -> Result<Option<String>, JsValue> {
+            let v = js_sys::Reflect::get(object, &JsValue::from_str(key))?;
+            if v.is_undefined() || v.is_null() {
+                return Ok(None);
+            }
+            v.as_string()
+                .map(Some)
+                .ok_or_else(|| bad(format!("option {key:?} must be a string")))
+        };
+        let panels = js_sys::Reflect::get(object, &JsValue::from_str("panels"))?;
+        let panels = if panels.is_undefined() || panels.is_null() {
+            None
+        } else {
+            let not_names = || bad("option \"panels\" must be an array of names".into());
+            let array = panels.dyn_ref::<js_sys::Array>().ok_or_else(not_names)?;
+            let names: Option<Vec<String>> = array.iter().map(|n| n.as_string()).collect();
+            Some(names.ok_or_else(not_names)?)
+        };
+        Ok(Options {
+            bridge: string("bridge")?,
+            lang: string("lang")?,
+            experiment: string("experiment")?,
+            panels,
+            theme: string("theme")?,
+        })
     }
 
     /// The option names `mount()` understands.

@@ -310,3 +310,26 @@ fn bad_options_are_a_clear_error() {
         "{message}"
     );
 }
+
+#[wasm_bindgen_test]
+fn options_of_the_wrong_type_are_a_clear_error() {
+    let mount_with = |key: &str, value: JsValue| {
+        let o = js_sys::Object::new();
+        js_sys::Reflect::set(&o, &key.into(), &value).unwrap();
+        crate::mount(container(), o.into())
+    };
+    let err = mount_with("lang", 5.into()).err().expect("an error");
+    let message = err.as_string().unwrap();
+    assert!(message.contains("\"lang\" must be a string"), "{message}");
+    let err = mount_with("panels", "log".into()).err().expect("an error");
+    let message = err.as_string().unwrap();
+    assert!(message.contains("\"panels\" must be an array"), "{message}");
+    let names = js_sys::Array::of2(&"log".into(), &7.into());
+    assert!(mount_with("panels", names.into()).is_err());
+    // Right types mount; null counts as "not given".
+    let names = js_sys::Array::of1(&"log".into());
+    let console = mount_with("panels", names.into()).expect("mounts");
+    console.destroy();
+    let console = mount_with("theme", JsValue::NULL).expect("mounts");
+    console.destroy();
+}
