@@ -5,10 +5,10 @@
 //! console chose. There is deliberately no way to name a host or port.
 
 use crate::{Bytes, FileSource, Framing, LabSpec, ServerId, SocketId, Target, Transport, VERSION};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// One frame from the console: `{"v":1,"type":"tcp_send","id":1,"data":"aGk="}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ClientMsg {
     /// Protocol version; must equal [`VERSION`].
     pub v: u32,
@@ -17,7 +17,7 @@ pub struct ClientMsg {
 }
 
 /// What the console asks the bridge to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
     /// Open a TCP connection from a new client socket to the lab's TCP echo server (or to `to`).
@@ -88,11 +88,6 @@ impl ClientMsg {
     /// Wraps a command in the current protocol version.
     pub fn new(cmd: Command) -> Self {
         ClientMsg { v: VERSION, cmd }
-    }
-
-    /// The JSON text frame for this message.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("commands always serialise")
     }
 
     /// Parses one text frame, telling apart the ways it can be wrong so that the learner gets an

@@ -7,11 +7,11 @@
 use crate::{
     Bytes, FileProgress, FileResult, KernelSocket, LabSpec, ServerId, SocketId, Transport, VERSION,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::net::SocketAddr;
 
 /// One frame from the bridge: `{"v":1,"t_us":1520,"type":"tcp_received","id":1,"data":"SEk="}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
     pub v: u32,
     /// Microseconds since this session's WebSocket was accepted.
@@ -29,17 +29,15 @@ impl Event {
         }
     }
 
+    /// The JSON text frame for this event. (The console reads it with `Event::from_json`,
+    /// written by hand in `json/event.rs`: see `json/mod.rs` for why.)
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("events always serialise")
-    }
-
-    pub fn from_json(text: &str) -> Result<Event, serde_json::Error> {
-        serde_json::from_str(text)
     }
 }
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventBody {
     /// First event of every session: where the lab's servers are and the session's limits.
@@ -164,7 +162,7 @@ pub enum EventBody {
 }
 
 /// Whether the bridge captures packets.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum CaptureState {
     /// Live packets will come as `packet` events.
@@ -179,7 +177,7 @@ pub enum CaptureState {
 }
 
 /// Figures from `TCP_INFO`, as the kernel keeps them for a connection.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TcpInfo {
     /// Smoothed round-trip time and its variation, µs.
     pub rtt_us: u32,
@@ -192,7 +190,7 @@ pub struct TcpInfo {
 }
 
 /// One call the echo server made, as the server saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ServerSide {
     /// TCP: `accept()` returned this client.
@@ -220,7 +218,7 @@ pub enum ServerSide {
 }
 
 /// Who closed a TCP connection first (the "active close").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CloseBy {
     Client,
@@ -228,7 +226,7 @@ pub enum CloseBy {
 }
 
 /// The kinds of error, so that a program can react without reading the message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The frame was not JSON, or not a JSON object.
@@ -266,7 +264,7 @@ pub enum ErrorCode {
 }
 
 /// An error number from the kernel, e.g. `{"errno":111,"name":"ECONNREFUSED",...}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OsError {
     pub errno: i32,
     pub name: String,
@@ -274,7 +272,7 @@ pub struct OsError {
 }
 
 /// The bounds a session works within, announced in [`EventBody::Hello`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
     /// Largest payload of one send, in bytes.
     pub max_message: usize,

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 pub type ServerId = u32;
 
 /// Where a client socket sends.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
     /// The lab's shared echo server for the protocol (the tutorial's, on 8080/8081).
@@ -101,7 +101,7 @@ pub enum Framing {
 }
 
 /// One of a lab server's sockets as the kernel lists it (`/proc/net/tcp`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KernelSocket {
     pub local: SocketAddr,
     pub remote: SocketAddr,
@@ -113,7 +113,7 @@ pub struct KernelSocket {
 }
 
 /// A file for the "sending a file" experiment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileSource {
     /// The bridge generates `size` bytes of text lines (so big files need no upload).
@@ -123,7 +123,7 @@ pub enum FileSource {
 }
 
 /// Progress counters of a file transfer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FileProgress {
     /// Bytes handed to `send()`/`sendto()`.
     pub bytes_sent: u64,
@@ -142,7 +142,7 @@ pub struct FileProgress {
 }
 
 /// The result of a finished file transfer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileResult {
     pub progress: FileProgress,
     /// SHA-256 (hex) of the bytes sent, uppercased as the server does: what should come back.

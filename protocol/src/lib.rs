@@ -18,6 +18,7 @@
 mod bytes;
 mod client;
 mod event;
+mod json;
 mod lab;
 
 pub use bytes::Bytes;
@@ -25,6 +26,7 @@ pub use client::{ClientMsg, Command, ParseError};
 pub use event::{
     CaptureState, CloseBy, ErrorCode, Event, EventBody, Limits, OsError, ServerSide, TcpInfo,
 };
+pub use json::{DecodeError, SyntaxError};
 pub use lab::{
     FileProgress, FileResult, FileSource, Framing, KernelSocket, LabSpec, ServerId, Target,
     Transport,

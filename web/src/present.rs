@@ -117,7 +117,7 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
             )
         }
         What::NoReply { waited_ms } => {
-            let seconds = format!("{:.1}", *waited_ms as f64 / 1000.0);
+            let seconds = fixed(*waited_ms, 1000, 1);
             ("error", fill(c.ev_no_reply, &[("seconds", &seconds)]))
         }
         What::ServerSendTo { peer, len } => {
@@ -180,8 +180,23 @@ pub(crate) fn micros(us: u64) -> String {
     if us < 1000 {
         format!("{us} µs")
     } else {
-        format!("{:.2} ms", us as f64 / 1000.0)
+        format!("{} ms", fixed(us, 1000, 2))
     }
+}
+
+/// `numerator / denominator` with `decimals` digits after the point, rounded half up:
+/// `fixed(1255, 1000, 2)` is "1.26". Integer arithmetic on purpose: formatting an `f64` pulls
+/// the float-printing code into the WebAssembly module (about 7 KB gzipped), for three numbers.
+pub(crate) fn fixed(numerator: u64, denominator: u64, decimals: u32) -> String {
+    let scale = 10u64.pow(decimals);
+    let denominator = denominator.max(1);
+    let scaled = numerator
+        .saturating_mul(scale)
+        .saturating_mul(2)
+        .saturating_add(denominator)
+        / (2 * denominator);
+    let width = decimals as usize;
+    format!("{}.{:0width$}", scaled / scale, scaled % scale)
 }
 
 /// A session timestamp, as milliseconds with microsecond precision: "1523.042 ms".
@@ -246,6 +261,15 @@ mod tests {
     fn formats_times_and_sizes() {
         assert_eq!(millis(1_523_042), "1523.042 ms");
         assert_eq!(millis(7), "0.007 ms");
+        assert_eq!(micros(999), "999 µs");
+        assert_eq!(micros(1000), "1.00 ms");
+        assert_eq!(micros(1254), "1.25 ms");
+        assert_eq!(micros(1255), "1.26 ms");
+        assert_eq!(micros(123_456_789), "123456.79 ms");
+        assert_eq!(fixed(1500, 1000, 1), "1.5");
+        assert_eq!(fixed(49, 1000, 1), "0.0");
+        assert_eq!(fixed(50, 1000, 1), "0.1");
+        assert_eq!(fixed(7, 0, 1), "7.0");
         assert_eq!(micros(57), "57 µs");
         assert_eq!(micros(1250), "1.25 ms");
         assert_eq!(bytes(12), "12 B");

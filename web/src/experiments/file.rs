@@ -7,7 +7,7 @@
 use super::{Action, Block, Control, Line, Params};
 use crate::i18n::{Catalog, fill, fill_owned};
 use crate::model::Model;
-use crate::present::bytes;
+use crate::present::{bytes, fixed};
 use protocol::{Command, FileSource, SocketId, Target, Transport};
 
 /// Upload chunk: comfortably under the bridge's 64 KiB message limit.
@@ -206,8 +206,8 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         } else {
             lines.push(Line::new("bad", x.file_differ));
         }
-        let seconds = result.elapsed_us.max(1) as f64 / 1e6;
-        let rate = format!("{:.1} MB/s", p.bytes_sent as f64 / seconds / 1e6);
+        // Bytes per microsecond are megabytes per second.
+        let rate = format!("{} MB/s", fixed(p.bytes_sent, result.elapsed_us, 1));
         lines.push(Line::new("info", fill(x.file_rate, &[("rate", &rate)])));
     }
     lines.extend(super::error_line(m, c, run.id));
