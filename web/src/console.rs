@@ -50,7 +50,7 @@ impl Console {
         let tab = match options.experiment.as_deref() {
             None => Tab::Echo,
             Some(key) => Tab::from_key(key).ok_or_else(|| {
-                JsValue::from_str(&format!("Socket Lab mount(): unknown experiment {key:?}"))
+                JsValue::from_str(&format!("Socket Lab mount(): unknown experiment \"{key}\""))
             })?,
         };
         let bad =

@@ -52,7 +52,7 @@ impl Options {
             let key = key.as_string().unwrap_or_default();
             if !Self::FIELDS.contains(&key.as_str()) {
                 let known = Self::FIELDS.join(", ");
-                return Err(bad(format!("unknown option {key:?} (known: {known})")));
+                return Err(bad(format!("unknown option \"{key}\" (known: {known})")));
             }
         }
         // Read by hand rather than with serde: serde's generic deserialiser cost more code
@@ -64,7 +64,7 @@ impl Options {
             }
             v.as_string()
                 .map(Some)
-                .ok_or_else(|| bad(format!("option {key:?} must be a string")))
+                .ok_or_else(|| bad(format!("option \"{key}\" must be a string")))
         };
         let panels = js_sys::Reflect::get(object, &JsValue::from_str("panels"))?;
         let panels = if panels.is_undefined() || panels.is_null() {
@@ -102,7 +102,11 @@ impl Options {
                 "tabs" => panels.tabs = true,
                 "wire" => panels.wire = true,
                 "log" => panels.log = true,
-                other => return Err(format!("unknown panel {other:?} (known: tabs, wire, log)")),
+                other => {
+                    return Err(format!(
+                        "unknown panel \"{other}\" (known: tabs, wire, log)"
+                    ));
+                }
             }
         }
         Ok(panels)
@@ -115,7 +119,7 @@ impl Options {
             Some("light") => Ok("light"),
             Some("dark") => Ok("dark"),
             Some(other) => Err(format!(
-                "unknown theme {other:?} (known: light, dark, auto)"
+                "unknown theme \"{other}\" (known: light, dark, auto)"
             )),
         }
     }

@@ -126,7 +126,7 @@ fn body(o: Obj, kind: &str) -> Result<EventBody, DecodeError> {
             message: o.get("message")?,
             os: o.opt("os")?,
         },
-        other => return Err(DecodeError(format!("unknown event type {other:?}"))),
+        other => return Err(DecodeError(format!("unknown event type \"{other}\""))),
     })
 }
 
@@ -158,7 +158,7 @@ impl FromJson for CaptureState {
                 "failed" => CaptureState::Failed {
                     message: o.get("message")?,
                 },
-                other => return Err(DecodeError(format!("unknown capture state {other:?}"))),
+                other => return Err(DecodeError(format!("unknown capture state \"{other}\""))),
             })
         })
     }
@@ -205,7 +205,7 @@ impl FromJson for ServerSide {
                     peer: o.get("peer")?,
                     len: o.get("len")?,
                 },
-                other => return Err(DecodeError(format!("unknown server op {other:?}"))),
+                other => return Err(DecodeError(format!("unknown server op \"{other}\""))),
             })
         })
     }

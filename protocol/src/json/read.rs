@@ -132,7 +132,7 @@ impl FromJson for SocketAddr {
     fn from_json(value: &Value) -> Result<Self, String> {
         let text = String::from_json(value)?;
         text.parse()
-            .map_err(|_| format!("{text:?} is not an address like \"127.0.0.1:8080\""))
+            .map_err(|_| format!("\"{text}\" is not an address like \"127.0.0.1:8080\""))
     }
 }
 
@@ -162,7 +162,7 @@ pub(crate) fn variant<T: Copy>(value: &Value, names: &[(&str, T)]) -> Result<T, 
         .iter()
         .find(|(name, _)| *name == text)
         .map(|(_, v)| *v)
-        .ok_or_else(|| format!("unknown value {text:?}"))
+        .ok_or_else(|| format!("unknown value \"{text}\""))
 }
 
 #[cfg(test)]
