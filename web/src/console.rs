@@ -11,7 +11,7 @@ use crate::experiments::{Action, Tab};
 use crate::i18n::{Catalog, Lang};
 use crate::link::{Link, backoff_ms};
 use crate::model::Model;
-use crate::model::log::Proto;
+use crate::model::log::{BrowserCall, Proto};
 use crate::options::Options;
 use crate::view::{Intent, View};
 use protocol::{ClientMsg, Command, Event};
@@ -183,7 +183,7 @@ fn send(s: &mut State, commands: Vec<Command>) {
     if let Some(link) = &s.link {
         for cmd in commands {
             if let Err(e) = link.send(&ClientMsg::new(cmd).to_json()) {
-                s.model.bad_frame(format!("{e:?}"));
+                s.model.browser_failed(BrowserCall::Send, error_name(&e));
             }
         }
     }
@@ -204,7 +204,10 @@ fn read_then_upload(state: Rc<RefCell<State>>, action: Action, file: web_sys::Fi
                 let commands = s.model.upload_file(action, file.name(), data);
                 send(s, commands);
             }
-            Err(e) => s.model.bad_frame(format!("could not read the file: {e:?}")),
+            Err(e) => {
+                let failed = BrowserCall::ReadFile { file: file.name() };
+                s.model.browser_failed(failed, error_name(&e));
+            }
         }
         redraw(s);
     });
@@ -248,9 +251,22 @@ fn connect(state: &Rc<RefCell<State>>) {
         Ok(link) => state.borrow_mut().link = Some(link),
         // E.g. a malformed URL: retrying will not help, but say so and keep trying politely.
         Err(e) => {
-            state.borrow_mut().model.bad_frame(format!("{e:?}"));
+            let failed = BrowserCall::Open { url };
+            state
+                .borrow_mut()
+                .model
+                .browser_failed(failed, error_name(&e));
             schedule_reconnect(state);
         }
+    }
+}
+
+/// The name of a JavaScript error (`NotReadableError`, `SyntaxError`, …): an identifier the
+/// browser gives in every language, so a Chinese console can show it as it shows errno names.
+fn error_name(e: &JsValue) -> String {
+    match e.dyn_ref::<js_sys::Error>() {
+        Some(error) => String::from(error.name()),
+        None => e.as_string().unwrap_or_else(|| "Error".into()),
     }
 }
 

@@ -7,7 +7,7 @@
 
 use crate::i18n::{Catalog, fill, fill_owned};
 use crate::model::facts::Failure;
-use crate::model::log::{Entry, Proto, Side, What};
+use crate::model::log::{BrowserCall, Entry, Proto, Side, What};
 use protocol::CloseBy;
 
 /// One log line, ready to display.
@@ -136,6 +136,18 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
             ("error", fill_owned(c.ev_too_large, &values))
         }
         What::BadFrame { reason } => ("error", fill(c.ev_bad_frame, &[("reason", reason)])),
+        What::Browser { failed, error } => {
+            let text = match failed {
+                BrowserCall::ReadFile { file } => {
+                    fill(c.ev_file_unreadable, &[("file", file), ("error", error)])
+                }
+                BrowserCall::Send => fill(c.ev_send_failed, &[("error", error)]),
+                BrowserCall::Open { url } => {
+                    fill(c.ev_open_failed, &[("url", url), ("error", error)])
+                }
+            };
+            ("error", text)
+        }
     };
     Line {
         time: e.t_us.map(millis).unwrap_or_default(),
@@ -165,7 +177,7 @@ pub(crate) fn failure_text(c: &Catalog, f: &Failure) -> String {
         (c.error)(f.code).to_string()
     };
     match &f.errno {
-        Some(name) => format!("{name}: {text}"),
+        Some(name) => fill(c.errno_text, &[("errno", name), ("text", &text)]),
         None => text,
     }
 }
@@ -320,6 +332,41 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
+    fn a_failed_browser_call_says_which_in_each_language() {
+        let entry = |failed| Entry {
+            t_us: None,
+            proto: None,
+            side: Side::Bridge,
+            socket: None,
+            what: What::Browser {
+                failed,
+                error: "NotReadableError".into(),
+            },
+        };
+        let file = || BrowserCall::ReadFile {
+            file: "notes.txt".into(),
+        };
+        let l = line(&EN, &entry(file()));
+        assert_eq!(
+            l.text,
+            "the browser could not read the file notes.txt (NotReadableError)"
+        );
+        assert_eq!(l.kind, "error");
+        assert_eq!(
+            line(&ZH_CN, &entry(file())).text,
+            "浏览器无法读取文件 notes.txt（NotReadableError）"
+        );
+        assert_eq!(
+            line(&ZH_CN, &entry(BrowserCall::Send)).text,
+            "浏览器无法向桥接服务发送（NotReadableError）"
+        );
+        assert_eq!(
+            line(&EN, &entry(BrowserCall::Send)).text,
+            "the browser could not send to the bridge (NotReadableError)"
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
     fn a_chinese_console_describes_errors_in_chinese_not_the_bridges_english() {
         let e = Entry {
             t_us: Some(1),
@@ -334,7 +381,7 @@ mod tests {
                 },
             },
         };
-        assert_eq!(line(&ZH_CN, &e).text, "错误：ECONNREFUSED: 套接字调用失败");
+        assert_eq!(line(&ZH_CN, &e).text, "错误：ECONNREFUSED：套接字调用失败");
         let en = line(&EN, &e).text;
         assert!(
             en.contains("Connection refused") && en.starts_with("error: ECONNREFUSED"),

@@ -121,6 +121,15 @@ pub(crate) struct Catalog {
     pub ev_too_large: &'static str,
     /// {reason}
     pub ev_bad_frame: &'static str,
+    /// {file} {error}: the browser could not read a picked file (`error` is the browser's
+    /// error name, e.g. NotReadableError).
+    pub ev_file_unreadable: &'static str,
+    /// {error}: the browser refused to send on the WebSocket.
+    pub ev_send_failed: &'static str,
+    /// {url} {error}: the browser refused to open the WebSocket (e.g. a malformed URL).
+    pub ev_open_failed: &'static str,
+    /// {errno} {text}: a kernel error's name and what it means.
+    pub errno_text: &'static str,
     /// The experiments' strings.
     pub x: &'static exp::Exp,
     /// The wire view's strings.
@@ -183,6 +192,10 @@ pub(crate) static EN: Catalog = Catalog {
     ev_no_bridge: "not sent: the bridge is not connected",
     ev_too_large: "not sent: the message is {n}; the limit is {max}",
     ev_bad_frame: "the bridge sent something this console does not understand: {reason}",
+    ev_file_unreadable: "the browser could not read the file {file} ({error})",
+    ev_send_failed: "the browser could not send to the bridge ({error})",
+    ev_open_failed: "the browser could not open a WebSocket to {url} ({error})",
+    errno_text: "{errno}: {text}",
     x: &exp::EN,
     w: &wire::EN,
     lang: Lang::En,
@@ -240,6 +253,10 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_no_bridge: "未发送：桥接服务未连接",
     ev_too_large: "未发送：消息大小 {n}，上限 {max}",
     ev_bad_frame: "桥接服务发来了无法识别的内容：{reason}",
+    ev_file_unreadable: "浏览器无法读取文件 {file}（{error}）",
+    ev_send_failed: "浏览器无法向桥接服务发送（{error}）",
+    ev_open_failed: "浏览器无法打开到 {url} 的 WebSocket（{error}）",
+    errno_text: "{errno}：{text}",
     x: &exp::ZH_CN,
     w: &wire::ZH_CN,
     lang: Lang::ZhCn,
@@ -363,6 +380,10 @@ mod tests {
             (EN.ev_bridge_down, ZH_CN.ev_bridge_down),
             (EN.ev_too_large, ZH_CN.ev_too_large),
             (EN.ev_bad_frame, ZH_CN.ev_bad_frame),
+            (EN.ev_file_unreadable, ZH_CN.ev_file_unreadable),
+            (EN.ev_send_failed, ZH_CN.ev_send_failed),
+            (EN.ev_open_failed, ZH_CN.ev_open_failed),
+            (EN.errno_text, ZH_CN.errno_text),
         ];
         for (en, zh) in pairs {
             assert_eq!(names(en), names(zh), "{en:?} vs {zh:?}");

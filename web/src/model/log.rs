@@ -111,6 +111,23 @@ pub(crate) enum What {
     BadFrame {
         reason: String,
     },
+    /// A browser API the console called failed; `error` is the browser's error name
+    /// (`NotReadableError`, `SyntaxError`, …), the same in every language.
+    Browser {
+        failed: BrowserCall,
+        error: String,
+    },
+}
+
+/// Which of the browser's calls failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BrowserCall {
+    /// Reading a file the learner picked.
+    ReadFile { file: String },
+    /// `WebSocket.send()`.
+    Send,
+    /// `new WebSocket(url)`.
+    Open { url: String },
 }
 
 #[derive(Debug, Default)]

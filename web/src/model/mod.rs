@@ -14,7 +14,7 @@ pub(crate) mod log;
 use crate::experiments::{self, Action, Params, Runs, Tab};
 use crate::vec_map::VecMap;
 use crate::wire::{KernelState, WireState};
-use log::{Entry, Log, Proto, Side, What};
+use log::{BrowserCall, Entry, Log, Proto, Side, What};
 use protocol::{Command, Event, EventBody, Limits, ServerSide, SocketId, Target};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -391,6 +391,11 @@ impl Model {
     /// A frame from the bridge that is not a valid event.
     pub(crate) fn bad_frame(&mut self, reason: String) {
         self.note(None, What::BadFrame { reason });
+    }
+
+    /// A browser call failed (reading a file, sending, opening the WebSocket).
+    pub(crate) fn browser_failed(&mut self, failed: BrowserCall, error: String) {
+        self.note(None, What::Browser { failed, error });
     }
 
     // ---- facts ----

@@ -333,3 +333,30 @@ fn options_of_the_wrong_type_are_a_clear_error() {
     let console = mount_with("theme", JsValue::NULL).expect("mounts");
     console.destroy();
 }
+
+#[wasm_bindgen_test]
+fn a_bridge_url_the_browser_refuses_is_named_in_the_consoles_language() {
+    let mount_lang = |lang: &str| {
+        let o = js_sys::Object::new();
+        js_sys::Reflect::set(&o, &"bridge".into(), &"ws://[oops/ws".into()).unwrap();
+        js_sys::Reflect::set(&o, &"lang".into(), &lang.into()).unwrap();
+        let el = container();
+        let console = crate::mount(el.clone(), o.into()).unwrap();
+        let host = el.query_selector(".socket-lab-host").unwrap().unwrap();
+        let root = host.shadow_root().unwrap().first_element_child().unwrap();
+        (console, text(&root, "[role=log]"))
+    };
+    let (en, log) = mount_lang("en");
+    assert!(
+        log.contains("the browser could not open a WebSocket to ws://[oops/ws (SyntaxError)"),
+        "{log}"
+    );
+    assert!(!log.contains("does not understand"), "{log}");
+    en.destroy();
+    let (zh, log) = mount_lang("zh-CN");
+    assert!(
+        log.contains("浏览器无法打开到 ws://[oops/ws 的 WebSocket（SyntaxError）"),
+        "{log}"
+    );
+    zh.destroy();
+}
