@@ -19,7 +19,9 @@ try {
     console.log(`served by the bridge: ${file} ${sent} bytes (${encoding}; ${unpacked} unpacked)`);
     served += sent;
   }
-  console.log(`served by the bridge, total: ${served} bytes (goal: ≤ 120000)`);
+  const GOAL = 120000;
+  const verdict = served <= GOAL ? `within, ${GOAL - served} bytes to spare` : `OVER by ${served - GOAL} bytes`;
+  console.log(`served by the bridge, total: ${served} bytes (goal: ≤ ${GOAL}: ${verdict})`);
   for (let i = 0; i < RUNS; i++) {
     const page = await browser.newPage();
     await page.goto(bridge.url);
