@@ -53,15 +53,15 @@ impl<'a> Obj<'a> {
 
     /// A required field.
     pub(crate) fn get<T: FromJson>(self, key: &str) -> Result<T, DecodeError> {
-        match self.find(key) {
-            Some(v) => T::from_json(v).map_err(|e| DecodeError(format!("field `{key}`: {e}"))),
-            None => Err(DecodeError(format!("missing field `{key}`"))),
-        }
+        self.opt(key)?
+            .ok_or_else(|| DecodeError(format!("missing field `{key}`")))
     }
 
     /// An optional field: `None` when absent or `null`.
     pub(crate) fn opt<T: FromJson>(self, key: &str) -> Result<Option<T>, DecodeError> {
-        self.find(key).map(|_| self.get(key)).transpose()
+        self.find(key)
+            .map(|v| T::from_json(v).map_err(|e| DecodeError(format!("field `{key}`: {e}"))))
+            .transpose()
     }
 
     /// A field with a default for when it is absent.
@@ -82,6 +82,9 @@ impl<'a> Obj<'a> {
 fn integer<T: TryFrom<i64>>(value: &Value) -> Result<T, String> {
     match value {
         Value::Number(Some(n)) => T::try_from(*n).map_err(|_| format!("{n} is out of range")),
+        // A fraction, or an integer beyond what the parser keeps (the protocol's numbers are
+        // counters and microseconds, far below 2^63).
+        Value::Number(None) => Err("expected a whole number below 2^63".into()),
         _ => Err("expected an integer".into()),
     }
 }
@@ -206,5 +209,13 @@ mod tests {
             "field `s`: payload is not valid base64: Invalid input length: 1"
         );
         assert_eq!(err(o.tag("n").map(drop)), "field `n`: expected a string");
+        let v = parse(r#"{"f":1.5,"big":9223372036854775808}"#).unwrap();
+        let o = Obj::of(&v).unwrap();
+        for key in ["f", "big"] {
+            assert_eq!(
+                err(o.get::<u64>(key).map(drop)),
+                format!("field `{key}`: expected a whole number below 2^63")
+            );
+        }
     }
 }
