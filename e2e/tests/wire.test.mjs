@@ -84,6 +84,64 @@ test("UDP datagrams have no handshake; a packet's layers light up its bytes", as
   await page.close();
 });
 
+test("a learner who scrolled up to the handshake stays there while packets come", async (t) => {
+  const page = await open(t);
+  if (!page) return;
+  await page.getByRole("button", { name: "Send via TCP" }).click();
+  await waitEntry(page, "echo", "tcp", "HELLO SOCKET");
+  await page.getByRole("button", { name: "Close", exact: true }).click();
+  await waitEntry(page, "conn", "tcp", "client closed first");
+  await page.getByRole("button", { name: "Send via UDP" }).click();
+  await waitEntry(page, "echo", "udp", "HELLO SOCKET");
+  await arrows(page, '[data-flags="UDP"]').nth(1).waitFor({ timeout: PATIENCE });
+  const diagram = page.locator(".sl-diagram");
+  assert.ok(
+    await diagram.evaluate((d) => d.scrollHeight > d.clientHeight + 50),
+    "enough packets to scroll",
+  );
+  // Newest packets are followed: the teardown's last ACK is in view, the SYN is not.
+  const inView = (flags, which = "first") =>
+    diagram.evaluate(
+      (d, [flags, which]) => {
+        const rows = [...d.querySelectorAll(`.sl-arrow[data-flags="${flags}"]`)];
+        const row = which === "first" ? rows[0] : rows[rows.length - 1];
+        const a = d.getBoundingClientRect();
+        const b = row.getBoundingClientRect();
+        return b.bottom > a.top && b.top < a.bottom;
+      },
+      [flags, which],
+    );
+  assert.equal(await inView("SYN"), false, "the handshake scrolled away");
+  // Clicking the SYN (Playwright scrolls to it) selects it: the diagram is redrawn, in place.
+  await arrows(page, '[data-flags="SYN"]').click();
+  await page.locator(".sl-layer-grid").waitFor({ timeout: PATIENCE });
+  assert.equal(await inView("SYN"), true, "the clicked SYN stays in view");
+  // New packets arrive while the learner reads the handshake (and the log's top): the views do
+  // not jump.
+  const log = page.getByRole("log");
+  assert.ok(await log.evaluate((l) => l.scrollHeight > l.clientHeight + 50), "a long log");
+  await log.evaluate((l) => (l.scrollTop = 0));
+  const before = await log.locator("li").count();
+  await page.getByRole("button", { name: "Send via UDP" }).click();
+  await log.locator("li").nth(before + 3).waitFor({ state: "attached", timeout: PATIENCE });
+  await arrows(page, '[data-flags="UDP"]').nth(3).waitFor({ state: "attached", timeout: PATIENCE });
+  assert.equal(await inView("SYN"), true, "still reading the handshake");
+  assert.equal(await log.evaluate((l) => l.scrollTop), 0, "still reading the log's top");
+  // Back at the end, the views follow again.
+  await diagram.evaluate((d) => (d.scrollTop = d.scrollHeight));
+  await log.evaluate((l) => (l.scrollTop = l.scrollHeight));
+  const entries = await log.locator("li").count();
+  await page.getByRole("button", { name: "Send via UDP" }).click();
+  await arrows(page, '[data-flags="UDP"]').nth(5).waitFor({ state: "attached", timeout: PATIENCE });
+  assert.equal(await inView("UDP", "last"), true, "the newest datagram is in view");
+  await log.locator("li").nth(entries + 3).waitFor({ timeout: PATIENCE });
+  assert.ok(
+    await log.evaluate((l) => l.scrollTop + l.clientHeight + 8 >= l.scrollHeight),
+    "the log shows its newest entry",
+  );
+  await page.close();
+});
+
 test("a data segment and its message in the log select each other; the pcap downloads", async (t) => {
   const page = await open(t);
   if (!page) return;

@@ -400,6 +400,7 @@ impl View {
             self.drawn_to = log.first_seq();
         }
         let doc = self.root.owner_document().ok_or("detached")?;
+        let follow = at_bottom(&self.log);
         let mut appended = false;
         for (seq, entry) in log.since(self.drawn_to) {
             let li = entry_element(&doc, &present::line(c, entry))?;
@@ -408,7 +409,7 @@ impl View {
             self.drawn_to += 1;
             appended = true;
         }
-        if appended {
+        if appended && follow {
             self.log.set_scroll_top(self.log.scroll_height());
         }
         Ok(())
@@ -425,6 +426,12 @@ impl View {
 }
 
 /// A number attribute of the clicked element or its nearest ancestor that has it.
+/// Whether a scrolled list shows its end (or has nothing to scroll): new rows are followed only
+/// then, so a learner reading further up is not pulled away.
+fn at_bottom(list: &Element) -> bool {
+    list.scroll_top() + list.client_height() + 8 >= list.scroll_height()
+}
+
 fn attr_of(e: &Event, attr: &str) -> Option<usize> {
     let target: Element = e.target()?.dyn_into().ok()?;
     let holder = target.closest(&format!("[{attr}]")).ok()??;

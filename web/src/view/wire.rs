@@ -118,6 +118,11 @@ impl WireView {
             return Ok(());
         }
         let doc = self.root.owner_document().ok_or("detached")?;
+        // Follow the newest packet only when new ones came and the learner was already looking
+        // at the end: someone who scrolled up to the handshake, or clicked a packet there, stays.
+        let grew = self.drawn.as_ref().map(|k| k.0) != Some(wire.count());
+        let follow = grew && super::at_bottom(&self.diagram);
+        let top = self.diagram.scroll_top();
         self.diagram.set_text_content(None);
         let arrows = wire.arrows();
         if arrows.is_empty() {
@@ -134,7 +139,11 @@ impl WireView {
             }
             self.diagram.append_child(&li)?;
         }
-        self.diagram.set_scroll_top(self.diagram.scroll_height());
+        self.diagram.set_scroll_top(if follow {
+            self.diagram.scroll_height()
+        } else {
+            top
+        });
         self.render_layers(&doc, model, c)?;
         self.drawn = Some(key);
         Ok(())
