@@ -53,15 +53,18 @@ impl<'a> Obj<'a> {
 
     /// A required field.
     pub(crate) fn get<T: FromJson>(self, key: &str) -> Result<T, DecodeError> {
-        self.opt(key)?
-            .ok_or_else(|| DecodeError(format!("missing field `{key}`")))
+        match self.find(key) {
+            Some(v) => T::from_json(v).map_err(|e| bad_field(key, e)),
+            None => Err(missing(key)),
+        }
     }
 
     /// An optional field: `None` when absent or `null`.
     pub(crate) fn opt<T: FromJson>(self, key: &str) -> Result<Option<T>, DecodeError> {
-        self.find(key)
-            .map(|v| T::from_json(v).map_err(|e| DecodeError(format!("field `{key}`: {e}"))))
-            .transpose()
+        match self.find(key) {
+            Some(v) => T::from_json(v).map(Some).map_err(|e| bad_field(key, e)),
+            None => Ok(None),
+        }
     }
 
     /// A field with a default for when it is absent.
@@ -73,10 +76,22 @@ impl<'a> Obj<'a> {
     pub(crate) fn tag(self, key: &str) -> Result<&'a str, DecodeError> {
         match self.find(key) {
             Some(Value::String(s)) => Ok(s),
-            Some(_) => Err(DecodeError(format!("field `{key}`: expected a string"))),
-            None => Err(DecodeError(format!("missing field `{key}`"))),
+            Some(_) => Err(bad_field(key, "expected a string".into())),
+            None => Err(missing(key)),
         }
     }
+}
+
+// The two errors are built out of line: `get` and `opt` are compiled once per field type, and
+// the console's WebAssembly should carry the formatting only once.
+#[inline(never)]
+fn missing(key: &str) -> DecodeError {
+    DecodeError(format!("missing field `{key}`"))
+}
+
+#[inline(never)]
+fn bad_field(key: &str, e: String) -> DecodeError {
+    DecodeError(format!("field `{key}`: {e}"))
 }
 
 fn integer<T: TryFrom<i64>>(value: &Value) -> Result<T, String> {
