@@ -26,18 +26,23 @@ fn progress() -> FileProgress {
     }
 }
 
-/// At least one of each event variant, with optional fields both set and left out.
-fn sample_events() -> Vec<EventBody> {
-    let spec = LabSpec {
+/// A lab spec with every field away from the tutorial's default.
+fn unusual_spec(transport: Transport, framing: Framing) -> LabSpec {
+    LabSpec {
+        transport,
         read_delay_ms: 100,
         recv_buffer: 16,
         one_at_a_time: true,
         backlog: 1,
         reuseaddr: false,
-        framing: Framing::Delimiter,
+        framing,
         close_delay_ms: 250,
-        ..LabSpec::tutorial(Transport::Udp)
-    };
+    }
+}
+
+/// At least one of each event variant, with optional fields both set and left out.
+fn sample_events() -> Vec<EventBody> {
+    let spec = unusual_spec(Transport::Udp, Framing::Delimiter);
     vec![
         EventBody::Hello {
             tcp_server: addr("127.0.0.1:8080"),
@@ -380,16 +385,7 @@ fn a_malformed_event_gets_an_error_that_says_what_is_wrong() {
 
 /// At least one of each command, with every kind of target, framing and file source.
 fn sample_commands() -> Vec<Command> {
-    let spec = LabSpec {
-        read_delay_ms: 100,
-        recv_buffer: 16,
-        one_at_a_time: true,
-        backlog: 1,
-        reuseaddr: false,
-        framing: Framing::Length,
-        close_delay_ms: 250,
-        ..LabSpec::tutorial(Transport::Tcp)
-    };
+    let spec = unusual_spec(Transport::Tcp, Framing::Length);
     vec![
         Command::tcp_connect(1),
         Command::TcpConnect {
