@@ -425,13 +425,13 @@ impl View {
     }
 }
 
-/// A number attribute of the clicked element or its nearest ancestor that has it.
 /// Whether a scrolled list shows its end (or has nothing to scroll): new rows are followed only
 /// then, so a learner reading further up is not pulled away.
 fn at_bottom(list: &Element) -> bool {
     list.scroll_top() + list.client_height() + 8 >= list.scroll_height()
 }
 
+/// A number attribute of the clicked element or its nearest ancestor that has it.
 fn attr_of(e: &Event, attr: &str) -> Option<usize> {
     let target: Element = e.target()?.dyn_into().ok()?;
     let holder = target.closest(&format!("[{attr}]")).ok()??;
