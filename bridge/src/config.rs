@@ -56,9 +56,27 @@ pub struct Config {
     #[arg(long)]
     pub no_capture: bool,
 
-    /// Most browser sessions (WebSockets) at once; more get HTTP 503.
+    /// Most browser sessions (WebSockets) at once; more get HTTP 503. Lowered at start if the
+    /// open-file limit cannot hold them (the banner says so).
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_sessions: usize,
+
+    /// Most sessions at once from one client address; more get HTTP 429. A tutorial page with
+    /// several consoles opens one per console. Behind a reverse proxy every session comes from
+    /// the proxy's address: see --trust-x-forwarded-for.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_sessions_per_ip: usize,
+
+    /// Behind a reverse proxy: take a client's address from the last entry of the
+    /// X-Forwarded-For header the proxy adds (nginx: proxy_add_x_forwarded_for), for the
+    /// per-address limits. Only with a proxy you run: anyone else can write that header.
+    #[arg(long)]
+    pub trust_x_forwarded_for: bool,
+
+    /// Close a session whose console sent no command for this many seconds (its sockets and lab
+    /// servers close with it; the console reconnects when the learner acts again).
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub idle_timeout: u64,
 }
 
 impl Config {
@@ -88,6 +106,9 @@ mod tests {
         assert_eq!(c.udp.to_string(), "127.0.0.1:8081");
         assert!(c.allow_origin.is_empty());
         assert_eq!(c.max_message, 65536);
+        assert_eq!((c.max_sessions, c.max_sessions_per_ip), (64, 16));
+        assert!(!c.trust_x_forwarded_for);
+        assert_eq!(c.idle_timeout, 900);
     }
 
     #[test]

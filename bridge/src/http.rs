@@ -6,14 +6,16 @@
 use crate::access::Access;
 use crate::{Config, Shared, assets, session};
 use axum::Router;
-use axum::extract::{Request, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
 
 /// The WebSocket read buffer. tungstenite's default allocates 128 KiB per connection; our frames
 /// are small JSON commands, and 4 KiB keeps an idle session around 10 KB instead of ~90 KB.
@@ -29,16 +31,61 @@ pub(crate) struct AppState {
     access: Arc<Access>,
     sessions: Arc<Semaphore>,
     max_sessions: usize,
+    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    max_per_ip: usize,
+    trust_forwarded: bool,
+    idle: Duration,
+    stop: watch::Receiver<bool>,
 }
 
 impl AppState {
-    pub(crate) fn new(shared: Arc<Shared>, config: &Config, bound: SocketAddr) -> AppState {
+    /// `max_sessions` is what the file-descriptor budget allows (at most `--max-sessions`).
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        config: &Config,
+        bound: SocketAddr,
+        max_sessions: usize,
+        stop: watch::Receiver<bool>,
+    ) -> AppState {
         AppState {
             shared,
             access: Arc::new(Access::new(config, bound)),
-            sessions: Arc::new(Semaphore::new(config.max_sessions)),
-            max_sessions: config.max_sessions,
+            sessions: Arc::new(Semaphore::new(max_sessions)),
+            max_sessions,
+            per_ip: Arc::default(),
+            max_per_ip: config.max_sessions_per_ip,
+            trust_forwarded: config.trust_x_forwarded_for,
+            idle: Duration::from_secs(config.idle_timeout),
+            stop,
         }
+    }
+
+    /// The client's address: the connection's peer, or behind a trusted proxy the address the
+    /// proxy appended last to `X-Forwarded-For`.
+    fn client_ip(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+        if self.trust_forwarded
+            && let Some(ip) = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|ip| ip.trim().parse().ok())
+        {
+            return ip;
+        }
+        peer.ip()
+    }
+
+    /// Counts a session for `ip`, if its share allows one more.
+    fn enter(&self, ip: IpAddr) -> Option<IpSession> {
+        let mut map = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_default();
+        if *n >= self.max_per_ip {
+            return None;
+        }
+        *n += 1;
+        Some(IpSession(self.per_ip.clone(), ip))
     }
 
     /// The largest WebSocket frame: a command carrying a payload twice the limit (as base64,
@@ -85,9 +132,25 @@ fn host_of(headers: &HeaderMap) -> &str {
         .unwrap_or("")
 }
 
-/// `GET /ws`: checks the Origin and the session limit, then hands the socket to a session.
+/// One session counted for its client address; dropping it uncounts it.
+struct IpSession(Arc<Mutex<HashMap<IpAddr, usize>>>, IpAddr);
+
+impl Drop for IpSession {
+    fn drop(&mut self) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// `GET /ws`: checks the Origin and the session limits, then hands the socket to a session.
 async fn websocket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -96,6 +159,19 @@ async fn websocket(
         tracing::info!("{why}");
         return (StatusCode::FORBIDDEN, why).into_response();
     }
+    let ip = state.client_ip(peer, &headers);
+    let Some(counted) = state.enter(ip) else {
+        let mut message = format!(
+            "{ip} already has {} sessions open (the limit per address, --max-sessions-per-ip); \
+             close a tab or try again later",
+            state.max_per_ip
+        );
+        if ip.is_loopback() && !state.trust_forwarded {
+            message += ". Behind a reverse proxy on this machine, start the bridge with \
+                        --trust-x-forwarded-for so that each reader counts on their own";
+        }
+        return (StatusCode::TOO_MANY_REQUESTS, message).into_response();
+    };
     let Ok(slot) = state.sessions.clone().try_acquire_owned() else {
         let message = format!(
             "the bridge already serves {} sessions (its limit, --max-sessions); try again later",
@@ -105,13 +181,18 @@ async fn websocket(
     };
     let max_frame = state.max_frame();
     let shared = state.shared.clone();
+    let settings = session::Settings {
+        idle: state.idle,
+        max_frame,
+        stop: state.stop.clone(),
+    };
     upgrade
         .read_buffer_size(WS_READ_BUFFER)
         .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .max_message_size(max_frame)
         .max_frame_size(max_frame)
         .on_upgrade(move |socket| async move {
-            session::run(socket, shared).await;
-            drop(slot);
+            session::run(socket, shared, settings).await;
+            drop((slot, counted));
         })
 }

@@ -16,14 +16,17 @@
 
 mod access;
 mod assets;
+mod backoff;
 mod capture;
 mod config;
 mod echo;
+mod fds;
 mod http;
 mod kernel;
 mod observe;
 mod os_error;
 mod outbox;
+mod serve;
 mod session;
 
 pub use config::Config;
@@ -61,19 +64,29 @@ pub struct Lab {
     web: tokio::task::JoinHandle<()>,
     capture: CaptureState,
     capture_task: Option<tokio::task::JoinHandle<()>>,
+    budget: fds::Budget,
+    udp_rcvbuf: usize,
 }
 
 /// Why the lab could not start: which flag's address, and what the kernel said.
 #[derive(Debug)]
-pub struct StartError {
-    flag: &'static str,
-    addr: SocketAddr,
-    source: io::Error,
+pub enum StartError {
+    /// A flag's address could not be bound.
+    Bind {
+        flag: &'static str,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    /// The open-file limit is too low for the bridge.
+    Descriptors(String),
 }
 
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self { flag, addr, source } = self;
+        let (flag, addr, source) = match self {
+            Self::Bind { flag, addr, source } => (flag, addr, source),
+            Self::Descriptors(why) => return f.write_str(why),
+        };
         write!(f, "{flag} {addr}: {source}")?;
         if source.kind() == io::ErrorKind::AddrInUse {
             write!(
@@ -91,12 +104,19 @@ impl std::error::Error for StartError {}
 impl Lab {
     /// Binds the echo servers and the web server, and starts serving.
     pub async fn start(config: Config) -> Result<Lab, StartError> {
-        let fail = |flag, addr| move |source| StartError { flag, addr, source };
+        let fail = |flag, addr| move |source| StartError::Bind { flag, addr, source };
+        // Every socket is a descriptor: take what the system allows and share it out so that
+        // no number of sessions or connections can exhaust it.
+        let limit = fds::raise_limit().unwrap_or(1024);
+        let budget = fds::plan(limit, config.max_sessions, config.max_sockets)
+            .map_err(StartError::Descriptors)?;
         let tcp_spec = LabSpec::tutorial(Transport::Tcp);
         let tcp_listener =
             echo::tcp::bind(config.tcp, &tcp_spec).map_err(fail("--tcp", config.tcp))?;
         let udp_socket = UdpSocket::bind(config.udp)
             .await
+            .map_err(fail("--udp", config.udp))?;
+        let udp_rcvbuf = echo::udp::prepare(&udp_socket, Some(echo::udp::SHARED_RCVBUF))
             .map_err(fail("--udp", config.udp))?;
         let http_listener = TcpListener::bind(config.http)
             .await
@@ -130,12 +150,20 @@ impl Lab {
                 max_sockets: config.max_sockets,
             },
         });
-        let app = http::router(http::AppState::new(shared.clone(), &config, http));
+        let (stop, stopped) = watch::channel(false);
+        let state = http::AppState::new(
+            shared.clone(),
+            &config,
+            http,
+            budget.sessions,
+            stopped.clone(),
+        );
+        let app = http::router(state);
 
-        let (stop, mut stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         // The shared servers are never ordered to close their clients: the sender stays here.
         let (never_close, close_order) = watch::channel(0);
+        let tcp_listener = Arc::new(tcp_listener);
         let tcp_echo = tasks.spawn(async move {
             let _keep = never_close;
             echo::tcp::serve(tcp_listener, observers.clone(), tcp_spec, close_order).await
@@ -146,17 +174,11 @@ impl Lab {
             shared.observers.clone(),
             udp_spec,
         ));
-        let web = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(http_listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!("the web server stopped: {e}");
-            }
-        });
+        let limits = serve::Limits {
+            connections: budget.http_connections,
+            per_ip: (!config.trust_x_forwarded_for).then_some(serve::CONNECTIONS_PER_IP),
+        };
+        let web = tokio::spawn(serve::serve(http_listener, app, limits, stopped));
         Ok(Lab {
             http,
             tcp,
@@ -167,6 +189,8 @@ impl Lab {
             web,
             capture,
             capture_task,
+            budget,
+            udp_rcvbuf,
         })
     }
 
@@ -205,7 +229,10 @@ impl Lab {
         println!(
             "  TCP echo server: {tcp} (SO_REUSEADDR, listen(5), recv(1024), echoes uppercased)"
         );
-        println!("  UDP echo server: {udp} (recvfrom(1024), echoes uppercased)");
+        println!(
+            "  UDP echo server: {udp} (recvfrom(1024), echoes uppercased; receive buffer {} KiB)",
+            self.udp_rcvbuf / 1024
+        );
         println!("  WebSocket: ws://{}/ws", reachable(self.http));
         match &self.capture {
             CaptureState::On => println!("  Live packets: captured on the loopback interface"),
@@ -214,6 +241,7 @@ impl Lab {
             CaptureState::NoPermission { hint } => println!("  Live packets: off — {hint}"),
             CaptureState::Failed { message } => println!("  Live packets: off — {message}"),
         }
+        println!("  Capacity: {}", self.budget);
         println!(
             "Try it from a terminal too: nc {} {}   or   nc -u {} {}",
             tcp.ip(),

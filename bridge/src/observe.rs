@@ -18,6 +18,7 @@ use protocol::{EventBody, ServerSide, SocketId};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Weak;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub(crate) use protocol::Transport;
@@ -53,6 +54,17 @@ struct Route {
     /// of server reads and packets, summed up by the transfer itself instead).
     quiet: bool,
     token: u64,
+    /// A UDP socket: its datagrams to its server, sent and read, to tell whose were in flight
+    /// when the server's kernel dropped some.
+    flight: Option<Arc<Flight>>,
+}
+
+/// A UDP client socket's datagrams on their way to one server.
+#[derive(Debug)]
+pub(crate) struct Flight {
+    server: SocketAddr,
+    sent: AtomicU64,
+    read: AtomicU64,
 }
 
 /// Keeps a registration alive; dropping it unregisters (so a closed socket's port, reused later
@@ -61,6 +73,16 @@ pub(crate) struct Watch {
     observers: Observers,
     key: (Transport, SocketAddr),
     token: u64,
+    flight: Option<Arc<Flight>>,
+}
+
+impl Watch {
+    /// A UDP socket handed one more datagram to the kernel for its server.
+    pub(crate) fn sent_datagram(&self) {
+        if let Some(f) = &self.flight {
+            f.sent.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Observers {
@@ -94,24 +116,17 @@ impl Observers {
         }
     }
 
-    /// Routes the servers' reports about `client` to `outbox`, as socket `id`.
+    /// Routes the servers' reports about `client` to `outbox`, as socket `id`. A UDP socket
+    /// names the `server` it sends to, so that drops there can be told to it.
     pub(crate) fn watch(
         &self,
         transport: Transport,
         client: SocketAddr,
+        server: Option<SocketAddr>,
         outbox: Arc<Outbox>,
         id: SocketId,
     ) -> Watch {
-        self.register(
-            transport,
-            client,
-            Route {
-                outbox,
-                id,
-                quiet: false,
-                token: 0,
-            },
-        )
+        self.register(transport, client, server, outbox, id, false)
     }
 
     /// Marks `client` as a session's own socket whose server events and packets are not
@@ -120,29 +135,69 @@ impl Observers {
         &self,
         transport: Transport,
         client: SocketAddr,
+        server: Option<SocketAddr>,
         outbox: Arc<Outbox>,
     ) -> Watch {
-        self.register(
-            transport,
-            client,
-            Route {
-                outbox,
-                id: 0,
-                quiet: true,
-                token: 0,
-            },
-        )
+        self.register(transport, client, server, outbox, 0, true)
     }
 
-    fn register(&self, transport: Transport, client: SocketAddr, mut route: Route) -> Watch {
+    fn register(
+        &self,
+        transport: Transport,
+        client: SocketAddr,
+        server: Option<SocketAddr>,
+        outbox: Arc<Outbox>,
+        id: SocketId,
+        quiet: bool,
+    ) -> Watch {
         let key = (transport, client);
-        let token = TOKENS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        route.token = token;
+        let token = TOKENS.fetch_add(1, Ordering::Relaxed);
+        let flight = server
+            .filter(|_| transport == Transport::Udp)
+            .map(|server| {
+                Arc::new(Flight {
+                    server,
+                    sent: AtomicU64::new(0),
+                    read: AtomicU64::new(0),
+                })
+            });
+        let route = Route {
+            outbox,
+            id,
+            quiet,
+            token,
+            flight: flight.clone(),
+        };
         self.lock().by_client.insert(key, route);
         Watch {
             observers: self.clone(),
             key,
             token,
+            flight,
+        }
+    }
+
+    /// Is `client` one of a session's sockets (not the tutorial's client, `nc`, …)?
+    pub(crate) fn is_session_client(&self, transport: Transport, client: SocketAddr) -> bool {
+        self.lock().by_client.contains_key(&(transport, client))
+    }
+
+    /// The kernel dropped `dropped` datagrams at the UDP server `server` (its receive buffer of
+    /// `rcvbuf` bytes was full). Which datagrams it dropped nobody can tell afterwards; every
+    /// session that had datagrams on their way to that server, sent and not yet read, is told.
+    pub(crate) fn udp_dropped(&self, server: SocketAddr, dropped: u64, rcvbuf: usize) {
+        let routes = self.lock();
+        let mut told = std::collections::HashSet::new();
+        for route in routes.by_client.values() {
+            let Some(f) = &route.flight else { continue };
+            let in_flight = f.sent.load(Ordering::Relaxed) > f.read.load(Ordering::Relaxed);
+            if f.server == server && in_flight && told.insert(Arc::as_ptr(&route.outbox)) {
+                route.outbox.try_push(EventBody::UdpDropped {
+                    addr: server,
+                    dropped,
+                    rcvbuf,
+                });
+            }
         }
     }
 
@@ -150,6 +205,9 @@ impl Observers {
     pub(crate) fn report(&self, transport: Transport, client: SocketAddr, op: ServerSide) {
         let routes = self.lock();
         if let Some(route) = routes.by_client.get(&(transport, client)) {
+            if let (ServerSide::RecvFrom { .. }, Some(f)) = (&op, &route.flight) {
+                f.read.fetch_add(1, Ordering::Relaxed);
+            }
             if !route.quiet {
                 let id = route.id;
                 route.outbox.try_push(EventBody::Server { id, op });
@@ -251,7 +309,7 @@ mod tests {
         let stranger: SocketAddr = "127.0.0.1:40001".parse().unwrap();
         let send = |len| ServerSide::Send { len };
 
-        let watch = observers.watch(Transport::Tcp, me, mine.clone(), 7);
+        let watch = observers.watch(Transport::Tcp, me, None, mine.clone(), 7);
         observers.report(Transport::Tcp, stranger, send(1));
         observers.report(Transport::Udp, me, send(2));
         observers.report(Transport::Tcp, me, send(3));
@@ -262,7 +320,7 @@ mod tests {
         tokio::task::yield_now().await;
         observers.report(Transport::Tcp, me, send(5));
         // A new registration of the same address is not removed by the old one's linger.
-        let again = observers.watch(Transport::Tcp, me, mine.clone(), 8);
+        let again = observers.watch(Transport::Tcp, me, None, mine.clone(), 8);
         observers.report(Transport::Tcp, me, send(6));
         drop(again);
         drop(mine);

@@ -116,12 +116,13 @@ impl Outbox {
         });
     }
 
-    /// Takes the count of dropped events as an error event to send first, if any were dropped.
-    pub(crate) fn take_dropped(&self) -> Option<Event> {
+    /// Takes the count of dropped events as an error event, if any were dropped, stamped `t_us`:
+    /// the time of the event it is sent after, so that the stream's times never go back.
+    pub(crate) fn take_dropped(&self, t_us: u64) -> Option<Event> {
         let packets = self.packets_dropped.swap(0, Ordering::Relaxed);
         if packets > 0 {
             return Some(Event::new(
-                self.now_us(),
+                t_us,
                 EventBody::Error {
                     id: None,
                     server: None,
@@ -137,7 +138,7 @@ impl Outbox {
         let n = self.dropped.swap(0, Ordering::Relaxed);
         (n > 0).then(|| {
             Event::new(
-                self.now_us(),
+                t_us,
                 EventBody::Error {
                     id: None,
                     server: None,
@@ -187,6 +188,11 @@ impl OutboxReceiver {
     pub(crate) async fn recv(&mut self) -> Option<Event> {
         self.rx.recv().await
     }
+
+    /// The next event if one is queued now.
+    pub(crate) fn try_recv(&mut self) -> Option<Event> {
+        self.rx.try_recv().ok()
+    }
 }
 
 #[cfg(test)]
@@ -219,12 +225,13 @@ mod tests {
         for id in 0..(OUTBOX_EVENTS as u32 + 3) {
             outbox.try_push(closed(id));
         }
-        let report = outbox.take_dropped().expect("drops are reported");
+        let report = outbox.take_dropped(7).expect("drops are reported");
+        assert_eq!(report.t_us, 7, "stamped as the event it follows");
         assert!(matches!(
             report.body,
             EventBody::Error { code: ErrorCode::EventsDropped, ref message, .. } if message.starts_with("3 ")
         ));
-        assert!(outbox.take_dropped().is_none(), "reported once");
+        assert!(outbox.take_dropped(8).is_none(), "reported once");
         assert_eq!(rx.recv().await.unwrap().body, closed(0));
     }
 }

@@ -92,7 +92,10 @@ async fn tcp_connect_send_echo_close_reports_both_ends_in_order() {
                 data: "hello socket".into()
             },
             &ServerSide::Send { len: 12 },
-            &ServerSide::Close { error: None },
+            &ServerSide::Close {
+                error: None,
+                idle_s: None
+            },
         ]
     );
     // Timestamps never go backwards, and the teardown comes in its real order:

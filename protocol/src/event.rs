@@ -140,6 +140,15 @@ pub enum EventBody {
         server: ServerId,
         sockets: Vec<KernelSocket>,
     },
+    /// The kernel dropped `dropped` datagrams at the UDP server at `addr`: its receive buffer
+    /// (`rcvbuf` bytes, as the kernel counts it) was full. Sent to every session that had
+    /// datagrams on their way to that server then (which ones were dropped nobody can tell).
+    /// The count is the kernel's own (`SO_RXQ_OVFL`/`SO_MEMINFO`, what `ss -uam` shows as `d`).
+    UdpDropped {
+        addr: SocketAddr,
+        dropped: u64,
+        rcvbuf: usize,
+    },
     /// How a file transfer is going (at most a few times a second).
     FileProgress {
         id: SocketId,
@@ -199,10 +208,14 @@ pub enum ServerSide {
     Recv { data: Bytes },
     /// TCP: `send()` of the uppercased bytes.
     Send { len: usize },
-    /// TCP: the server closed its end, because `recv()` returned 0 (the client's FIN) or failed.
+    /// TCP: the server closed its end, because `recv()` returned 0 (the client's FIN), failed
+    /// (`error`), or waited `idle_s` seconds for data that never came (the server's idle
+    /// timeout).
     Close {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<OsError>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idle_s: Option<u32>,
     },
     /// UDP: one `recvfrom(1024)` returned this datagram. `size` is the datagram's real size
     /// (`MSG_TRUNC`): when it is larger than `data`, the kernel discarded the rest.

@@ -10,8 +10,8 @@
 use crate::experiments::{Action, Tab};
 use crate::i18n::{Catalog, Lang};
 use crate::link::{Link, backoff_ms};
-use crate::model::Model;
 use crate::model::log::{BrowserCall, Proto};
+use crate::model::{BridgeState, Model};
 use crate::options::Options;
 use crate::view::{Intent, View};
 use protocol::{ClientMsg, Command, Event};
@@ -35,6 +35,9 @@ struct State {
     host: Element,
     /// A redraw requested for the next animation frame: (request id, callback).
     frame: Option<(i32, Closure<dyn FnMut()>)>,
+    /// What the learner asked for while the session was closed for being idle: carried out
+    /// once the bridge is back.
+    pending: Option<Intent>,
 }
 
 /// The handle `mount()` returns.
@@ -74,6 +77,7 @@ impl Console {
             destroyed: false,
             host: host.0,
             frame: None,
+            pending: None,
         }));
         let for_intents = state.clone();
         state
@@ -126,6 +130,14 @@ fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {
     let Ok(mut s) = state.try_borrow_mut() else {
         return;
     };
+    // An idle session was closed by the bridge: this action reconnects, and is carried out
+    // when the bridge is back.
+    if matches!(s.model.bridge(), BridgeState::Idle { .. }) && intent.needs_bridge() {
+        s.pending = Some(intent);
+        drop(s);
+        connect(state);
+        return;
+    }
     let s = &mut *s;
     let commands = match intent {
         Intent::SendTcp => s.model.send(Proto::Tcp, s.view.message()),
@@ -228,10 +240,16 @@ fn connect(state: &Rc<RefCell<State>>) {
     let link = Link::open(
         &url,
         move || {
-            let mut s = on_open.borrow_mut();
-            s.attempts = 0;
-            s.model.bridge_opened();
-            redraw(&mut s);
+            let pending = {
+                let mut s = on_open.borrow_mut();
+                s.attempts = 0;
+                s.model.bridge_opened();
+                redraw(&mut s);
+                s.pending.take()
+            };
+            if let Some(intent) = pending {
+                on_intent(&on_open, intent);
+            }
         },
         move |text| {
             {
@@ -245,7 +263,18 @@ fn connect(state: &Rc<RefCell<State>>) {
             }
             redraw_soon(&on_text);
         },
-        move || schedule_reconnect(&on_closed),
+        move |code, reason: String| {
+            let again = {
+                let mut s = on_closed.borrow_mut();
+                s.link = None;
+                s.model.bridge_closed(code, &reason)
+            };
+            if again {
+                schedule_reconnect(&on_closed);
+            } else {
+                redraw(&mut on_closed.borrow_mut());
+            }
+        },
     );
     match link {
         Ok(link) => state.borrow_mut().link = Some(link),

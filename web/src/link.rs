@@ -18,12 +18,12 @@ pub(crate) struct Link {
 
 impl Link {
     /// Starts connecting. `on_closed` is called once, whether the socket failed to open or
-    /// closed later.
+    /// closed later, with the close code and reason (1006 and "" when there was no close frame).
     pub(crate) fn open(
         url: &str,
         on_open: impl FnMut() + 'static,
         mut on_text: impl FnMut(String) + 'static,
-        mut on_closed: impl FnMut() + 'static,
+        mut on_closed: impl FnMut(u16, String) + 'static,
     ) -> Result<Link, JsValue> {
         let ws = WebSocket::new(url)?;
         let on_open = Closure::<dyn FnMut()>::new(on_open);
@@ -32,7 +32,9 @@ impl Link {
                 on_text(text);
             }
         });
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| on_closed());
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
+            on_closed(e.code(), e.reason())
+        });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));

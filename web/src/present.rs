@@ -95,10 +95,33 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
             ("server", fill(c.ev_server_recv, &[("n", &n(data.len()))]))
         }
         What::ServerSend { len } => ("server", fill(c.ev_server_send, &[("n", &n(*len))])),
-        What::ServerClose { error: None } => ("server", c.ev_server_close_eof.to_string()),
-        What::ServerClose { error: Some(error) } => {
-            ("server", fill(c.ev_server_close_error, &[("error", error)]))
+        What::ServerClose {
+            error: None,
+            idle_s: None,
+        } => ("server", c.ev_server_close_eof.to_string()),
+        What::ServerClose {
+            idle_s: Some(seconds),
+            ..
+        } => (
+            "server",
+            fill(c.ev_server_close_idle, &[("seconds", &seconds.to_string())]),
+        ),
+        What::ServerClose {
+            error: Some(error), ..
+        } => ("server", fill(c.ev_server_close_error, &[("error", error)])),
+        What::UdpDropped { dropped, rcvbuf } => {
+            let values = [("n", dropped.to_string()), ("size", bytes(*rcvbuf))];
+            ("error", fill_owned(c.ev_udp_dropped, &values))
         }
+        What::SessionIdle { minutes } => (
+            "error",
+            fill(c.ev_session_idle, &[("minutes", &minutes.to_string())]),
+        ),
+        What::BridgeClosed { code: 1009 } => ("error", c.ev_frame_too_big.to_string()),
+        What::BridgeClosed { code } => (
+            "error",
+            fill(c.ev_bridge_closed, &[("code", &code.to_string())]),
+        ),
         What::ServerRecvFrom { peer, data, size } => {
             payload = Some(quote(data));
             let values = [("n", n(data.len())), ("peer", peer.to_string())];

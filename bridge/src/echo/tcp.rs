@@ -22,20 +22,29 @@
 
 use super::framing::Decoder;
 use super::upper::upper;
+use crate::backoff::Backoff;
 use crate::observe::{Observers, Transport};
 use crate::os_error::os_error;
 use protocol::{LabSpec, ServerSide};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// Most clients served at once. Past this the server stops accepting, and new connections wait
-/// in the kernel's queue — a bound on memory, and the same thing a real server does.
-pub(crate) const MAX_CLIENTS: usize = 1024;
+/// Clients that belong to no browser session (the tutorial's Python client, `nc`, any local
+/// program) served at once. A session's own connections are bounded by the session's limits
+/// (`--max-sockets` each, `--max-sessions` in all), so they never wait behind these; past this
+/// many others, a new one is closed at once instead of queueing in the kernel.
+pub(crate) const MAX_OTHER_CLIENTS: usize = 64;
+
+/// A connection that sends nothing for this long is closed by the server, as real servers do:
+/// a forgotten `nc` or an idle tab must not hold a place forever. Ten minutes lets a learner
+/// read a page of the tutorial between two sends.
+pub(crate) const CLIENT_IDLE: Duration = Duration::from_secs(600);
 
 /// Binds the listening socket as `spec` says: the tutorial's is `SO_REUSEADDR` (so a restart
 /// does not fail on connections still in TIME_WAIT) and `listen(5)`.
@@ -59,24 +68,34 @@ pub(crate) type CloseOrder = watch::Receiver<u64>;
 /// tasks belong to this loop: stopping the server closes every connection it has, from the
 /// server's side first, as when a server process exits.
 pub(crate) async fn serve(
-    listener: TcpListener,
+    listener: Arc<TcpListener>,
     observers: Observers,
     spec: LabSpec,
     close: CloseOrder,
 ) {
     let mut clients = JoinSet::new();
+    let mut others = JoinSet::new();
+    let mut backoff = Backoff::default();
     loop {
-        // Reap finished clients; at the limit, wait for one to finish before accepting more.
+        // Reap finished clients.
         while clients.try_join_next().is_some() {}
-        if clients.len() >= MAX_CLIENTS {
-            clients.join_next().await;
-            continue;
-        }
+        while others.try_join_next().is_some() {}
         match listener.accept().await {
             Ok((stream, peer)) => {
+                backoff.reset();
+                let other = !observers.is_session_client(Transport::Tcp, peer);
+                if other && others.len() >= MAX_OTHER_CLIENTS {
+                    tracing::warn!(
+                        "TCP echo: {peer} closed at once: {MAX_OTHER_CLIENTS} other clients \
+                         are connected already"
+                    );
+                    continue;
+                }
                 let client = serve_client(stream, peer, observers.clone(), spec, close.clone());
                 if spec.one_at_a_time {
                     client.await;
+                } else if other {
+                    others.spawn(client);
                 } else {
                     clients.spawn(client);
                 }
@@ -84,7 +103,7 @@ pub(crate) async fn serve(
             Err(e) => {
                 // E.g. EMFILE (out of file descriptors): keep serving, but do not spin.
                 tracing::warn!("TCP echo accept() failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                backoff.wait().await;
             }
         }
     }
@@ -105,13 +124,20 @@ async fn serve_client(
     let delay = Duration::from_millis(spec.read_delay_ms.into());
     let mut buf = vec![0u8; spec.recv_buffer];
     let mut decoder = Decoder::new(spec.framing);
+    let mut idle = false;
     let error = loop {
         // A slow server: the client's data piles up in the kernel meanwhile.
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
         let read = tokio::select! {
-            read = conn.read(&mut buf) => read,
+            read = tokio::time::timeout(CLIENT_IDLE, conn.read(&mut buf)) => match read {
+                Ok(read) => read,
+                Err(_idle) => {
+                    idle = true;
+                    break None;
+                }
+            },
             _ = close.changed() => break None,
         };
         match read {
@@ -144,7 +170,8 @@ async fn serve_client(
             Err(e) => break Some(os_error(&e)),
         }
     };
-    report(ServerSide::Close { error });
+    let idle_s = idle.then_some(CLIENT_IDLE.as_secs() as u32);
+    report(ServerSide::Close { error, idle_s });
     tracing::debug!("TCP echo: closed {peer}");
     // Dropping `conn` is `conn.close()`: the server's FIN goes out now.
 }

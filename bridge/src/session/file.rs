@@ -225,7 +225,7 @@ async fn tcp(
     let local = socket
         .local_addr()
         .map_err(|e| Failure::Os("getsockname() failed", e))?;
-    let _quiet = observers.watch_quietly(Transport::Tcp, local, outbox.clone());
+    let _quiet = observers.watch_quietly(Transport::Tcp, local, None, outbox.clone());
     let stream = socket
         .connect(target)
         .await
@@ -349,12 +349,13 @@ async fn udp(
     let local = socket
         .local_addr()
         .map_err(|e| Failure::Os("getsockname() failed", e))?;
-    let _quiet = observers.watch_quietly(Transport::Udp, local, outbox.clone());
+    let route = observers.watch_quietly(Transport::Udp, local, Some(target), outbox.clone());
     let tally = std::sync::Mutex::new(Tally::default());
     let lock = || tally.lock().unwrap_or_else(|e| e.into_inner());
     let chunk = datagram - HEADER;
-    // Sizes of the data sent, by sequence number, to spot truncated echoes.
-    let sizes = std::sync::Mutex::new(Vec::<u32>::new());
+    // Every datagram carries `chunk` bytes of the file but the last, which carries the rest:
+    // an echo shorter than that was truncated. Constant state, however many datagrams.
+    let last_len = std::sync::atomic::AtomicU64::new(u64::MAX);
     let finished_sending = std::sync::atomic::AtomicBool::new(false);
 
     let writer = async {
@@ -377,10 +378,11 @@ async fn udp(
                     .send_to(&packet, target)
                     .await
                     .map_err(|e| Failure::Os("sendto() failed", e))?;
-                sizes
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(data.len() as u32);
+                route.sent_datagram();
+                if pending.is_empty() && last {
+                    let seq_len = (seq << 32) | data.len() as u64;
+                    last_len.store(seq_len, std::sync::atomic::Ordering::SeqCst);
+                }
                 let mut t = lock();
                 t.expected.update(upper(&data));
                 t.progress.sends += 1;
@@ -431,12 +433,13 @@ async fn udp(
                     t.progress.reordered += 1;
                 }
                 highest = Some(highest.map_or(seq, |h| h.max(seq)));
-                let sent_len = sizes
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(seq as usize)
-                    .copied();
-                if sent_len.is_some_and(|len| (data.len() as u32) < len) {
+                let last = last_len.load(std::sync::atomic::Ordering::SeqCst);
+                let sent_len = if last != u64::MAX && seq == last >> 32 {
+                    last & 0xFFFF_FFFF
+                } else {
+                    chunk as u64
+                };
+                if (data.len() as u64) < sent_len {
                     t.progress.truncated += 1;
                 }
             }

@@ -5,29 +5,25 @@
 //! server it can restart gets its own here, on a loopback port the bridge picks; the browser
 //! refers to it by a number. Everything stops when the session ends.
 //!
-//! For each TCP lab server a watcher reads the kernel's socket table every [`WATCH_EVERY`] and
-//! reports what changed: the accept queue's length, and the connections on the server's port
-//! with their states (ESTABLISHED, FIN_WAIT2, TIME_WAIT and its time left, …). It keeps watching
-//! after the server stops, because TIME_WAIT outlives the server.
+//! While a TCP lab server runs, the session's [`KernelWatch`] reads its accept queue from the
+//! kernel; the server's end of each of the session's connections to it is watched from the
+//! client's side (see `watch.rs`), also after the server stops, because TIME_WAIT outlives it.
 
+use super::watch::KernelWatch;
 use crate::Shared;
 use crate::echo;
-use crate::kernel::proc_net;
 use crate::os_error::os_error;
 use crate::outbox::{Outbox, SessionGone};
-use protocol::{ErrorCode, EventBody, KernelSocket, LabSpec, ServerId, Transport};
+use protocol::{ErrorCode, EventBody, LabSpec, ServerId, Transport};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Lab servers one session may have at once.
+/// Lab servers one session may have at once: the experiments use at most 6 (each a listening
+/// socket and a task); 8 leaves room without letting a session hold many ports.
 pub(crate) const MAX_LAB_SERVERS: usize = 8;
-
-/// How often the kernel's table is read. Fast enough to watch a queue fill as clicks come in.
-pub(crate) const WATCH_EVERY: Duration = Duration::from_millis(200);
 
 /// The bounds on a spec: anything else is refused with `bad_spec`.
 const MAX_READ_DELAY_MS: u32 = 10_000;
@@ -65,12 +61,12 @@ struct LabServer {
     addr: SocketAddr,
     /// The serving task and the way to order it to close its clients; `None` when stopped.
     running: Option<(Owned, watch::Sender<u64>)>,
-    _watcher: Option<Owned>,
 }
 
 pub(crate) struct LabServers {
     shared: Arc<Shared>,
     outbox: Arc<Outbox>,
+    kernel: KernelWatch,
     servers: HashMap<ServerId, LabServer>,
 }
 
@@ -78,10 +74,11 @@ pub(crate) struct LabServers {
 type Refusal = (ErrorCode, String);
 
 impl LabServers {
-    pub(crate) fn new(shared: Arc<Shared>, outbox: Arc<Outbox>) -> LabServers {
+    pub(crate) fn new(shared: Arc<Shared>, outbox: Arc<Outbox>, kernel: KernelWatch) -> LabServers {
         LabServers {
             shared,
             outbox,
+            kernel,
             servers: HashMap::new(),
         }
     }
@@ -117,21 +114,17 @@ impl LabServers {
         if let Some(old) = self.servers.remove(&server)
             && let Some((task, _)) = old.running
         {
+            self.kernel.forget_listener(server);
             task.stop().await;
         }
         // The same loopback as the lab's own servers, on a port the kernel picks.
         let ip = self.shared.tcp_target.ip();
-        match self.bind(SocketAddr::new(ip, 0), &spec).await {
+        match self.bind(server, SocketAddr::new(ip, 0), &spec).await {
             Ok((addr, running)) => {
-                let watcher = (spec.transport == Transport::Tcp).then(|| {
-                    let outbox = self.outbox.clone();
-                    Owned::spawn(watch_kernel(server, addr, spec.backlog, outbox))
-                });
                 let lab = LabServer {
                     spec,
                     addr,
                     running: Some(running),
-                    _watcher: watcher,
                 };
                 self.servers.insert(server, lab);
                 self.outbox
@@ -167,9 +160,11 @@ impl LabServers {
         Ok(())
     }
 
-    /// Binds and starts serving at `addr` (port 0 = any).
+    /// Binds and starts serving at `addr` (port 0 = any); a TCP server's accept queue is
+    /// watched while it runs.
     async fn bind(
         &self,
+        server: ServerId,
         addr: SocketAddr,
         spec: &LabSpec,
     ) -> std::io::Result<(SocketAddr, (Owned, watch::Sender<u64>))> {
@@ -178,13 +173,16 @@ impl LabServers {
         let spec = *spec;
         match spec.transport {
             Transport::Tcp => {
-                let listener = echo::tcp::bind(addr, &spec)?;
+                let listener = Arc::new(echo::tcp::bind(addr, &spec)?);
                 let addr = listener.local_addr()?;
+                self.kernel.listener(server, &listener);
                 let task = Owned::spawn(echo::tcp::serve(listener, observers, spec, close_order));
                 Ok((addr, (task, close)))
             }
             Transport::Udp => {
                 let socket = tokio::net::UdpSocket::bind(addr).await?;
+                // The kernel's default buffer: a slow lab server shows UDP's drops, counted.
+                echo::udp::prepare(&socket, None)?;
                 let addr = socket.local_addr()?;
                 let task = Owned::spawn(echo::udp::serve(socket, observers, spec));
                 Ok((addr, (task, close)))
@@ -198,6 +196,7 @@ impl LabServers {
             return self.unknown(server).await;
         };
         if let Some((task, _)) = lab.running.take() {
+            self.kernel.forget_listener(server);
             task.stop().await;
             self.outbox.push(EventBody::LabStopped { server }).await?;
         }
@@ -219,7 +218,7 @@ impl LabServers {
             (lab.addr, lab.spec)
         };
         spec.reuseaddr = reuseaddr;
-        match self.bind(addr, &spec).await {
+        match self.bind(server, addr, &spec).await {
             Ok((_, running)) => {
                 let lab = self.servers.get_mut(&server).expect("checked above");
                 lab.running = Some(running);
@@ -275,54 +274,5 @@ impl LabServers {
                 os,
             })
             .await
-    }
-}
-
-/// Reports the kernel's view of `addr`'s port whenever it changes, until aborted.
-async fn watch_kernel(server: ServerId, addr: SocketAddr, backlog: u32, outbox: Arc<Outbox>) {
-    let mut last_queue = None;
-    let mut last_sockets = None;
-    let mut tick = tokio::time::interval(WATCH_EVERY);
-    loop {
-        tick.tick().await;
-        let Ok(rows) = proc_net::read_all() else {
-            return;
-        };
-        let mine = rows.iter().filter(|r| r.local == addr);
-        let queued = mine
-            .clone()
-            .find(|r| r.state == proc_net::LISTEN)
-            .map(|r| r.rx_queue);
-        let mut sockets: Vec<KernelSocket> = mine
-            .filter(|r| r.state != proc_net::LISTEN)
-            .map(|r| KernelSocket {
-                local: r.local,
-                remote: r.remote,
-                state: proc_net::state_name(r.state).to_string(),
-                // Whole seconds: enough for a countdown, and it keeps the events few.
-                timer_ms: r.timer_ms.map(|ms| ms / 1000 * 1000),
-            })
-            .collect();
-        sockets.sort_by_key(|s| (s.remote, s.state.clone()));
-        if let Some(queued) = queued
-            && last_queue != Some(queued)
-        {
-            last_queue = Some(queued);
-            let event = EventBody::ListenQueue {
-                server,
-                queued,
-                backlog,
-            };
-            if outbox.push(event).await.is_err() {
-                return;
-            }
-        }
-        if last_sockets.as_ref() != Some(&sockets) {
-            last_sockets = Some(sockets.clone());
-            let event = EventBody::KernelSockets { server, sockets };
-            if outbox.push(event).await.is_err() {
-                return;
-            }
-        }
     }
 }

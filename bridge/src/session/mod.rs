@@ -5,20 +5,53 @@
 //! [`Outbox`]. A writer drains the outbox into the WebSocket. When the WebSocket closes (the tab
 //! was closed, the network went away), the session ends and every socket it owned is closed with
 //! it: nothing outlives its session.
+//!
+//! A session also ends when the bridge ends it, always with a close frame that says why (the
+//! console shows it in the learner's language): [`CLOSE_IDLE`] after `--idle-timeout` without a
+//! command, 1009 for a frame over the size limit, 1001 when the bridge shuts down. A browser that
+//! vanished without closing is noticed by its silence: the bridge pings every [`PING_EVERY`] and
+//! browsers answer by themselves; nothing heard for two of those, and the session ends.
 
 mod file;
 mod lab;
 mod sockets;
 mod tcp;
 mod udp;
+mod watch;
 
 use crate::Shared;
-use crate::outbox::Outbox;
-use axum::extract::ws::{Message, WebSocket};
+use crate::outbox::{Outbox, OutboxReceiver};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ErrorCode, EventBody};
 use sockets::Sockets;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+pub(crate) use lab::MAX_LAB_SERVERS;
+
+/// The close code of a session the bridge closed for being idle (an application code: 4000–4999
+/// are the application's own in RFC 6455).
+pub(crate) const CLOSE_IDLE: u16 = 4000;
+/// RFC 6455's "message too big" and "going away".
+const CLOSE_TOO_BIG: u16 = 1009;
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// How often the bridge pings a quiet browser. Browsers answer pings by themselves, so a
+/// console that hears nothing still answers; one that is gone (a laptop closed, a network
+/// dropped without a FIN) stops answering, and after two periods of silence the session ends.
+pub(crate) const PING_EVERY: Duration = Duration::from_secs(30);
+
+/// Events written to the WebSocket before one flush. Events that are ready leave in one write
+/// (one TCP segment when small), not one each; the bound keeps one flush's bytes bounded too.
+pub(crate) const WRITE_BATCH: usize = 64;
+
+/// After the session decided to end, how long its writer has to send what is queued and the
+/// close frame to a browser that may be slow to read.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// What a session's socket tasks can be told.
 pub(crate) enum SockCmd {
@@ -30,84 +63,187 @@ pub(crate) enum SockCmd {
     Close,
 }
 
-/// Runs a session until its WebSocket closes.
-pub(crate) async fn run(ws: WebSocket, shared: Arc<Shared>) {
-    let (outbox, mut outbox_rx) = Outbox::new();
+/// How the bridge runs a session.
+pub(crate) struct Settings {
+    /// Close the session after this long without a command.
+    pub(crate) idle: Duration,
+    /// The largest frame the WebSocket accepts (for the 1009 close's words).
+    pub(crate) max_frame: usize,
+    /// Becomes `true` when the bridge shuts down.
+    pub(crate) stop: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Runs a session until its WebSocket closes or the bridge closes it.
+pub(crate) async fn run(ws: WebSocket, shared: Arc<Shared>, settings: Settings) {
+    let (outbox, outbox_rx) = Outbox::new();
     let outbox = Arc::new(outbox);
     shared.observers.join(&outbox);
-    let (mut sink, mut stream) = ws.split();
-
-    let writer = {
-        let outbox = outbox.clone();
-        async move {
-            while let Some(event) = outbox_rx.recv().await {
-                let dropped = outbox.take_dropped();
-                for event in dropped.into_iter().chain([event]) {
-                    if sink
-                        .send(Message::Text(event.to_json().into()))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            }
-        }
-    };
+    let (sink, stream) = ws.split();
+    let (close_tx, close_rx) = oneshot::channel();
 
     let reader = async {
-        let hello = EventBody::Hello {
-            tcp_server: shared.tcp_target,
-            udp_server: shared.udp_target,
-            limits: shared.limits,
-            show_other_clients: shared.observers.shows_others(),
-            capture: shared.capture.clone(),
-            started_unix_us: outbox.started_unix_us(),
-        };
-        if outbox.push(hello).await.is_err() {
-            return;
-        }
-        let mut sockets = Sockets::new(shared.clone(), outbox.clone());
-        loop {
-            tokio::select! {
-                frame = stream.next() => match frame {
+        let end = read(stream, &shared, &outbox, settings).await;
+        // Every socket of the session is closed by now (`read` owned them). Let the writer send
+        // what is queued and the close frame, then end.
+        let _ = close_tx.send(end);
+        tokio::time::sleep(CLOSE_GRACE).await;
+    };
+    let writer = write(sink, outbox_rx, &outbox, close_rx);
+    // Whichever side ends first ends the session.
+    tokio::select! {
+        () = reader => {}
+        () = writer => {}
+    }
+    tracing::debug!("session ended");
+}
+
+/// Reads commands until the browser leaves or the session must end; returns the close frame to
+/// send, if any.
+async fn read(
+    mut stream: SplitStream<WebSocket>,
+    shared: &Arc<Shared>,
+    outbox: &Arc<Outbox>,
+    mut settings: Settings,
+) -> Option<CloseFrame> {
+    let hello = EventBody::Hello {
+        tcp_server: shared.tcp_target,
+        udp_server: shared.udp_target,
+        limits: shared.limits,
+        show_other_clients: shared.observers.shows_others(),
+        capture: shared.capture.clone(),
+        started_unix_us: outbox.started_unix_us(),
+    };
+    outbox.push(hello).await.ok()?;
+    let mut sockets = Sockets::new(shared.clone(), outbox.clone());
+    let mut last_command = Instant::now();
+    let mut last_heard = Instant::now();
+    let close = |code: u16, reason: String| {
+        Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })
+    };
+    loop {
+        let idle_at = last_command + settings.idle;
+        let silent_at = last_heard + 2 * PING_EVERY;
+        tokio::select! {
+            frame = stream.next() => {
+                last_heard = Instant::now();
+                match frame {
                     Some(Ok(Message::Text(text))) => {
-                        if sockets.handle(&text).await.is_err() {
-                            return;
-                        }
+                        last_command = Instant::now();
+                        sockets.handle(&text).await.ok()?;
                     }
                     Some(Ok(Message::Binary(_))) => {
                         let error = EventBody::Error {
                             id: None,
                             server: None,
                             code: ErrorCode::BinaryFrame,
-                            message: "binary frames are not part of the protocol: send JSON text \
-                                      frames (payload bytes go in \"data\" as base64)"
+                            message: "binary frames are not part of the protocol: send JSON \
+                                      text frames (payload bytes go in \"data\" as base64)"
                                 .into(),
                             os: None,
                         };
-                        if outbox.push(error).await.is_err() {
-                            return;
-                        }
+                        outbox.push(error).await.ok()?;
                     }
                     // Pings are answered by the WebSocket library itself.
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Close(_))) | None => return,
+                    Some(Ok(Message::Close(_))) | None => return None,
+                    Some(Err(e)) if too_big(&e) => {
+                        let max = settings.max_frame;
+                        return close(CLOSE_TOO_BIG, format!("a frame over {max} bytes"));
+                    }
                     Some(Err(e)) => {
                         tracing::debug!("session ended by a WebSocket error: {e}");
-                        return;
+                        return None;
                     }
-                },
-                Some(done) = sockets.next_finished() => sockets.forget(done),
+                }
+            }
+            Some(done) = sockets.next_finished() => sockets.forget(done),
+            () = tokio::time::sleep_until(idle_at) => {
+                let seconds = settings.idle.as_secs();
+                return close(CLOSE_IDLE, format!("idle for {seconds} s: no command from this console"));
+            }
+            () = tokio::time::sleep_until(silent_at) => {
+                tracing::debug!("session ended: the browser stopped answering pings");
+                return None;
+            }
+            () = crate::serve::until_stopped(&mut settings.stop) => {
+                return close(CLOSE_GOING_AWAY, "the bridge is shutting down".into());
             }
         }
-    };
-
-    // Whichever side ends first ends the session; dropping `reader` drops `Sockets`, which
-    // aborts every socket task it owns.
-    tokio::select! {
-        () = reader => {}
-        () = writer => {}
     }
-    tracing::debug!("session ended");
+}
+
+/// Is this the WebSocket library refusing a frame or message over the size limit?
+fn too_big(e: &axum::Error) -> bool {
+    let inner = std::error::Error::source(e);
+    matches!(
+        inner.and_then(|i| i.downcast_ref::<tungstenite::Error>()),
+        Some(tungstenite::Error::Capacity(_))
+    )
+}
+
+/// Drains the outbox into the WebSocket, pings a quiet browser, and sends the close frame when
+/// the reader says the session ends.
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut rx: OutboxReceiver,
+    outbox: &Outbox,
+    mut close: oneshot::Receiver<Option<CloseFrame>>,
+) {
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    loop {
+        tokio::select! {
+            biased;
+            event = rx.recv() => {
+                let Some(event) = event else { return };
+                if write_batch(&mut sink, event, &mut rx, outbox).await.is_err() {
+                    return;
+                }
+            }
+            end = &mut close => {
+                while let Some(event) = rx.try_recv() {
+                    if write_batch(&mut sink, event, &mut rx, outbox).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = match end {
+                    Ok(Some(frame)) => sink.send(Message::Close(Some(frame))).await,
+                    _ => sink.close().await,
+                };
+                return;
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Writes `first` and whatever else is ready (up to [`WRITE_BATCH`]), then flushes once. A
+/// report of dropped events goes right after the event it was found with, stamped with that
+/// event's time, so `t_us` never goes back in the stream.
+async fn write_batch(
+    sink: &mut SplitSink<WebSocket, Message>,
+    first: protocol::Event,
+    rx: &mut OutboxReceiver,
+    outbox: &Outbox,
+) -> Result<(), axum::Error> {
+    let mut next = Some(first);
+    let mut written = 0;
+    while let Some(event) = next.take() {
+        let t_us = event.t_us;
+        sink.feed(Message::Text(event.to_json().into())).await?;
+        if let Some(report) = outbox.take_dropped(t_us) {
+            sink.feed(Message::Text(report.to_json().into())).await?;
+        }
+        written += 1;
+        if written < WRITE_BATCH {
+            next = rx.try_recv();
+        }
+    }
+    sink.flush().await
 }

@@ -7,6 +7,7 @@
 //! here" port — never an address the browser chose.
 
 use super::lab::LabServers;
+use super::watch::KernelWatch;
 use super::{SockCmd, file, tcp, udp};
 use crate::Shared;
 use crate::echo::framing;
@@ -51,6 +52,7 @@ pub(crate) struct Sockets {
     /// Owns the socket tasks: dropping the set aborts them all.
     tasks: JoinSet<SocketId>,
     labs: LabServers,
+    kernel: KernelWatch,
     nobody: Option<Nobody>,
 }
 
@@ -69,8 +71,10 @@ struct Nobody {
 
 impl Sockets {
     pub(crate) fn new(shared: Arc<Shared>, outbox: Arc<Outbox>) -> Sockets {
+        let kernel = KernelWatch::start(outbox.clone());
         Sockets {
-            labs: LabServers::new(shared.clone(), outbox.clone()),
+            labs: LabServers::new(shared.clone(), outbox.clone(), kernel.clone()),
+            kernel,
             shared,
             outbox,
             open: HashMap::new(),
@@ -110,9 +114,15 @@ impl Sockets {
         };
         match cmd {
             Command::TcpConnect { id, to } => {
-                if let Some(target) = self.prepare(id, Transport::Tcp, to).await? {
+                if let Some(addr) = self.prepare(id, Transport::Tcp, to).await? {
+                    let lab = match to {
+                        Target::Lab(server) => Some(server),
+                        _ => None,
+                    };
+                    let to = tcp::To { addr, lab };
+                    let kernel = self.kernel.clone();
                     self.spawn(id, Kind::Tcp, move |shared, outbox, rx| async move {
-                        tcp::run(id, target, &shared, &outbox, rx).await
+                        tcp::run(id, to, &shared, &kernel, &outbox, rx).await
                     });
                 }
                 Ok(())

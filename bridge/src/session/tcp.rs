@@ -9,12 +9,13 @@
 //! reading, and both ends would wait forever).
 
 use super::SockCmd;
+use super::watch::KernelWatch;
 use crate::Shared;
-use crate::kernel::{proc_net, tcp_info};
+use crate::kernel::{state_name, tcp_info};
 use crate::observe::Transport;
 use crate::os_error::failed;
 use crate::outbox::{Outbox, SessionGone};
-use protocol::{CloseBy, EventBody, SocketId};
+use protocol::{CloseBy, EventBody, ServerId, SocketId};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,24 +24,30 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
 
-/// How often TCP_INFO is read while the connection is open.
+/// How often TCP_INFO is read while the connection is open (one `getsockopt()` on our own
+/// socket): often enough to see the congestion window move during an exchange.
 const STATE_EVERY: Duration = Duration::from_millis(200);
-/// After close: how often the kernel's table is read, at least and at most how long.
-const AFTERLIFE_EVERY: Duration = Duration::from_millis(500);
-const AFTERLIFE_MIN: Duration = Duration::from_secs(1);
-const AFTERLIFE_MAX: Duration = Duration::from_secs(70);
 
 /// The client's receive buffer. Larger than the server's 1024 on purpose: the console shows how
 /// the *stream* arrives, and one read can hold several echoes.
 const CLIENT_RECV_BUFFER: usize = 16 * 1024;
 
+/// Where a connection goes: the address, and which of the session's lab servers it is, if one.
+#[derive(Clone, Copy)]
+pub(crate) struct To {
+    pub(crate) addr: SocketAddr,
+    pub(crate) lab: Option<ServerId>,
+}
+
 pub(crate) async fn run(
     id: SocketId,
-    server: SocketAddr,
+    to: To,
     shared: &Shared,
+    kernel: &KernelWatch,
     outbox: &std::sync::Arc<Outbox>,
     mut cmds: mpsc::Receiver<SockCmd>,
 ) -> Result<(), SessionGone> {
+    let server = to.addr;
     // Bind first, so the observer registry knows our address before the server can accept us.
     let (socket, local) = match bound_socket(server) {
         Ok(pair) => pair,
@@ -50,9 +57,12 @@ pub(crate) async fn run(
                 .await;
         }
     };
-    let _watch = shared
+    let route = shared
         .observers
-        .watch(Transport::Tcp, local, outbox.clone(), id);
+        .watch(Transport::Tcp, local, None, outbox.clone(), id);
+    // The server's end of a connection to a lab server is watched from here (its accept queue,
+    // its TIME_WAIT when the server closes first).
+    let _lab_client = to.lab.map(|lab| kernel.lab_client(lab, server, local));
 
     let started = Instant::now();
     let stream = match socket.connect(server).await {
@@ -153,7 +163,7 @@ pub(crate) async fn run(
     };
 
     // The kernel's view while the socket is open: TCP_INFO, reported when it changes.
-    let kernel = async {
+    let kernel_state = async {
         let mut tick = tokio::time::interval(STATE_EVERY);
         let mut last = None;
         loop {
@@ -162,7 +172,7 @@ pub(crate) async fn run(
                 let key = (state, info.segs_out, info.segs_in, info.total_retrans);
                 if last != Some(key) {
                     last = Some(key);
-                    let state = proc_net::state_name(state).to_string();
+                    let state = state_name(state).to_string();
                     let event = EventBody::TcpState {
                         id,
                         state,
@@ -178,56 +188,14 @@ pub(crate) async fn run(
     let ended = tokio::select! {
         r = reader => r,
         r = writer => r,
-        r = kernel => r,
+        r = kernel_state => r,
     };
     ended?;
-    // The socket is closed: no more commands for it (its place in the session is free).
+    // The socket is closed: no more commands for it (its place in the session is free). What is
+    // left of the connection in the kernel (TIME_WAIT when we closed first) is watched by the
+    // session, which also keeps the route for the teardown's last packets.
     drop((rd, wr, cmds));
-    afterlife(id, local, server, outbox).await
-}
-
-/// After our close the connection may live on in the kernel — in TIME_WAIT, for about a minute,
-/// when we closed first. Reports its state from the kernel's table until it is gone. Keeping
-/// this task (and its registration) alive a little also lets the capture deliver the teardown's
-/// last packets.
-async fn afterlife(
-    id: SocketId,
-    local: SocketAddr,
-    peer: SocketAddr,
-    outbox: &std::sync::Arc<Outbox>,
-) -> Result<(), SessionGone> {
-    let started = Instant::now();
-    let mut last: Option<(String, Option<u64>)> = None;
-    let mut tick = tokio::time::interval(AFTERLIFE_EVERY);
-    while started.elapsed() < AFTERLIFE_MAX {
-        tick.tick().await;
-        let Ok(rows) = proc_net::read_all() else {
-            break;
-        };
-        let row = rows.iter().find(|r| r.local == local && r.remote == peer);
-        let now = match row {
-            Some(r) => (
-                proc_net::state_name(r.state).to_string(),
-                r.timer_ms.map(|ms| ms / 1000 * 1000),
-            ),
-            None => ("CLOSED".to_string(), None),
-        };
-        if last.as_ref() != Some(&now) {
-            let (state, timer_ms) = now.clone();
-            outbox
-                .push(EventBody::TcpState {
-                    id,
-                    state,
-                    info: None,
-                    timer_ms,
-                })
-                .await?;
-            last = Some(now);
-        }
-        if row.is_none() && started.elapsed() >= AFTERLIFE_MIN {
-            break;
-        }
-    }
+    kernel.closed(id, local, server, route);
     Ok(())
 }
 

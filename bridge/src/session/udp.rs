@@ -50,9 +50,9 @@ pub(crate) async fn run(
         Ok(local) => local,
         Err(e) => return outbox.push(failed(id, "getsockname() failed", &e)).await,
     };
-    let _watch = shared
+    let route = shared
         .observers
-        .watch(Transport::Udp, local, outbox.clone(), id);
+        .watch(Transport::Udp, local, Some(server), outbox.clone(), id);
     // A connected UDP socket only talks to `server`, and the kernel reports ICMP errors for it
     // (e.g. "port unreachable" becomes ECONNREFUSED on the next call). An unconnected one hears
     // nothing of the kind.
@@ -78,6 +78,7 @@ pub(crate) async fn run(
                     };
                     match sent {
                         Ok(len) => {
+                            route.sent_datagram();
                             waiting.get_or_insert_with(Instant::now);
                             outbox.push(EventBody::UdpSent { id, local, peer: server, len }).await?
                         }

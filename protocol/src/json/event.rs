@@ -107,6 +107,11 @@ fn body(o: Obj, kind: &str) -> Result<EventBody, DecodeError> {
             queued: o.get("queued")?,
             backlog: o.get("backlog")?,
         },
+        "udp_dropped" => EventBody::UdpDropped {
+            addr: o.get("addr")?,
+            dropped: o.get("dropped")?,
+            rcvbuf: o.get("rcvbuf")?,
+        },
         "kernel_sockets" => EventBody::KernelSockets {
             server: o.get("server")?,
             sockets: o.get("sockets")?,
@@ -192,6 +197,7 @@ impl FromJson for ServerSide {
                 "send" => ServerSide::Send { len: o.get("len")? },
                 "close" => ServerSide::Close {
                     error: o.opt("error")?,
+                    idle_s: o.opt("idle_s")?,
                 },
                 "recv_from" => ServerSide::RecvFrom {
                     peer: o.get("peer")?,

@@ -147,11 +147,17 @@ fn sample_events() -> Vec<EventBody> {
         },
         EventBody::Server {
             id: 1,
-            op: ServerSide::Close { error: Some(os()) },
+            op: ServerSide::Close {
+                error: Some(os()),
+                idle_s: None,
+            },
         },
         EventBody::Server {
             id: 1,
-            op: ServerSide::Close { error: None },
+            op: ServerSide::Close {
+                error: None,
+                idle_s: Some(600),
+            },
         },
         EventBody::Server {
             id: 2,
@@ -243,6 +249,11 @@ fn sample_events() -> Vec<EventBody> {
             message: String::new(),
             os: None,
         },
+        EventBody::UdpDropped {
+            addr: "[::1]:8081".parse().unwrap(),
+            dropped: 37,
+            rcvbuf: 425_984,
+        },
     ]
 }
 
@@ -270,6 +281,7 @@ fn event_variant(body: &EventBody) -> usize {
         EventBody::FileProgress { .. } => 18,
         EventBody::FileDone { .. } => 19,
         EventBody::Error { .. } => 20,
+        EventBody::UdpDropped { .. } => 21,
     }
 }
 
@@ -281,7 +293,7 @@ fn every_event_written_by_serde_reads_back_the_same() {
     seen.dedup();
     assert_eq!(
         seen,
-        (0..=20).collect::<Vec<_>>(),
+        (0..=21).collect::<Vec<_>>(),
         "a sample of every variant"
     );
     for (t_us, body) in samples.into_iter().enumerate() {

@@ -130,6 +130,18 @@ pub(crate) struct Catalog {
     pub ev_open_failed: &'static str,
     /// {errno} {text}: a kernel error's name and what it means.
     pub errno_text: &'static str,
+    /// {seconds}: the server closed a connection that sent nothing for that long.
+    pub ev_server_close_idle: &'static str,
+    /// {n} {size}: the kernel dropped datagrams at a UDP server whose buffer was full.
+    pub ev_udp_dropped: &'static str,
+    /// {minutes}: the bridge closed an idle session.
+    pub ev_session_idle: &'static str,
+    /// {minutes}: the status line while an idle session is closed.
+    pub bridge_idle: &'static str,
+    /// The bridge closed the WebSocket because a frame was too large (1009).
+    pub ev_frame_too_big: &'static str,
+    /// {code}: the bridge closed the WebSocket for another reason.
+    pub ev_bridge_closed: &'static str,
     /// The experiments' strings.
     pub x: &'static exp::Exp,
     /// The wire view's strings.
@@ -196,6 +208,12 @@ pub(crate) static EN: Catalog = Catalog {
     ev_send_failed: "the browser could not send to the bridge ({error})",
     ev_open_failed: "the browser could not open a WebSocket to {url} ({error})",
     errno_text: "{errno}: {text}",
+    ev_server_close_idle: "no data for {seconds} s (the server's idle timeout) → close()",
+    ev_udp_dropped: "the kernel dropped {n} datagram(s) at this server: its receive buffer ({size}) was full — UDP never resends them",
+    ev_session_idle: "the bridge closed this session after {minutes} min without a command; the next thing you do reconnects",
+    bridge_idle: "Bridge: disconnected after {minutes} min without use — your next action reconnects",
+    ev_frame_too_big: "the bridge closed the connection: a frame was over its size limit (WebSocket close 1009); reconnecting",
+    ev_bridge_closed: "the bridge closed the connection (WebSocket close {code}); reconnecting",
     x: &exp::EN,
     w: &wire::EN,
     lang: Lang::En,
@@ -257,6 +275,12 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_send_failed: "浏览器无法向桥接服务发送（{error}）",
     ev_open_failed: "浏览器无法打开到 {url} 的 WebSocket（{error}）",
     errno_text: "{errno}：{text}",
+    ev_server_close_idle: "{seconds} 秒没有收到数据（服务端的空闲超时）→ close()",
+    ev_udp_dropped: "内核在这个服务端丢弃了 {n} 个数据报：它的接收缓冲区（{size}）满了——UDP 不会重发它们",
+    ev_session_idle: "桥接服务在 {minutes} 分钟没有收到命令后关闭了这个会话；你的下一个操作会重新连接",
+    bridge_idle: "桥接服务：闲置 {minutes} 分钟后已断开——你的下一个操作会重新连接",
+    ev_frame_too_big: "桥接服务关闭了连接：一个帧超过了大小上限（WebSocket 关闭码 1009）；正在重新连接",
+    ev_bridge_closed: "桥接服务关闭了连接（WebSocket 关闭码 {code}）；正在重新连接",
     x: &exp::ZH_CN,
     w: &wire::ZH_CN,
     lang: Lang::ZhCn,
@@ -384,6 +408,11 @@ mod tests {
             (EN.ev_send_failed, ZH_CN.ev_send_failed),
             (EN.ev_open_failed, ZH_CN.ev_open_failed),
             (EN.errno_text, ZH_CN.errno_text),
+            (EN.ev_server_close_idle, ZH_CN.ev_server_close_idle),
+            (EN.ev_udp_dropped, ZH_CN.ev_udp_dropped),
+            (EN.ev_session_idle, ZH_CN.ev_session_idle),
+            (EN.bridge_idle, ZH_CN.bridge_idle),
+            (EN.ev_bridge_closed, ZH_CN.ev_bridge_closed),
         ];
         for (en, zh) in pairs {
             assert_eq!(names(en), names(zh), "{en:?} vs {zh:?}");

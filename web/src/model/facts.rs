@@ -243,6 +243,7 @@ impl Facts {
                 }
             }
             EventBody::Hello { .. }
+            | EventBody::UdpDropped { .. }
             | EventBody::Packet { .. }
             | EventBody::TcpState { .. }
             | EventBody::TcpClosing { .. }

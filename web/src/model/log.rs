@@ -77,6 +77,21 @@ pub(crate) enum What {
     },
     ServerClose {
         error: Option<String>,
+        /// The server closed because nothing came for this many seconds.
+        idle_s: Option<u32>,
+    },
+    /// The kernel dropped datagrams at a UDP server (its buffer was full).
+    UdpDropped {
+        dropped: u64,
+        rcvbuf: usize,
+    },
+    /// The bridge closed the session after `minutes` without a command.
+    SessionIdle {
+        minutes: u32,
+    },
+    /// The bridge closed the WebSocket: 1009 (a frame too large) or another `code`.
+    BridgeClosed {
+        code: u16,
     },
     ServerRecvFrom {
         peer: SocketAddr,

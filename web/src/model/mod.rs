@@ -28,7 +28,15 @@ pub(crate) enum BridgeState {
     Retrying {
         in_ms: u32,
     },
+    /// The bridge closed the session after `minutes` without a command; the console reconnects
+    /// when the learner next does something, not before (an idle tab costs the bridge nothing).
+    Idle {
+        minutes: u32,
+    },
 }
+
+/// The WebSocket close code the bridge uses for a session it closed for being idle.
+pub(crate) const CLOSE_IDLE: u16 = 4000;
 
 /// The console's current TCP connection (the learner has at most one at a time; one that is
 /// closing finishes in the background and its events still appear in the log).
@@ -369,6 +377,33 @@ impl Model {
         self.note(None, What::BridgeUp { url });
     }
 
+    /// The bridge closed the WebSocket with `code` and `reason`. Returns whether to reconnect
+    /// now (with backoff); an idle session waits for the learner's next action instead.
+    pub(crate) fn bridge_closed(&mut self, code: u16, reason: &str) -> bool {
+        match code {
+            CLOSE_IDLE => {
+                // "idle for 900 s: …": the number of seconds comes first.
+                let seconds: u32 = reason
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|d| !d.is_empty())
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(0);
+                let minutes = seconds.div_ceil(60);
+                self.note(None, What::SessionIdle { minutes });
+                self.forget_sockets();
+                self.bridge = BridgeState::Idle { minutes };
+                false
+            }
+            // Normal endings and "no close frame at all" (the bridge went away) need no words of
+            // their own: "lost the bridge" says it.
+            1000 | 1001 | 1005 | 1006 => true,
+            code => {
+                self.note(None, What::BridgeClosed { code });
+                true
+            }
+        }
+    }
+
     /// The WebSocket closed or never opened. The bridge closes a session's sockets with it, so
     /// every socket the console knew of is gone.
     pub(crate) fn bridge_lost(&mut self, retry_in_ms: u32) {
@@ -377,6 +412,10 @@ impl Model {
             self.note(None, What::BridgeDown { url });
         }
         self.bridge = BridgeState::Retrying { in_ms: retry_in_ms };
+        self.forget_sockets();
+    }
+
+    fn forget_sockets(&mut self) {
         self.tcp = TcpConn::Idle;
         self.udp = None;
         self.udp_local.clear();
@@ -564,9 +603,9 @@ impl Model {
                 ServerSide::Accept { peer } => (tcp, Side::Server, What::ServerAccept { peer }),
                 ServerSide::Recv { data } => (tcp, Side::Server, What::ServerRecv { data: data.0 }),
                 ServerSide::Send { len } => (tcp, Side::Server, What::ServerSend { len }),
-                ServerSide::Close { error } => {
+                ServerSide::Close { error, idle_s } => {
                     let error = error.map(|e| format!("{} ({})", e.message, e.name));
-                    (tcp, Side::Server, What::ServerClose { error })
+                    (tcp, Side::Server, What::ServerClose { error, idle_s })
                 }
                 ServerSide::RecvFrom { peer, data, size } => (
                     udp,
@@ -587,6 +626,9 @@ impl Model {
             EventBody::UdpNoReply { waited_ms, .. } => {
                 (udp, Side::Client, What::NoReply { waited_ms })
             }
+            EventBody::UdpDropped {
+                dropped, rcvbuf, ..
+            } => (udp, Side::Server, What::UdpDropped { dropped, rcvbuf }),
             // The experiments' events are read by their panels (see `experiments`).
             EventBody::OtherClient { .. }
             | EventBody::LabStarted { .. }

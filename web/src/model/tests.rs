@@ -184,7 +184,10 @@ fn close_and_the_teardown_return_the_connection_to_idle() {
         3,
         EventBody::Server {
             id: 1,
-            op: ServerSide::Close { error: None },
+            op: ServerSide::Close {
+                error: None,
+                idle_s: None,
+            },
         },
     ));
     m.apply(ev(
@@ -198,7 +201,10 @@ fn close_and_the_teardown_return_the_connection_to_idle() {
         whats(&m)[1..],
         [
             &What::Closing,
-            &What::ServerClose { error: None },
+            &What::ServerClose {
+                error: None,
+                idle_s: None
+            },
             &What::Closed {
                 by: CloseBy::Client
             }

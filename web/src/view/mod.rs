@@ -42,6 +42,20 @@ pub(crate) enum Intent {
     TeardownDemo,
 }
 
+impl Intent {
+    /// Does carrying it out need the bridge (and so reconnect an idle session)?
+    pub(crate) fn needs_bridge(self) -> bool {
+        matches!(
+            self,
+            Intent::SendTcp
+                | Intent::SendUdp
+                | Intent::Connect
+                | Intent::Experiment(_)
+                | Intent::TeardownDemo
+        )
+    }
+}
+
 /// A DOM listener we added, kept so that it can be removed again.
 type Listener = (
     web_sys::EventTarget,
@@ -320,6 +334,13 @@ impl View {
                 let seconds = in_ms.div_ceil(1000).to_string();
                 let values = [("url", url), ("seconds", seconds.as_str())];
                 ("retrying", fill(c.bridge_retrying, &values))
+            }
+            BridgeState::Idle { minutes } => {
+                let minutes = minutes.to_string();
+                (
+                    "idle",
+                    fill(c.bridge_idle, &[("minutes", minutes.as_str())]),
+                )
             }
         };
         self.status.set_attribute("data-state", state)?;
