@@ -77,6 +77,11 @@ pub struct Config {
     /// servers close with it; the console reconnects when the learner acts again).
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     pub idle_timeout: u64,
+
+    /// The echo servers (and lab servers) close a client connection that sends nothing for this
+    /// many seconds, as real servers do, so forgotten connections do not hold places forever.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub client_idle_timeout: u64,
 }
 
 impl Config {

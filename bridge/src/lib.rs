@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     /// Whether live packets come, told to every session.
     pub(crate) capture: CaptureState,
+    /// The servers close a client that sends nothing for this long (`--client-idle-timeout`).
+    pub(crate) client_idle: std::time::Duration,
 }
 
 /// A running lab. Dropping it stops everything.
@@ -149,6 +151,7 @@ impl Lab {
                 max_message: config.max_message,
                 max_sockets: config.max_sockets,
             },
+            client_idle: std::time::Duration::from_secs(config.client_idle_timeout),
         });
         let (stop, stopped) = watch::channel(false);
         let state = http::AppState::new(
@@ -166,7 +169,8 @@ impl Lab {
         let tcp_listener = Arc::new(tcp_listener);
         let tcp_echo = tasks.spawn(async move {
             let _keep = never_close;
-            echo::tcp::serve(tcp_listener, observers.clone(), tcp_spec, close_order).await
+            let idle = std::time::Duration::from_secs(config.client_idle_timeout);
+            echo::tcp::serve(tcp_listener, observers.clone(), tcp_spec, idle, close_order).await
         });
         let udp_spec = LabSpec::tutorial(Transport::Udp);
         tasks.spawn(echo::udp::serve(

@@ -108,8 +108,22 @@ impl ClientMsg {
             Some(serde_json::Value::String(s)) => s.clone(),
             _ => return Err(ParseError::UnknownCommand(None)),
         };
-        if !Command::NAMES.contains(&kind.as_str()) {
+        let Some(fields) = Command::fields(&kind) else {
             return Err(ParseError::UnknownCommand(Some(kind)));
+        };
+        // A misspelt optional field ("conected") would otherwise be silently replaced by its
+        // default: name it instead. (Events stay tolerant: a newer bridge may add fields.)
+        if let Some(unknown) = object
+            .keys()
+            .find(|k| !matches!(k.as_str(), "v" | "type") && !fields.contains(&k.as_str()))
+        {
+            return Err(ParseError::BadCommand {
+                reason: format!(
+                    "unknown field {unknown:?} (a {kind} has: {})",
+                    fields.join(", ")
+                ),
+                kind,
+            });
         }
         serde_json::from_value(value).map_err(|e| ParseError::BadCommand {
             kind,
@@ -153,6 +167,23 @@ impl Command {
         "file_chunk",
         "file_cancel",
     ];
+
+    /// The fields a command of type `kind` may have (besides `v` and `type`), or `None` for an
+    /// unknown type. Kept next to [`Command::NAMES`]; a test checks both against the enum.
+    pub fn fields(kind: &str) -> Option<&'static [&'static str]> {
+        Some(match kind {
+            "tcp_connect" => &["id", "to"],
+            "tcp_send" | "file_chunk" => &["id", "data"],
+            "tcp_send_burst" => &["id", "messages", "framing"],
+            "tcp_close" | "udp_close" | "file_cancel" => &["id"],
+            "udp_send" => &["id", "data", "to", "connected"],
+            "lab_start" => &["server", "spec"],
+            "lab_stop" | "lab_close_clients" => &["server"],
+            "lab_restart" => &["server", "reuseaddr"],
+            "file_start" => &["id", "transport", "to", "source", "datagram"],
+            _ => return None,
+        })
+    }
 
     /// The socket the command is about, if it is about one.
     pub fn id(&self) -> Option<SocketId> {
@@ -234,14 +265,56 @@ mod tests {
     }
 
     #[test]
-    fn every_name_in_the_list_parses() {
-        let fields = r#""id":1,"server":2,"data":"","messages":[],"reuseaddr":true,
-            "transport":"udp","source":{"generated":{"size":10}},"spec":{"transport":"tcp"}"#;
+    fn every_command_has_its_fields_listed_and_no_more() {
         for name in Command::NAMES {
-            let json = format!(r#"{{"v":1,"type":"{name}",{fields}}}"#);
-            let msg = ClientMsg::from_json(&json).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(msg.cmd.id().is_none_or(|id| id == 1));
+            let fields = Command::fields(name).unwrap_or_else(|| panic!("{name} has no fields"));
+            // Every listed field is one serde knows: with all of them, the command parses.
+            let sample = |f: &str| match f {
+                "id" | "server" => "1",
+                "data" => "\"\"",
+                "messages" => "[]",
+                "framing" => "\"length\"",
+                "to" => "\"nobody\"",
+                "connected" | "reuseaddr" => "true",
+                "spec" => r#"{"transport":"tcp"}"#,
+                "transport" => "\"udp\"",
+                "source" => r#"{"generated":{"size":10}}"#,
+                "datagram" => "100",
+                other => panic!("no sample for {other}"),
+            };
+            let body: Vec<String> = fields
+                .iter()
+                .map(|f| format!("\"{f}\":{}", sample(f)))
+                .collect();
+            let json = format!(r#"{{"v":1,"type":"{name}",{}}}"#, body.join(","));
+            ClientMsg::from_json(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
         }
+        assert_eq!(Command::fields("connect_anywhere"), None);
+    }
+
+    #[test]
+    fn a_misspelt_field_is_named_not_replaced_by_its_default() {
+        let err =
+            ClientMsg::from_json(r#"{"v":1,"type":"udp_send","id":1,"data":"","conected":true}"#)
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad udp_send command: unknown field \"conected\" (a udp_send has: id, data, to, connected)"
+        );
+        let err = ClientMsg::from_json(r#"{"v":1,"type":"tcp_connect","id":1,"to ":"nobody"}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains(r#"unknown field "to ""#), "{err}");
+        // Inside a lab server's spec too.
+        let err = ClientMsg::from_json(
+            r#"{"v":1,"type":"lab_start","server":1,"spec":{"transport":"tcp","backlgo":1}}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("backlgo"), "{err}");
+        let err = ClientMsg::from_json(
+            r#"{"v":1,"type":"file_start","id":1,"transport":"tcp","source":{"upload":{"name":"a","size":1,"sizee":2}}}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("sizee"), "{err}");
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub enum Transport {
 
 /// How a lab server behaves. Every field but `transport` has the tutorial's value as default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LabSpec {
     pub transport: Transport,
     /// Sleep this long before each `recv()` (a slow server: data piles up in the kernel).
@@ -114,7 +115,7 @@ pub struct KernelSocket {
 
 /// A file for the "sending a file" experiment.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum FileSource {
     /// The bridge generates `size` bytes of text lines (so big files need no upload).
     Generated { size: u64 },

@@ -41,11 +41,6 @@ use tokio::task::JoinSet;
 /// many others, a new one is closed at once instead of queueing in the kernel.
 pub(crate) const MAX_OTHER_CLIENTS: usize = 64;
 
-/// A connection that sends nothing for this long is closed by the server, as real servers do:
-/// a forgotten `nc` or an idle tab must not hold a place forever. Ten minutes lets a learner
-/// read a page of the tutorial between two sends.
-pub(crate) const CLIENT_IDLE: Duration = Duration::from_secs(600);
-
 /// Binds the listening socket as `spec` says: the tutorial's is `SO_REUSEADDR` (so a restart
 /// does not fail on connections still in TIME_WAIT) and `listen(5)`.
 pub(crate) fn bind(addr: SocketAddr, spec: &LabSpec) -> io::Result<TcpListener> {
@@ -67,10 +62,12 @@ pub(crate) type CloseOrder = watch::Receiver<u64>;
 /// accepting the next (the tutorial's server); otherwise each client gets its own task. The
 /// tasks belong to this loop: stopping the server closes every connection it has, from the
 /// server's side first, as when a server process exits.
+/// `idle`: a client that sends nothing for this long is closed (`--client-idle-timeout`).
 pub(crate) async fn serve(
     listener: Arc<TcpListener>,
     observers: Observers,
     spec: LabSpec,
+    idle: Duration,
     close: CloseOrder,
 ) {
     let mut clients = JoinSet::new();
@@ -91,7 +88,8 @@ pub(crate) async fn serve(
                     );
                     continue;
                 }
-                let client = serve_client(stream, peer, observers.clone(), spec, close.clone());
+                let observers = observers.clone();
+                let client = serve_client(stream, peer, observers, spec, idle, close.clone());
                 if spec.one_at_a_time {
                     client.await;
                 } else if other {
@@ -116,6 +114,7 @@ async fn serve_client(
     peer: SocketAddr,
     observers: Observers,
     spec: LabSpec,
+    idle_after: Duration,
     mut close: CloseOrder,
 ) {
     let report = |op| observers.report(Transport::Tcp, peer, op);
@@ -131,7 +130,7 @@ async fn serve_client(
             tokio::time::sleep(delay).await;
         }
         let read = tokio::select! {
-            read = tokio::time::timeout(CLIENT_IDLE, conn.read(&mut buf)) => match read {
+            read = tokio::time::timeout(idle_after, conn.read(&mut buf)) => match read {
                 Ok(read) => read,
                 Err(_idle) => {
                     idle = true;
@@ -170,7 +169,7 @@ async fn serve_client(
             Err(e) => break Some(os_error(&e)),
         }
     };
-    let idle_s = idle.then_some(CLIENT_IDLE.as_secs() as u32);
+    let idle_s = idle.then_some(idle_after.as_secs() as u32);
     report(ServerSide::Close { error, idle_s });
     tracing::debug!("TCP echo: closed {peer}");
     // Dropping `conn` is `conn.close()`: the server's FIN goes out now.

@@ -176,7 +176,9 @@ impl LabServers {
                 let listener = Arc::new(echo::tcp::bind(addr, &spec)?);
                 let addr = listener.local_addr()?;
                 self.kernel.listener(server, &listener);
-                let task = Owned::spawn(echo::tcp::serve(listener, observers, spec, close_order));
+                let idle = self.shared.client_idle;
+                let serve = echo::tcp::serve(listener, observers, spec, idle, close_order);
+                let task = Owned::spawn(serve);
                 Ok((addr, (task, close)))
             }
             Transport::Udp => {

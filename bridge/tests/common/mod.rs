@@ -148,6 +148,29 @@ impl Client {
         }
     }
 
+    /// Reads until the bridge closes the WebSocket; returns its close frame's code and reason
+    /// (`None` if it closed without one). Events before it are recorded in `seen`.
+    pub async fn close_frame(&mut self) -> Option<(u16, String)> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("the bridge did not close within {PATIENCE:?}"));
+            match frame {
+                Some(Ok(Message::Close(frame))) => {
+                    return frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                }
+                Some(Ok(Message::Text(text))) => {
+                    self.seen
+                        .push(Event::from_json(&text).expect("a valid event"));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("the WebSocket failed instead of closing: {e}"),
+                None => return None,
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }

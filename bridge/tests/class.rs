@@ -1,0 +1,398 @@
+//! A bridge a whole class shares: one learner's experiments never stop another's echoes, slow
+//! and idle clients cost only themselves, every limit refuses with a reason, and the kernel's own
+//! counts reach the session they concern. Real sockets, a real bridge, never a timing assertion
+//! (only generous bounds on "it still works").
+
+mod common;
+
+use common::{Client, PATIENCE, connect, lab_with};
+use futures_util::StreamExt;
+use protocol::{Command, ErrorCode, EventBody, FileSource, LabSpec, ServerSide, Target, Transport};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// A TCP connection from another loopback address (Linux answers for all of 127.0.0.0/8), as if
+/// from another machine of the class.
+async fn connect_from(from: &str, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(format!("{from}:0").parse().unwrap())?;
+    socket.connect(to).await
+}
+
+/// Is the connection closed by the other end within `wait` (read returns 0 or fails)?
+async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(wait, stream.read(&mut buf)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+async fn echo(c: &mut Client, id: u32, text: &str) {
+    c.send(Command::TcpSend {
+        id,
+        data: text.into(),
+    })
+    .await;
+    let want = text.to_ascii_uppercase().into_bytes();
+    c.until(
+        "the echo",
+        |b| matches!(b, EventBody::TcpReceived { id: i, data } if *i == id && data.0 == want),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_learner_with_eight_lab_servers_and_a_churn_never_stops_anothers_echoes() {
+    let lab = lab_with(&[]).await;
+    let mut busy = connect(&lab).await;
+    for server in 1..=8 {
+        let spec = LabSpec::tutorial(Transport::Tcp);
+        busy.send(Command::LabStart { server, spec }).await;
+    }
+    busy.until_all("lab_started", 1..=8u32, |b| match b {
+        EventBody::LabStarted { server, .. } => Some(*server),
+        _ => None,
+    })
+    .await;
+    // The busy learner opens, uses and closes connections to its lab servers, over and over,
+    // leaving TIME_WAITs behind, while the bystander echoes.
+    let mut bystander = connect(&lab).await;
+    bystander.send(Command::tcp_connect(1)).await;
+    let churn = async {
+        for round in 0..40u32 {
+            let id = 100 + round;
+            let server = round % 8 + 1;
+            busy.send(Command::TcpConnect {
+                id,
+                to: Target::Lab(server),
+            })
+            .await;
+            busy.send(Command::TcpSend {
+                id,
+                data: "x".into(),
+            })
+            .await;
+            busy.send(Command::TcpClose { id }).await;
+            busy.until(
+                "the churned connection to close",
+                |b| matches!(b, EventBody::TcpClosed { id: i, .. } if *i == id),
+            )
+            .await;
+        }
+    };
+    let echoes = async {
+        for n in 0..40 {
+            echo(&mut bystander, 1, &format!("ping {n}")).await;
+        }
+    };
+    tokio::join!(churn, echoes);
+    let _ = busy.events_for(Duration::from_millis(600)).await;
+    // The busy session still sees its kernel state: the lab servers' accept queues and its
+    // closed connections' TIME_WAIT, read without scanning the kernel's tables.
+    assert!(
+        busy.seen
+            .iter()
+            .any(|e| matches!(&e.body, EventBody::TcpState { state, .. } if state == "TIME_WAIT")),
+        "closed connections are watched"
+    );
+    assert!(
+        busy.seen
+            .iter()
+            .any(|e| matches!(e.body, EventBody::ListenQueue { backlog: 5, .. })),
+        "lab servers' queues are watched"
+    );
+}
+
+#[tokio::test]
+async fn sessions_per_address_are_capped_with_a_reason_and_others_still_get_in() {
+    let lab = lab_with(&["--max-sessions-per-ip", "2"]).await;
+    let _one = connect(&lab).await;
+    let _two = connect(&lab).await;
+    let (status, _, body) = common::http_get_with(
+        &lab,
+        "/ws",
+        &lab.http_addr().to_string(),
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+    )
+    .await;
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("--max-sessions-per-ip"), "{body}");
+    // Another machine of the class (another address) still gets a session.
+    let stream = connect_from("127.0.0.2", lab.http_addr()).await.unwrap();
+    let url = format!("ws://{}/ws", lab.http_addr());
+    let (mut ws, _) = tokio_tungstenite::client_async(url, stream)
+        .await
+        .expect("another address is not capped");
+    let hello = tokio::time::timeout(PATIENCE, ws.next()).await.unwrap();
+    assert!(hello.unwrap().unwrap().to_text().unwrap().contains("hello"));
+}
+
+/// Asks for a WebSocket through a proxy that forwarded for `forwarded`; returns the status and
+/// the open connection (a session lives as long as it does).
+async fn upgrade_via_proxy(lab: &bridge::Lab, forwarded: &str) -> (u16, TcpStream) {
+    let mut stream = TcpStream::connect(lab.http_addr()).await.unwrap();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         X-Forwarded-For: {forwarded}\r\n\r\n",
+        lab.http_addr()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    tokio::time::timeout(PATIENCE, stream.read_exact(&mut head))
+        .await
+        .unwrap()
+        .unwrap();
+    let status = std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap();
+    (status, stream)
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_counts() {
+    let lab = lab_with(&["--max-sessions-per-ip", "1", "--trust-x-forwarded-for"]).await;
+    // Two readers behind the same proxy: each gets a session.
+    let (status, _first) = upgrade_via_proxy(&lab, "198.51.100.7").await;
+    assert_eq!(status, 101, "a reader");
+    let (status, _second) = upgrade_via_proxy(&lab, "203.0.113.9").await;
+    assert_eq!(status, 101, "another reader");
+    // The first reader again, even with a spoofed first entry: the proxy's entry is the last.
+    let (status, _) = upgrade_via_proxy(&lab, "10.9.9.9, 198.51.100.7").await;
+    assert_eq!(status, 429);
+}
+
+#[tokio::test]
+async fn idle_and_hoarded_http_connections_are_closed_while_a_new_session_opens() {
+    let lab = lab_with(&[]).await;
+    // One machine opens connections and sends nothing: past its share they are closed at once…
+    let mut hoard = vec![];
+    for _ in 0..40 {
+        hoard.push(connect_from("127.0.0.3", lab.http_addr()).await.unwrap());
+    }
+    let mut refused = 0;
+    for conn in hoard.iter_mut().skip(32) {
+        if closed_within(conn, Duration::from_secs(2)).await {
+            refused += 1;
+        }
+    }
+    assert_eq!(
+        refused, 8,
+        "the connections past the per-address share are closed at once"
+    );
+    // …another learner's session opens and echoes meanwhile…
+    let mut c = connect(&lab).await;
+    c.send(Command::tcp_connect(1)).await;
+    echo(&mut c, 1, "still here").await;
+    // …and the idle ones are closed once the header timeout passes.
+    assert!(
+        closed_within(&mut hoard[0], Duration::from_secs(15)).await,
+        "an idle connection is closed after the header timeout"
+    );
+    // A request that trickles in too slowly is closed the same way.
+    let mut slow = connect_from("127.0.0.4", lab.http_addr()).await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: ").await.unwrap();
+    assert!(closed_within(&mut slow, Duration::from_secs(15)).await);
+}
+
+#[tokio::test]
+async fn an_idle_session_is_closed_with_a_reason_the_console_can_show() {
+    let lab = lab_with(&["--idle-timeout", "1"]).await;
+    let mut c = connect(&lab).await;
+    c.send(Command::tcp_connect(1)).await;
+    echo(&mut c, 1, "hi").await;
+    let close = c.close_frame().await;
+    let (code, reason) = close.expect("a close frame");
+    assert_eq!(code, 4000);
+    assert!(reason.starts_with("idle for 1 s"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_frame_over_the_limit_closes_with_1009() {
+    let lab = lab_with(&["--max-message", "1000"]).await;
+    let mut c = connect(&lab).await;
+    let huge = format!(
+        r#"{{"v":1,"type":"tcp_send","id":1,"data":"{}"}}"#,
+        "A".repeat(20_000)
+    );
+    c.send_text(&huge).await;
+    let (code, reason) = c.close_frame().await.expect("a close frame");
+    assert_eq!(code, 1009, "{reason}");
+    assert!(reason.contains("bytes"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_misspelt_field_is_a_bad_command_that_names_it() {
+    let lab = lab_with(&[]).await;
+    let mut c = connect(&lab).await;
+    c.send_text(r#"{"v":1,"type":"udp_send","id":1,"data":"aGk=","conected":true}"#)
+        .await;
+    let err = c
+        .until("the error", |b| matches!(b, EventBody::Error { .. }))
+        .await;
+    let EventBody::Error { code, message, .. } = err else {
+        unreachable!()
+    };
+    assert_eq!(code, ErrorCode::BadCommand);
+    assert!(message.contains(r#"unknown field "conected""#), "{message}");
+    // Nothing was sent in its place.
+    assert!(
+        !c.seen
+            .iter()
+            .any(|e| matches!(e.body, EventBody::UdpSent { .. }))
+    );
+}
+
+#[tokio::test]
+async fn the_echo_server_closes_an_idle_client_and_refuses_hoarders_but_not_sessions() {
+    let lab = lab_with(&["--client-idle-timeout", "1"]).await;
+    let mut c = connect(&lab).await;
+    c.send(Command::tcp_connect(1)).await;
+    echo(&mut c, 1, "hi").await;
+    // One second of silence: the server closes, and says why.
+    c.until("the server's idle close", |b| {
+        matches!(
+            b,
+            EventBody::Server {
+                op: ServerSide::Close {
+                    idle_s: Some(1),
+                    ..
+                },
+                ..
+            }
+        )
+    })
+    .await;
+    c.until("the connection's end", |b| {
+        matches!(b, EventBody::TcpClosed { .. })
+    })
+    .await;
+
+    // Clients that are nobody's session (a program hoarding connections) get a bounded share…
+    let mut others = vec![];
+    for _ in 0..64 {
+        others.push(TcpStream::connect(lab.tcp_addr()).await.unwrap());
+    }
+    // (the server has accepted them all before the next one: each echoes)
+    for o in others.iter_mut() {
+        o.write_all(b"a").await.unwrap();
+        let mut b = [0u8; 1];
+        o.read_exact(&mut b).await.unwrap();
+    }
+    let mut extra = TcpStream::connect(lab.tcp_addr()).await.unwrap();
+    assert!(
+        closed_within(&mut extra, Duration::from_secs(5)).await,
+        "past the share, the server closes at once"
+    );
+    // …and a session's connection is still served.
+    c.send(Command::tcp_connect(2)).await;
+    echo(&mut c, 2, "served").await;
+}
+
+#[tokio::test]
+async fn a_udp_flood_into_a_slow_server_is_reported_with_the_kernels_own_count() {
+    let lab = lab_with(&[]).await;
+    let mut c = connect(&lab).await;
+    let spec = LabSpec {
+        read_delay_ms: 5,
+        ..LabSpec::tutorial(Transport::Udp)
+    };
+    c.send(Command::LabStart { server: 1, spec }).await;
+    let EventBody::LabStarted { addr, .. } = c
+        .until("lab_started", |b| matches!(b, EventBody::LabStarted { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    // 600 datagrams, as fast as the kernel takes them, into a server that sleeps 5 ms per read:
+    // its default receive buffer overflows.
+    c.send(Command::FileStart {
+        id: 1,
+        transport: Transport::Udp,
+        to: Target::Lab(1),
+        source: FileSource::Generated { size: 600 * 1013 },
+        datagram: 1024,
+    })
+    .await;
+    let done = c
+        .until("file_done", |b| matches!(b, EventBody::FileDone { .. }))
+        .await;
+    let EventBody::FileDone { result, .. } = done else {
+        unreachable!()
+    };
+    // The last drops are reported when the server's queue runs dry.
+    let _ = c.events_for(Duration::from_millis(500)).await;
+    let reported: u64 = c
+        .seen
+        .iter()
+        .filter_map(|e| match e.body {
+            EventBody::UdpDropped {
+                addr: a, dropped, ..
+            } if a == addr => Some(dropped),
+            _ => None,
+        })
+        .sum();
+    assert!(reported > 0, "the buffer overflowed: {result:?}");
+    // Every datagram the server never read was one the kernel counted as dropped.
+    assert_eq!(result.progress.sends - result.progress.recvs, reported);
+    // `ss` (a reference nobody here wrote) shows the same count for the server's socket.
+    let out = std::process::Command::new("ss")
+        .args(["-Huamn", &format!("sport = :{}", addr.port())])
+        .output()
+        .expect("ss (iproute2) is installed");
+    let ss = String::from_utf8_lossy(&out.stdout);
+    assert!(ss.contains(&format!(",d{reported})")), "ss says {ss}");
+}
+
+#[tokio::test]
+async fn t_us_never_decreases_under_a_flood_with_drop_reports() {
+    let lab = lab_with(&[]).await;
+    let mut c = connect(&lab).await;
+    // 16 sockets × 16 datagrams at a time, in waves, without waiting for the echoes.
+    let mut sent = 0;
+    for _wave in 0..8 {
+        for id in 1..=16 {
+            for _ in 0..16 {
+                c.send(Command::udp_send(id, "flood")).await;
+            }
+        }
+        let mut confirmed = 0;
+        while confirmed < 256 {
+            match c.next().await.body {
+                EventBody::UdpSent { .. } => confirmed += 1,
+                EventBody::Error {
+                    code: ErrorCode::QueueFull,
+                    ..
+                } => confirmed += 1,
+                _ => {}
+            }
+        }
+        sent += 256;
+    }
+    let _ = c.events_for(Duration::from_millis(500)).await;
+    assert!(sent > 0);
+    let times: Vec<u64> = c.seen.iter().map(|e| e.t_us).collect();
+    let back = times.windows(2).position(|w| w[1] < w[0]);
+    assert_eq!(back, None, "t_us went back at {back:?}");
+    if matches!(
+        c.seen[0].body,
+        EventBody::Hello {
+            capture: protocol::CaptureState::On,
+            ..
+        }
+    ) {
+        assert!(
+            c.seen.iter().any(|e| matches!(
+                e.body,
+                EventBody::Error {
+                    code: ErrorCode::PacketsDropped,
+                    ..
+                }
+            )),
+            "4,000 packets in a burst are over the session's packet budget"
+        );
+    }
+}
