@@ -53,6 +53,9 @@ pub(crate) struct Shared {
     pub(crate) capture: CaptureState,
     /// The servers close a client that sends nothing for this long (`--client-idle-timeout`).
     pub(crate) client_idle: std::time::Duration,
+    /// The blocks of file descriptors for sessions running experiments (see `fds.rs`).
+    pub(crate) blocks: Arc<tokio::sync::Semaphore>,
+    pub(crate) max_blocks: usize,
 }
 
 /// A running lab. Dropping it stops everything.
@@ -152,6 +155,8 @@ impl Lab {
                 max_sockets: config.max_sockets,
             },
             client_idle: std::time::Duration::from_secs(config.client_idle_timeout),
+            blocks: Arc::new(tokio::sync::Semaphore::new(budget.active)),
+            max_blocks: budget.active,
         });
         let (stop, stopped) = watch::channel(false);
         let state = http::AppState::new(

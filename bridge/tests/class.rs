@@ -396,3 +396,110 @@ async fn t_us_never_decreases_under_a_flood_with_drop_reports() {
         );
     }
 }
+
+/// Starts the real binary with at most `fds` open files; returns it and its banner.
+fn bridge_with_fd_limit(fds: u32) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let bin = env!("CARGO_BIN_EXE_bridge");
+    let script = format!(
+        "ulimit -n {fds} && exec {bin} --http 127.0.0.1:0 --tcp 127.0.0.1:0 --udp 127.0.0.1:0 \
+         --no-capture"
+    );
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut banner = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            banner += &line;
+            banner += "\n";
+            if line.contains("Ctrl-C") {
+                let _ = tx.send(banner);
+                return;
+            }
+        }
+    });
+    let banner = rx.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+        let _ = child.kill();
+        panic!("no banner within {PATIENCE:?}")
+    });
+    (child, banner)
+}
+
+type RawWs = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// Reads text frames until one contains `kind`; returns it.
+async fn until_text(ws: &mut RawWs, kind: &str) -> String {
+    let read = async {
+        loop {
+            let frame = ws.next().await.expect("open").expect("a frame");
+            let text = frame.to_text().unwrap_or_default().to_string();
+            if text.contains(kind) {
+                return text;
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, read)
+        .await
+        .unwrap_or_else(|_| panic!("no {kind} within {PATIENCE:?}"))
+}
+
+async fn send_cmd(ws: &mut RawWs, cmd: Command) {
+    use futures_util::SinkExt;
+    let text = protocol::ClientMsg::new(cmd).to_json();
+    ws.send(tokio_tungstenite::tungstenite::Message::text(text))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_small_descriptor_budget_shares_experiments_and_says_who_waits() {
+    let (mut child, banner) = bridge_with_fd_limit(150);
+    // 150 descriptors: 80 for the bridge, 16 for pages, one block of 42 for experiments, and a
+    // WebSocket each for the rest.
+    assert!(
+        banner.contains("150 file descriptors: 12 sessions, 1 of them running experiments at once"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("--max-sessions 64 lowered to 12"),
+        "{banner}"
+    );
+    let http = banner
+        .split("Open http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("the URL in the banner")
+        .to_string();
+    let url = format!("ws://{http}/ws");
+    let (mut first, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut second, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let start = |server| Command::LabStart {
+        server,
+        spec: LabSpec::tutorial(Transport::Tcp),
+    };
+    send_cmd(&mut first, start(1)).await;
+    until_text(&mut first, "lab_started").await;
+    // The only block is the first session's: the second is told, and nothing opens.
+    send_cmd(&mut second, start(1)).await;
+    let busy = until_text(&mut second, "\"error\"").await;
+    assert!(busy.contains("\"bridge_busy\""), "{busy}");
+    send_cmd(&mut second, Command::tcp_connect(1)).await;
+    let busy = until_text(&mut second, "\"error\"").await;
+    assert!(
+        busy.contains("\"bridge_busy\"") && busy.contains("\"id\":1"),
+        "{busy}"
+    );
+    // The first stops its server: its block is free, and the second gets it.
+    send_cmd(&mut first, Command::LabStop { server: 1 }).await;
+    until_text(&mut first, "lab_stopped").await;
+    send_cmd(&mut second, start(1)).await;
+    until_text(&mut second, "lab_started").await;
+    let _ = child.kill();
+    let _ = child.wait();
+}

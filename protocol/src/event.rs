@@ -274,6 +274,9 @@ pub enum ErrorCode {
     TooManyServers,
     /// The kernel dropped captured packets (its capture buffer was full).
     PacketsDropped,
+    /// The bridge runs as many sessions' experiments at once as its file descriptors allow;
+    /// this one may open sockets and lab servers when another session becomes idle.
+    BridgeBusy,
 }
 
 /// An error number from the kernel, e.g. `{"errno":111,"name":"ECONNREFUSED",...}`.

@@ -83,6 +83,11 @@ impl LabServers {
         }
     }
 
+    /// Does any lab server run (and so hold descriptors)?
+    pub(crate) fn any_running(&self) -> bool {
+        self.servers.values().any(|s| s.running.is_some())
+    }
+
     /// The address of lab server `server`, which must serve `transport`.
     pub(crate) fn addr(
         &self,

@@ -12,7 +12,9 @@ use super::{SockCmd, file, tcp, udp};
 use crate::Shared;
 use crate::echo::framing;
 use crate::outbox::{Outbox, SessionGone};
-use protocol::{ClientMsg, Command, ErrorCode, EventBody, ParseError, SocketId, Target, Transport};
+use protocol::{
+    ClientMsg, Command, ErrorCode, EventBody, ParseError, ServerId, SocketId, Target, Transport,
+};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -54,6 +56,8 @@ pub(crate) struct Sockets {
     labs: LabServers,
     kernel: KernelWatch,
     nobody: Option<Nobody>,
+    /// The session's block of file descriptors while it has sockets or lab servers open.
+    block: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 struct Handle {
@@ -80,6 +84,47 @@ impl Sockets {
             open: HashMap::new(),
             tasks: JoinSet::new(),
             nobody: None,
+            block: None,
+        }
+    }
+
+    /// Takes the session's block of descriptors (see `fds.rs`) if it has none yet. When every
+    /// block is held by other sessions, says so and returns `false`: nothing is opened.
+    async fn activate(
+        &mut self,
+        id: Option<SocketId>,
+        server: Option<ServerId>,
+    ) -> Result<bool, SessionGone> {
+        if self.block.is_some() {
+            return Ok(true);
+        }
+        if let Ok(block) = self.shared.blocks.clone().try_acquire_owned() {
+            self.block = Some(block);
+            return Ok(true);
+        }
+        let message = format!(
+            "the bridge already runs the experiments of {} sessions at once, all its file \
+             descriptors allow; try again in a minute (a session's place frees when it has \
+             nothing open)",
+            self.shared.max_blocks
+        );
+        self.outbox
+            .push(EventBody::Error {
+                id,
+                server,
+                code: ErrorCode::BridgeBusy,
+                message,
+                os: None,
+            })
+            .await?;
+        Ok(false)
+    }
+
+    /// Gives the session's block of descriptors back once nothing of it is open.
+    pub(crate) fn settle(&mut self) {
+        if self.block.is_some() && self.open.is_empty() && !self.labs.any_running() {
+            self.nobody = None;
+            self.block = None;
         }
     }
 
@@ -96,6 +141,7 @@ impl Sockets {
 
     pub(crate) fn forget(&mut self, id: SocketId) {
         self.open.remove(&id);
+        self.settle();
     }
 
     /// Parses one text frame and carries it out. Errs only when the session is gone.
@@ -174,9 +220,25 @@ impl Sockets {
                 self.deliver(Kind::Udp, id, SockCmd::Send(data.0)).await
             }
             Command::UdpClose { id } => self.deliver(Kind::Udp, id, SockCmd::Close).await,
-            Command::LabStart { server, spec } => self.labs.start(server, spec).await,
-            Command::LabStop { server } => self.labs.stop(server).await,
-            Command::LabRestart { server, reuseaddr } => self.labs.restart(server, reuseaddr).await,
+            Command::LabStart { server, spec } => {
+                if self.activate(None, Some(server)).await? {
+                    self.labs.start(server, spec).await?;
+                    self.settle();
+                }
+                Ok(())
+            }
+            Command::LabStop { server } => {
+                self.labs.stop(server).await?;
+                self.settle();
+                Ok(())
+            }
+            Command::LabRestart { server, reuseaddr } => {
+                if self.activate(None, Some(server)).await? {
+                    self.labs.restart(server, reuseaddr).await?;
+                    self.settle();
+                }
+                Ok(())
+            }
             Command::LabCloseClients { server } => self.labs.close_clients(server).await,
             Command::FileStart {
                 id,
@@ -232,6 +294,9 @@ impl Sockets {
                 .await?;
             return Ok(None);
         }
+        if !self.activate(Some(id), None).await? {
+            return Ok(None);
+        }
         let target = match to {
             Target::Echo => Ok(match transport {
                 Transport::Tcp => self.shared.tcp_target,
@@ -246,6 +311,7 @@ impl Sockets {
         match target {
             Ok(addr) => Ok(Some(addr)),
             Err((code, message)) => {
+                self.settle();
                 self.error(Some(id), code, message).await?;
                 Ok(None)
             }

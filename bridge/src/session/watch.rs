@@ -188,6 +188,9 @@ impl KernelWatch {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if self.idle() {
+                // Nothing to watch: the netlink socket goes too (an idle session holds only its
+                // WebSocket's descriptor).
+                diag = None;
                 self.wake.notified().await;
             }
             tick.tick().await;

@@ -32,6 +32,7 @@ pub(crate) const ERROR_CODES: &[(&str, ErrorCode)] = &[
     ("bad_spec", ErrorCode::BadSpec),
     ("too_many_servers", ErrorCode::TooManyServers),
     ("packets_dropped", ErrorCode::PacketsDropped),
+    ("bridge_busy", ErrorCode::BridgeBusy),
 ];
 
 /// The name of `value` in `table`.
@@ -83,8 +84,9 @@ mod tests {
             ErrorCode::BadSpec => 13,
             ErrorCode::TooManyServers => 14,
             ErrorCode::PacketsDropped => 15,
+            ErrorCode::BridgeBusy => 16,
         };
-        assert_eq!(ERROR_CODES.len(), 16);
+        assert_eq!(ERROR_CODES.len(), 17);
         for (i, (_, code)) in ERROR_CODES.iter().enumerate() {
             assert_eq!(place(*code), i);
         }

@@ -306,6 +306,7 @@ fn en_error(code: ErrorCode) -> &'static str {
         ErrorCode::BadSpec => "a lab server setting is out of range",
         ErrorCode::TooManyServers => "too many lab servers",
         ErrorCode::PacketsDropped => "some captured packets were dropped",
+        ErrorCode::BridgeBusy => "the bridge is at capacity: try again in a minute",
     }
 }
 
@@ -327,6 +328,7 @@ fn zh_error(code: ErrorCode) -> &'static str {
         ErrorCode::BadSpec => "实验服务端的设置超出范围",
         ErrorCode::TooManyServers => "实验服务端太多",
         ErrorCode::PacketsDropped => "部分抓到的数据包被丢弃",
+        ErrorCode::BridgeBusy => "桥接服务已满负荷：请一分钟后再试",
     }
 }
 
