@@ -3,7 +3,9 @@
 # Idempotent: every step checks first. Called by scripts/test.sh and scripts/run.sh.
 #
 #   scripts/setup.sh            toolchain + wasm target (enough for `cargo run -p bridge`)
-#   scripts/setup.sh --browser  also Chromium, ChromeDriver and the e2e npm packages
+#   scripts/setup.sh --browser  also what the tests drive: Chromium, ChromeDriver, nginx (two
+#                               bridges behind a proxy), iproute2's `ss` (a reference for kernel
+#                               state) and the e2e npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,13 +21,29 @@ fi
 
 [ "${1:-}" = "--browser" ] || exit 0
 
-# 2. Chromium + ChromeDriver from Debian (test tools never download their own browser here).
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  say "installing chromium and chromium-driver (Debian packages)"
+# 2. Debian packages: Chromium + ChromeDriver (test tools never download their own browser
+#    here), nginx (the reverse proxy of the deployment test; only its binary is used, the
+#    package's own service is left alone) and iproute2 (`ss`).
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v ss >/dev/null || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} (Debian packages)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
+  # policy-rc.d exit 101: do not start the services the packages bring (nginx on port 80);
+  # a machine's own policy-rc.d, if it has one, is left as it is.
+  own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    own_policy=yes
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-    chromium chromium-driver >/dev/null
+    "${missing[@]}" >/dev/null
+  [ -z "$own_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
 # 3. playwright-core for the end-to-end tests (no browser download: it drives /usr/bin/chromium).

@@ -82,6 +82,12 @@ pub struct Config {
     /// many seconds, as real servers do, so forgotten connections do not hold places forever.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub client_idle_timeout: u64,
+
+    /// Most clients of the TCP echo server at once that are no browser session's (the
+    /// tutorial's Python client, nc, a relay): past it, a new one is closed at once. Sessions'
+    /// own connections are bounded by their own limits and never wait behind these.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_other_clients: usize,
 }
 
 impl Config {

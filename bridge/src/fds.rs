@@ -21,9 +21,9 @@
 use std::io;
 
 /// Descriptors the bridge holds whatever the sessions do: stdio (3), its three listening
-/// sockets, the capture socket, tokio's epoll and wakers (~4), and the shared TCP echo server's
-/// clients that belong to no session (`echo::tcp::MAX_OTHER_CLIENTS`), with room to spare.
-pub(crate) const RESERVED: usize = 16 + crate::echo::tcp::MAX_OTHER_CLIENTS;
+/// sockets, the capture socket, tokio's epoll and wakers (~4), with room to spare. The shared
+/// TCP echo server's clients that belong to no session (`--max-other-clients`) come on top.
+pub(crate) const RESERVED: usize = 16;
 
 /// HTTP connections that are not (yet) a session's WebSocket: page and asset loads, WebSocket
 /// handshakes. 256 lets a class load the page at once; an idle one lasts at most the header
@@ -46,6 +46,8 @@ pub(crate) fn per_active(max_sockets: usize) -> usize {
 pub(crate) struct Budget {
     /// The soft limit after raising it.
     pub(crate) limit: u64,
+    /// For the bridge itself and the echo server's other clients.
+    pub(crate) reserved: usize,
     /// Sessions (WebSockets) allowed at once (at most `--max-sessions`).
     pub(crate) sessions: usize,
     /// Sessions that may run experiments at once, each holding a block of `per_active`.
@@ -78,20 +80,27 @@ pub(crate) fn raise_limit() -> io::Result<u64> {
     Ok(limit.rlim_cur)
 }
 
-/// Shares `limit` descriptors out between `max_sessions` sessions of `max_sockets` each and
-/// page loads. Errs when not even one session can run an experiment.
-pub(crate) fn plan(limit: u64, max_sessions: usize, max_sockets: usize) -> Result<Budget, String> {
+/// Shares `limit` descriptors out between `max_sessions` sessions of `max_sockets` each, the
+/// echo server's `others` clients that are no session's, and page loads. Errs when not even one
+/// session can run an experiment.
+pub(crate) fn plan(
+    limit: u64,
+    max_sessions: usize,
+    max_sockets: usize,
+    others: usize,
+) -> Result<Budget, String> {
     let per_active = per_active(max_sockets);
+    let reserved = RESERVED + others;
     let pool = usize::try_from(limit)
         .unwrap_or(usize::MAX)
-        .saturating_sub(RESERVED + MIN_PAGE_CONNECTIONS);
+        .saturating_sub(reserved + MIN_PAGE_CONNECTIONS);
     if pool < 1 + per_active {
         return Err(format!(
             "the open-file limit ({limit}) is too low for even one session ({} descriptors with \
              --max-sockets {max_sockets}, plus {} for the bridge); raise it (ulimit -n, or \
              LimitNOFILE= in a systemd unit)",
             1 + per_active,
-            RESERVED + MIN_PAGE_CONNECTIONS
+            reserved + MIN_PAGE_CONNECTIONS
         ));
     }
     // Every session's WebSocket first (keeping room for one experiment), then as many blocks as
@@ -101,6 +110,7 @@ pub(crate) fn plan(limit: u64, max_sessions: usize, max_sockets: usize) -> Resul
     let left = pool - sessions - active * per_active;
     Ok(Budget {
         limit,
+        reserved,
         sessions,
         active,
         per_active,
@@ -117,13 +127,14 @@ impl std::fmt::Display for Budget {
             active,
             per_active,
             http_connections,
+            reserved,
             ..
         } = self;
         write!(
             f,
             "{limit} file descriptors: {sessions} sessions, {active} of them running \
              experiments at once (up to {per_active} descriptors each), {http_connections} \
-             more HTTP connections, {RESERVED} for the bridge"
+             more HTTP connections, {reserved} for the bridge and other clients"
         )?;
         if let Some(asked) = self.lowered_from {
             write!(f, "; --max-sessions {asked} lowered to {sessions} to fit")?;
@@ -141,12 +152,12 @@ mod tests {
 
     /// The worst case of a plan: every session open, every block taken, every page slot used.
     fn worst(b: &Budget) -> usize {
-        RESERVED + b.sessions + b.active * b.per_active + b.http_connections
+        b.reserved + b.sessions + b.active * b.per_active + b.http_connections
     }
 
     #[test]
     fn a_generous_limit_lets_every_session_run_experiments() {
-        let b = plan(524_288, 64, 16).unwrap();
+        let b = plan(524_288, 64, 16, 64).unwrap();
         assert_eq!((b.sessions, b.active, b.lowered_from), (64, 64, None));
         assert_eq!(b.http_connections, PAGE_CONNECTIONS);
         assert!(worst(&b) <= 524_288);
@@ -154,7 +165,7 @@ mod tests {
 
     #[test]
     fn a_1024_descriptor_service_keeps_its_sessions_and_bounds_the_experiments() {
-        let b = plan(1024, 64, 16).unwrap();
+        let b = plan(1024, 64, 16, 64).unwrap();
         assert_eq!((b.sessions, b.lowered_from), (64, None), "{b:?}");
         assert!(b.active > 0 && b.active < 64, "{b:?}");
         assert!(worst(&b) <= 1024, "{} > 1024: {b:?}", worst(&b));
@@ -163,7 +174,7 @@ mod tests {
 
     #[test]
     fn thousands_of_readers_cost_one_descriptor_each() {
-        let b = plan(20_000, 10_200, 16).unwrap();
+        let b = plan(20_000, 10_200, 16, 64).unwrap();
         assert_eq!(b.sessions, 10_200);
         assert!(b.active > 100, "{b:?}");
         assert!(worst(&b) <= 20_000, "{b:?}");
@@ -171,9 +182,9 @@ mod tests {
 
     #[test]
     fn too_few_descriptors_for_one_session_is_a_clear_error() {
-        let err = plan(64, 64, 16).unwrap_err();
+        let err = plan(64, 64, 16, 64).unwrap_err();
         assert!(err.contains("LimitNOFILE"), "{err}");
-        let b = plan(150, 64, 16).unwrap();
+        let b = plan(150, 64, 16, 64).unwrap();
         assert!(b.sessions >= 1 && b.active >= 1, "{b:?}");
         assert!(worst(&b) <= 150, "{b:?}");
     }

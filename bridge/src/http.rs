@@ -18,8 +18,9 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 
 /// The WebSocket read buffer. tungstenite's default allocates 128 KiB per connection; our frames
-/// are small JSON commands, and 4 KiB keeps an idle session around 10 KB instead of ~90 KB.
-const WS_READ_BUFFER: usize = 4 * 1024;
+/// are small JSON commands (a few hundred bytes; a rare large payload is read in more pieces),
+/// and an idle session keeps this much allocated.
+const WS_READ_BUFFER: usize = 1024;
 
 /// How much unsent outgoing WebSocket data may pile up before writes fail (the outbox already
 /// bounds events; this bounds the bytes behind it).

@@ -17,6 +17,7 @@
 mod access;
 mod assets;
 mod backoff;
+mod bulk;
 mod capture;
 mod config;
 mod echo;
@@ -26,6 +27,7 @@ mod kernel;
 mod observe;
 mod os_error;
 mod outbox;
+mod ports;
 mod serve;
 mod session;
 
@@ -51,8 +53,8 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     /// Whether live packets come, told to every session.
     pub(crate) capture: CaptureState,
-    /// The servers close a client that sends nothing for this long (`--client-idle-timeout`).
-    pub(crate) client_idle: std::time::Duration,
+    /// How the TCP servers treat their clients (idle timeout, others' cap).
+    pub(crate) client_policy: echo::tcp::Policy,
     /// The blocks of file descriptors for sessions running experiments (see `fds.rs`).
     pub(crate) blocks: Arc<tokio::sync::Semaphore>,
     pub(crate) max_blocks: usize,
@@ -113,9 +115,20 @@ impl Lab {
         // Every socket is a descriptor: take what the system allows and share it out so that
         // no number of sessions or connections can exhaust it.
         let limit = fds::raise_limit().unwrap_or(1024);
-        let budget = fds::plan(limit, config.max_sessions, config.max_sockets)
-            .map_err(StartError::Descriptors)?;
-        let tcp_spec = LabSpec::tutorial(Transport::Tcp);
+        let budget = fds::plan(
+            limit,
+            config.max_sessions,
+            config.max_sockets,
+            config.max_other_clients,
+        )
+        .map_err(StartError::Descriptors)?;
+        // The tutorial's server, with one difference a class needs: its accept queue. With
+        // listen(5), a class connecting in the same second overflows it and the kernel drops
+        // or resets connections; the tutorial's listen(5) is shown by the "One at a time" lab.
+        let tcp_spec = LabSpec {
+            backlog: echo::tcp::SHARED_BACKLOG,
+            ..LabSpec::tutorial(Transport::Tcp)
+        };
         let tcp_listener =
             echo::tcp::bind(config.tcp, &tcp_spec).map_err(fail("--tcp", config.tcp))?;
         let udp_socket = UdpSocket::bind(config.udp)
@@ -154,7 +167,10 @@ impl Lab {
                 max_message: config.max_message,
                 max_sockets: config.max_sockets,
             },
-            client_idle: std::time::Duration::from_secs(config.client_idle_timeout),
+            client_policy: echo::tcp::Policy {
+                idle: std::time::Duration::from_secs(config.client_idle_timeout),
+                max_others: config.max_other_clients,
+            },
             blocks: Arc::new(tokio::sync::Semaphore::new(budget.active)),
             max_blocks: budget.active,
         });
@@ -172,10 +188,17 @@ impl Lab {
         // The shared servers are never ordered to close their clients: the sender stays here.
         let (never_close, close_order) = watch::channel(0);
         let tcp_listener = Arc::new(tcp_listener);
+        let policy = shared.client_policy;
         let tcp_echo = tasks.spawn(async move {
             let _keep = never_close;
-            let idle = std::time::Duration::from_secs(config.client_idle_timeout);
-            echo::tcp::serve(tcp_listener, observers.clone(), tcp_spec, idle, close_order).await
+            echo::tcp::serve(
+                tcp_listener,
+                observers.clone(),
+                tcp_spec,
+                policy,
+                close_order,
+            )
+            .await
         });
         let udp_spec = LabSpec::tutorial(Transport::Udp);
         tasks.spawn(echo::udp::serve(
@@ -185,7 +208,8 @@ impl Lab {
         ));
         let limits = serve::Limits {
             connections: budget.http_connections,
-            per_ip: (!config.trust_x_forwarded_for).then_some(serve::CONNECTIONS_PER_IP),
+            per_ip: (!config.trust_x_forwarded_for)
+                .then_some(serve::CONNECTIONS_PER_IP.min(budget.http_connections.div_ceil(2))),
         };
         let web = tokio::spawn(serve::serve(http_listener, app, limits, stopped));
         Ok(Lab {
@@ -236,7 +260,8 @@ impl Lab {
         println!("Socket Lab is running.");
         println!("  Open {} in your browser.", self.url());
         println!(
-            "  TCP echo server: {tcp} (SO_REUSEADDR, listen(5), recv(1024), echoes uppercased)"
+            "  TCP echo server: {tcp} (SO_REUSEADDR, listen({}), recv(1024), echoes uppercased)",
+            echo::tcp::SHARED_BACKLOG
         );
         println!(
             "  UDP echo server: {udp} (recvfrom(1024), echoes uppercased; receive buffer {} KiB)",

@@ -177,6 +177,14 @@ impl Observers {
         }
     }
 
+    /// Is `client` a session's socket whose calls are summed up, not reported (a file transfer)?
+    pub(crate) fn is_quiet(&self, transport: Transport, client: SocketAddr) -> bool {
+        self.lock()
+            .by_client
+            .get(&(transport, client))
+            .is_some_and(|r| r.quiet)
+    }
+
     /// Is `client` one of a session's sockets (not the tutorial's client, `nc`, …)?
     pub(crate) fn is_session_client(&self, transport: Transport, client: SocketAddr) -> bool {
         self.lock().by_client.contains_key(&(transport, client))

@@ -29,7 +29,9 @@ pub(crate) struct Outbox {
     /// Packets may come faster than a browser can draw them; this bounds them per session.
     packet_budget: Mutex<TokenBucket>,
     packets_dropped: AtomicU64,
-    tx: mpsc::Sender<Event>,
+    /// Boxed: a queue's slots are allocated 32 at a time, and an idle session should not hold
+    /// 32 empty events' worth of memory (an `Event` is ~150 bytes, a box 8).
+    tx: mpsc::Sender<Box<Event>>,
     /// Held while stamping and queueing, so queue order equals timestamp order.
     order: Mutex<()>,
     dropped: AtomicU64,
@@ -37,7 +39,7 @@ pub(crate) struct Outbox {
 
 /// The receiving end, read by the session's WebSocket writer.
 pub(crate) struct OutboxReceiver {
-    rx: mpsc::Receiver<Event>,
+    rx: mpsc::Receiver<Box<Event>>,
 }
 
 /// The session is gone; there is nobody left to tell.
@@ -76,7 +78,7 @@ impl Outbox {
     pub(crate) async fn push(&self, body: EventBody) -> Result<(), SessionGone> {
         let permit = self.tx.reserve().await.map_err(|_| SessionGone)?;
         let _order = self.order.lock().unwrap_or_else(|e| e.into_inner());
-        permit.send(Event::new(self.now_us(), body));
+        permit.send(Box::new(Event::new(self.now_us(), body)));
         Ok(())
     }
 
@@ -85,7 +87,7 @@ impl Outbox {
         match self.tx.try_reserve() {
             Ok(permit) => {
                 let _order = self.order.lock().unwrap_or_else(|e| e.into_inner());
-                permit.send(Event::new(self.now_us(), body));
+                permit.send(Box::new(Event::new(self.now_us(), body)));
             }
             Err(_) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -185,12 +187,12 @@ impl TokenBucket {
 }
 
 impl OutboxReceiver {
-    pub(crate) async fn recv(&mut self) -> Option<Event> {
+    pub(crate) async fn recv(&mut self) -> Option<Box<Event>> {
         self.rx.recv().await
     }
 
     /// The next event if one is queued now.
-    pub(crate) fn try_recv(&mut self) -> Option<Event> {
+    pub(crate) fn try_recv(&mut self) -> Option<Box<Event>> {
         self.rx.try_recv().ok()
     }
 }

@@ -38,10 +38,11 @@ use tower::ServiceExt;
 /// generous for a slow phone line and short for a client that holds connections open on purpose.
 pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// HTTP connections at once from one address (not counting WebSockets). A browser opens at most
-/// six per host, a page of several consoles a few more for their assets; 32 is plenty for a
-/// reader and a small share of [`Limits::connections`] for a client that hoards them.
-pub(crate) const CONNECTIONS_PER_IP: usize = 32;
+/// HTTP connections at once from one address (not counting WebSockets), at most: one address
+/// may be a whole school behind NAT loading the page at once (a browser opens up to six per
+/// host), so the share is generous, and at most half of [`Limits::connections`] (see `lib.rs`):
+/// a client that hoards connections leaves the other half to everyone else.
+pub(crate) const CONNECTIONS_PER_IP: usize = 128;
 
 /// The connection caps.
 #[derive(Debug, Clone, Copy)]

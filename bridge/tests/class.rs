@@ -170,11 +170,11 @@ async fn idle_and_hoarded_http_connections_are_closed_while_a_new_session_opens(
     let lab = lab_with(&[]).await;
     // One machine opens connections and sends nothing: past its share they are closed at once…
     let mut hoard = vec![];
-    for _ in 0..40 {
+    for _ in 0..136 {
         hoard.push(connect_from("127.0.0.3", lab.http_addr()).await.unwrap());
     }
     let mut refused = 0;
-    for conn in hoard.iter_mut().skip(32) {
+    for conn in hoard.iter_mut().skip(128) {
         if closed_within(conn, Duration::from_secs(2)).await {
             refused += 1;
         }

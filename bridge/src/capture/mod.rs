@@ -13,6 +13,7 @@
 //! to allow it and everything else works as before.
 
 mod bpf;
+mod ring;
 mod socket;
 
 use crate::observe::Observers;
@@ -30,12 +31,16 @@ pub(crate) fn start(
     http_port: u16,
     observers: Observers,
 ) -> (CaptureState, Option<tokio::task::JoinHandle<()>>) {
-    let registered = socket::open(http_port).and_then(|fd| {
+    let registered = socket::open(http_port).and_then(|(fd, ring)| {
         // SAFETY: an OwnedFd's descriptor stays open and the same while the AsyncFd owns it.
-        unsafe { AsyncFd::register(fd) }.map_err(io::Error::from)
+        let fd = unsafe { AsyncFd::register(fd) }.map_err(io::Error::from)?;
+        Ok((fd, ring))
     });
     match registered {
-        Ok(fd) => (CaptureState::On, Some(tokio::spawn(run(fd, observers)))),
+        Ok((fd, ring)) => (
+            CaptureState::On,
+            Some(tokio::spawn(run(fd, ring, observers))),
+        ),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => (
             CaptureState::NoPermission {
                 hint: permission_hint(),
@@ -62,28 +67,21 @@ pub(crate) fn permission_hint() -> String {
     )
 }
 
-async fn run(fd: AsyncFd<std::os::fd::OwnedFd>, observers: Observers) {
-    let mut buf = vec![0u8; 0x40000];
+async fn run(fd: AsyncFd<std::os::fd::OwnedFd>, mut ring: ring::Ring, observers: Observers) {
     let mut stats = tokio::time::interval(STATS_EVERY);
     loop {
         tokio::select! {
             ready = fd.readable() => {
                 let Ok(mut guard) = ready else { return };
-                loop {
-                    match socket::recv(fd.get_ref(), &mut buf) {
-                        Ok(n) => {
-                            let at = || socket::timestamp(fd.get_ref());
-                            route(&observers, &buf[..n], at);
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            guard.clear_ready();
-                            break;
-                        }
-                        Err(e) => {
-                            tracing::warn!("packet capture: recv failed: {e}");
-                            break;
-                        }
-                    }
+                // One block the kernel has handed over at a time, letting other tasks run in
+                // between (a full block is thousands of packets); when none is ready, wait. (A
+                // block retired between the read and clear_ready wakes us again: the kernel
+                // signals readiness per block.)
+                if ring.read_one(|frame, at| route(&observers, frame, || at)) {
+                    drop(guard);
+                    tokio::task::yield_now().await;
+                } else {
+                    guard.clear_ready();
                 }
             }
             _ = stats.tick() => {

@@ -3,21 +3,14 @@
 //! - The filter is attached before `bind()`, so not one unfiltered packet is queued.
 //! - `PACKET_IGNORE_OUTGOING`: on `lo` every packet passes twice (sent, then received); keeping
 //!   only the received copy removes the duplicates.
-//! - A large receive buffer (`SO_RCVBUFFORCE`, as root), because a burst of connections makes
-//!   thousands of packets at once; what still overflows is counted by the kernel
-//!   (`PACKET_STATISTICS`) and reported, never hidden.
-//! - Each packet's kernel timestamp comes from `SIOCGSTAMPNS` right after it is read.
+//! - Packets arrive in a ring of memory shared with the kernel (`ring.rs`), each with its kernel
+//!   timestamp; a burst of connections makes thousands of packets at once, and what overflows
+//!   the ring is counted by the kernel (`PACKET_STATISTICS`) and reported, never hidden.
 
 use super::bpf;
+use super::ring::Ring;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::time::{Duration, SystemTime};
-
-/// `SIOCGSTAMPNS` (linux/sockios.h): the last packet's receive time.
-const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
-
-/// The capture buffer asked for.
-const RCVBUF: libc::c_int = 8 * 1024 * 1024;
 
 /// `struct tpacket_stats`.
 #[repr(C)]
@@ -49,9 +42,9 @@ fn setsockopt<T>(fd: &OwnedFd, level: libc::c_int, name: libc::c_int, value: &T)
     .map(drop)
 }
 
-/// Opens the packet socket on `lo`, filtered. Fails with `PermissionDenied` without
-/// `CAP_NET_RAW`.
-pub(crate) fn open(http_port: u16) -> io::Result<OwnedFd> {
+/// Opens the packet socket on `lo`, filtered, with its ring. Fails with `PermissionDenied`
+/// without `CAP_NET_RAW`.
+pub(crate) fn open(http_port: u16) -> io::Result<(OwnedFd, Ring)> {
     let protocol = (libc::ETH_P_ALL as u16).to_be() as libc::c_int;
     // SAFETY: plain syscall; the fd is owned right away.
     let fd = check(unsafe {
@@ -76,9 +69,7 @@ pub(crate) fn open(http_port: u16) -> io::Result<OwnedFd> {
         libc::PACKET_IGNORE_OUTGOING,
         &1 as &libc::c_int,
     )?;
-    if setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &RCVBUF).is_err() {
-        setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &RCVBUF)?;
-    }
+    let ring = Ring::new(&fd)?;
 
     let name = std::ffi::CString::new("lo").expect("no NUL");
     // SAFETY: a valid C string.
@@ -99,33 +90,7 @@ pub(crate) fn open(http_port: u16) -> io::Result<OwnedFd> {
             std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
         )
     })?;
-    Ok(fd)
-}
-
-/// Reads one packet into `buf` (non-blocking) and returns its length.
-pub(crate) fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: a valid fd and buffer.
-    let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
-}
-
-/// The kernel's receive time of the packet read last. Asked only for packets someone wants:
-/// one syscall less for every packet that belongs to nobody.
-pub(crate) fn timestamp(fd: &OwnedFd) -> SystemTime {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: SIOCGSTAMPNS writes one timespec.
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), SIOCGSTAMPNS as _, &mut ts) };
-    if rc == 0 {
-        SystemTime::UNIX_EPOCH + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-    } else {
-        SystemTime::now()
-    }
+    Ok((fd, ring))
 }
 
 /// Packets the kernel dropped since the last call (the counters reset when read).

@@ -35,11 +35,23 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// Clients that belong to no browser session (the tutorial's Python client, `nc`, any local
-/// program) served at once. A session's own connections are bounded by the session's limits
-/// (`--max-sockets` each, `--max-sessions` in all), so they never wait behind these; past this
-/// many others, a new one is closed at once instead of queueing in the kernel.
-pub(crate) const MAX_OTHER_CLIENTS: usize = 64;
+/// The shared TCP echo server's `listen()` backlog. The tutorial's is 5, and the "One at a time"
+/// lab server keeps it to show what it means; the server a class shares needs room for a class
+/// connecting in the same second (measured: 100 learners starting a transfer at once overflowed
+/// listen(5), and this kernel answered some of them with resets).
+pub(crate) const SHARED_BACKLOG: u32 = 128;
+
+/// How a TCP echo server treats its clients (from the command line).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
+    /// A client that sends nothing for this long is closed (`--client-idle-timeout`).
+    pub(crate) idle: Duration,
+    /// Clients that belong to no browser session (the tutorial's Python client, `nc`, any local
+    /// program) served at once (`--max-other-clients`). A session's own connections are bounded
+    /// by the session's limits, so they never wait behind these; past this many others, a new
+    /// one is closed at once instead of queueing in the kernel.
+    pub(crate) max_others: usize,
+}
 
 /// Binds the listening socket as `spec` says: the tutorial's is `SO_REUSEADDR` (so a restart
 /// does not fail on connections still in TIME_WAIT) and `listen(5)`.
@@ -50,7 +62,11 @@ pub(crate) fn bind(addr: SocketAddr, spec: &LabSpec) -> io::Result<TcpListener> 
         TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(spec.reuseaddr)?;
-    socket.bind(addr)?;
+    if addr.port() == 0 {
+        crate::ports::bind_ephemeral(&socket, addr.ip())?;
+    } else {
+        socket.bind(addr)?;
+    }
     socket.listen(spec.backlog)
 }
 
@@ -62,12 +78,11 @@ pub(crate) type CloseOrder = watch::Receiver<u64>;
 /// accepting the next (the tutorial's server); otherwise each client gets its own task. The
 /// tasks belong to this loop: stopping the server closes every connection it has, from the
 /// server's side first, as when a server process exits.
-/// `idle`: a client that sends nothing for this long is closed (`--client-idle-timeout`).
 pub(crate) async fn serve(
     listener: Arc<TcpListener>,
     observers: Observers,
     spec: LabSpec,
-    idle: Duration,
+    policy: Policy,
     close: CloseOrder,
 ) {
     let mut clients = JoinSet::new();
@@ -81,19 +96,31 @@ pub(crate) async fn serve(
             Ok((stream, peer)) => {
                 backoff.reset();
                 let other = !observers.is_session_client(Transport::Tcp, peer);
-                if other && others.len() >= MAX_OTHER_CLIENTS {
+                if other && others.len() >= policy.max_others {
                     tracing::warn!(
-                        "TCP echo: {peer} closed at once: {MAX_OTHER_CLIENTS} other clients \
-                         are connected already"
+                        "TCP echo: {peer} closed at once: {} other clients are connected \
+                         already (--max-other-clients)",
+                        policy.max_others
                     );
                     continue;
                 }
-                let observers = observers.clone();
-                let client = serve_client(stream, peer, observers, spec, idle, close.clone());
+                let bulk = observers.is_quiet(Transport::Tcp, peer);
+                let client = serve_client(
+                    stream,
+                    peer,
+                    observers.clone(),
+                    spec,
+                    policy.idle,
+                    close.clone(),
+                );
                 if spec.one_at_a_time {
                     client.await;
                 } else if other {
                     others.spawn(client);
+                } else if bulk {
+                    // A session's file transfer: bulk work, served where it cannot slow
+                    // anyone's echo (see `bulk.rs`).
+                    clients.spawn_on(client, &crate::bulk::handle());
                 } else {
                     clients.spawn(client);
                 }

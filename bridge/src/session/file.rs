@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 /// The largest file: big enough to see throughput, small enough for a shared bridge.
@@ -40,6 +40,24 @@ const HEADER: usize = 11;
 
 /// A TCP "line" with no newline in it is cut here, so one `send()` stays bounded.
 const MAX_LINE: usize = 64 * 1024;
+
+/// A transfer makes thousands of calls in a row (one `send()` per line); it lets other
+/// sessions' tasks run after this many, so that one learner's file never makes another's echo
+/// wait behind it. (tokio's own budget is 128 operations, a few milliseconds of sends.)
+const CALLS_BETWEEN_YIELDS: u32 = 16;
+
+/// Counts calls and yields to other tasks every [`CALLS_BETWEEN_YIELDS`].
+#[derive(Default)]
+struct Fair(u32);
+
+impl Fair {
+    async fn call(&mut self) {
+        self.0 += 1;
+        if self.0 % CALLS_BETWEEN_YIELDS == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+}
 
 /// What to send and how, checked before anything opens.
 pub(crate) struct Plan {
@@ -215,16 +233,8 @@ async fn tcp(
 ) -> Result<Done, Failure> {
     // Bind first and register quietly: the transfer's sockets are the session's own, not
     // "other clients", but their thousands of calls and packets are summed up, not streamed.
-    let socket = if target.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }
-    .and_then(|s| s.bind(SocketAddr::new(target.ip(), 0)).map(|()| s))
-    .map_err(|e| Failure::Os("bind() failed", e))?;
-    let local = socket
-        .local_addr()
-        .map_err(|e| Failure::Os("getsockname() failed", e))?;
+    let (socket, local) =
+        crate::ports::bound_tcp(target.ip()).map_err(|e| Failure::Os("bind() failed", e))?;
     let _quiet = observers.watch_quietly(Transport::Tcp, local, None, outbox.clone());
     let stream = socket
         .connect(target)
@@ -237,6 +247,7 @@ async fn tcp(
     // `for line in f: conn.send(line)` — one send() per line.
     let writer = async {
         let mut partial: Vec<u8> = vec![];
+        let mut fair = Fair::default();
         loop {
             let piece = input.next().await;
             let data = match piece {
@@ -254,6 +265,7 @@ async fn tcp(
             }
             for line in lines {
                 send_line(&mut wr, &line, &lock).await?;
+                fair.call().await;
             }
         }
         if !partial.is_empty() {
@@ -361,6 +373,7 @@ async fn udp(
     let writer = async {
         let mut pending: Vec<u8> = vec![];
         let mut seq = 0u64;
+        let mut fair = Fair::default();
         loop {
             let last = match input.next().await {
                 Piece::Data(data) => {
@@ -383,11 +396,14 @@ async fn udp(
                     let seq_len = (seq << 32) | data.len() as u64;
                     last_len.store(seq_len, std::sync::atomic::Ordering::SeqCst);
                 }
-                let mut t = lock();
-                t.expected.update(upper(&data));
-                t.progress.sends += 1;
-                t.progress.bytes_sent += data.len() as u64;
+                {
+                    let mut t = lock();
+                    t.expected.update(upper(&data));
+                    t.progress.sends += 1;
+                    t.progress.bytes_sent += data.len() as u64;
+                }
                 seq += 1;
+                fair.call().await;
             }
             if last {
                 finished_sending.store(true, std::sync::atomic::Ordering::SeqCst);

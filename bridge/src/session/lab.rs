@@ -181,8 +181,8 @@ impl LabServers {
                 let listener = Arc::new(echo::tcp::bind(addr, &spec)?);
                 let addr = listener.local_addr()?;
                 self.kernel.listener(server, &listener);
-                let idle = self.shared.client_idle;
-                let serve = echo::tcp::serve(listener, observers, spec, idle, close_order);
+                let policy = self.shared.client_policy;
+                let serve = echo::tcp::serve(listener, observers, spec, policy, close_order);
                 let task = Owned::spawn(serve);
                 Ok((addr, (task, close)))
             }

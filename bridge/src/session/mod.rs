@@ -49,6 +49,10 @@ pub(crate) const PING_EVERY: Duration = Duration::from_secs(30);
 /// (one TCP segment when small), not one each; the bound keeps one flush's bytes bounded too.
 pub(crate) const WRITE_BATCH: usize = 64;
 
+/// How long an event nobody waits for (see `write`) may wait to share a write with others:
+/// far below what a person notices, and long enough that an echo's events travel together.
+pub(crate) const FLUSH_DELAY: Duration = Duration::from_millis(1);
+
 /// After the session decided to end, how long its writer has to send what is queued and the
 /// close frame to a browser that may be slow to read.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -117,6 +121,10 @@ async fn read(
     let mut sockets = Sockets::new(shared.clone(), outbox.clone());
     let mut last_command = Instant::now();
     let mut last_heard = Instant::now();
+    // One timer for both deadlines (idle, silent), moved only when it fires: resetting a timer
+    // on every frame would cost more than the frame.
+    let check = tokio::time::sleep(PING_EVERY.min(settings.idle));
+    tokio::pin!(check);
     let close = |code: u16, reason: String| {
         Some(CloseFrame {
             code,
@@ -124,15 +132,15 @@ async fn read(
         })
     };
     loop {
-        let idle_at = last_command + settings.idle;
-        let silent_at = last_heard + 2 * PING_EVERY;
         tokio::select! {
             frame = stream.next() => {
                 last_heard = Instant::now();
                 match frame {
                     Some(Ok(Message::Text(text))) => {
                         last_command = Instant::now();
-                        sockets.handle(&text).await.ok()?;
+                        // Boxed: carrying out a command is a large state machine, and an idle
+                        // session should not hold its room while it waits for the next one.
+                        Box::pin(sockets.handle(&text)).await.ok()?;
                     }
                     Some(Ok(Message::Binary(_))) => {
                         let error = EventBody::Error {
@@ -160,13 +168,18 @@ async fn read(
                 }
             }
             Some(done) = sockets.next_finished() => sockets.forget(done),
-            () = tokio::time::sleep_until(idle_at) => {
-                let seconds = settings.idle.as_secs();
-                return close(CLOSE_IDLE, format!("idle for {seconds} s: no command from this console"));
-            }
-            () = tokio::time::sleep_until(silent_at) => {
-                tracing::debug!("session ended: the browser stopped answering pings");
-                return None;
+            () = &mut check => {
+                let (idle_at, silent_at) = (last_command + settings.idle, last_heard + 2 * PING_EVERY);
+                let now = Instant::now();
+                if now >= idle_at {
+                    let seconds = settings.idle.as_secs();
+                    return close(CLOSE_IDLE, format!("idle for {seconds} s: no command from this console"));
+                }
+                if now >= silent_at {
+                    tracing::debug!("session ended: the browser stopped answering pings");
+                    return None;
+                }
+                check.as_mut().reset(idle_at.min(silent_at));
             }
             () = crate::serve::until_stopped(&mut settings.stop) => {
                 return close(CLOSE_GOING_AWAY, "the bridge is shutting down".into());
@@ -186,6 +199,12 @@ fn too_big(e: &axum::Error) -> bool {
 
 /// Drains the outbox into the WebSocket, pings a quiet browser, and sends the close frame when
 /// the reader says the session ends.
+///
+/// Writes are what a busy bridge spends its time on (one system call each), so events share
+/// them: whatever is queued goes out in one write, and events nobody is waiting for (a `send()`
+/// reported, the server's side, packets, kernel state) wait up to [`FLUSH_DELAY`] for company.
+/// An answer the learner waits for (an echo, a connect, an error, …) flushes at once, taking the
+/// waiting ones with it: an echo's whole story leaves in one write.
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut rx: OutboxReceiver,
@@ -193,18 +212,36 @@ async fn write(
     mut close: oneshot::Receiver<Option<CloseFrame>>,
 ) {
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let flush_at = tokio::time::sleep(FLUSH_DELAY);
+    tokio::pin!(flush_at);
+    let mut pending = false;
     loop {
         tokio::select! {
             biased;
             event = rx.recv() => {
                 let Some(event) = event else { return };
-                if write_batch(&mut sink, event, &mut rx, outbox).await.is_err() {
+                let Ok(urgent) = feed_ready(&mut sink, event, &mut rx, outbox).await else {
+                    return;
+                };
+                if urgent {
+                    if sink.flush().await.is_err() {
+                        return;
+                    }
+                    pending = false;
+                } else if !pending {
+                    pending = true;
+                    flush_at.as_mut().reset(Instant::now() + FLUSH_DELAY);
+                }
+            }
+            () = &mut flush_at, if pending => {
+                if sink.flush().await.is_err() {
                     return;
                 }
+                pending = false;
             }
             end = &mut close => {
                 while let Some(event) = rx.try_recv() {
-                    if write_batch(&mut sink, event, &mut rx, outbox).await.is_err() {
+                    if feed_ready(&mut sink, event, &mut rx, outbox).await.is_err() {
                         return;
                     }
                 }
@@ -215,27 +252,50 @@ async fn write(
                 return;
             }
             _ = ping.tick() => {
+                // `send` flushes whatever was waiting too.
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
                     return;
                 }
+                pending = false;
             }
         }
     }
 }
 
-/// Writes `first` and whatever else is ready (up to [`WRITE_BATCH`]), then flushes once. A
-/// report of dropped events goes right after the event it was found with, stamped with that
-/// event's time, so `t_us` never goes back in the stream.
-async fn write_batch(
+/// Is someone waiting for this event (so it should leave now)?
+fn awaited(body: &EventBody) -> bool {
+    !matches!(
+        body,
+        EventBody::TcpSent { .. }
+            | EventBody::UdpSent { .. }
+            | EventBody::Server { .. }
+            | EventBody::Packet { .. }
+            | EventBody::TcpState { .. }
+            | EventBody::TcpClosing { .. }
+            | EventBody::ListenQueue { .. }
+            | EventBody::KernelSockets { .. }
+            | EventBody::FileProgress { .. }
+            | EventBody::OtherClient { .. }
+            | EventBody::UdpDropped { .. }
+    )
+}
+
+/// Feeds `first` and whatever else is queued (up to [`WRITE_BATCH`]) to the WebSocket without
+/// flushing; returns whether any of it is [`awaited`] (or the batch is full): then the caller
+/// flushes now. A report of dropped events goes right after the event it was found with, stamped
+/// with that event's time, so `t_us` never goes back in the stream.
+async fn feed_ready(
     sink: &mut SplitSink<WebSocket, Message>,
-    first: protocol::Event,
+    first: Box<protocol::Event>,
     rx: &mut OutboxReceiver,
     outbox: &Outbox,
-) -> Result<(), axum::Error> {
+) -> Result<bool, axum::Error> {
     let mut next = Some(first);
     let mut written = 0;
+    let mut urgent = false;
     while let Some(event) = next.take() {
         let t_us = event.t_us;
+        urgent |= awaited(&event.body);
         sink.feed(Message::Text(event.to_json().into())).await?;
         if let Some(report) = outbox.take_dropped(t_us) {
             sink.feed(Message::Text(report.to_json().into())).await?;
@@ -245,5 +305,5 @@ async fn write_batch(
             next = rx.try_recv();
         }
     }
-    sink.flush().await
+    Ok(urgent || written == WRITE_BATCH)
 }

@@ -73,9 +73,16 @@ struct Nobody {
     addr: SocketAddr,
 }
 
+impl Drop for Sockets {
+    fn drop(&mut self) {
+        // Everything the session had is closing; its kernel watcher goes with it.
+        self.kernel.stop();
+    }
+}
+
 impl Sockets {
     pub(crate) fn new(shared: Arc<Shared>, outbox: Arc<Outbox>) -> Sockets {
-        let kernel = KernelWatch::start(outbox.clone());
+        let kernel = KernelWatch::new(outbox.clone());
         Sockets {
             labs: LabServers::new(shared.clone(), outbox.clone(), kernel.clone()),
             kernel,
@@ -318,22 +325,17 @@ impl Sockets {
         }
     }
 
-    /// The session's "nobody listens here" address, reserved on first use.
+    /// The session's "nobody listens here" address, reserved on first use: a TCP port the kernel
+    /// picks (free of TIME_WAITs too), held by a socket that never listens, and free for UDP when
+    /// checked (a datagram there meets no socket: "port unreachable").
     fn nobody(&mut self) -> std::io::Result<SocketAddr> {
         if let Some(nobody) = &self.nobody {
             return Ok(nobody.addr);
         }
         let ip = self.shared.tcp_target.ip();
         for _ in 0..16 {
-            // A port number just released by UDP, then held by a non-listening TCP socket.
-            let port = std::net::UdpSocket::bind((ip, 0))?.local_addr()?.port();
-            let addr = SocketAddr::new(ip, port);
-            let tcp = if ip.is_ipv4() {
-                TcpSocket::new_v4()?
-            } else {
-                TcpSocket::new_v6()?
-            };
-            if tcp.bind(addr).is_ok() {
+            let (tcp, addr) = crate::ports::bound_tcp(ip)?;
+            if std::net::UdpSocket::bind(addr).is_ok() {
                 self.nobody = Some(Nobody {
                     _reserved: tcp,
                     addr,
@@ -362,11 +364,17 @@ impl Sockets {
     {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
         let run = task(self.shared.clone(), self.outbox.clone(), rx);
-        self.tasks.spawn(async move {
+        let run = async move {
             // An Err here only means the session is gone, which ends the task anyway.
             let _ = run.await;
             id
-        });
+        };
+        // A file transfer is bulk work: it runs where it cannot slow anyone's echo.
+        if kind == Kind::File {
+            self.tasks.spawn_on(run, &crate::bulk::handle());
+        } else {
+            self.tasks.spawn(run);
+        }
         self.open.insert(id, Handle { kind, tx });
     }
 

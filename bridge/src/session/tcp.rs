@@ -212,12 +212,5 @@ async fn send(wr: &mut tokio::net::tcp::OwnedWriteHalf, data: &[u8]) -> std::io:
 /// A TCP socket bound to an ephemeral port on the server's own address (so it reaches the server
 /// the same way whatever interface it listens on).
 fn bound_socket(server: SocketAddr) -> std::io::Result<(TcpSocket, SocketAddr)> {
-    let socket = if server.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.bind(SocketAddr::new(server.ip(), 0))?;
-    let local = socket.local_addr()?;
-    Ok((socket, local))
+    crate::ports::bound_tcp(server.ip())
 }

@@ -15,7 +15,8 @@
 //!   changes, then `CLOSED`. The connection's registration with the observers travels here with
 //!   it, so the teardown's last packets still find the session.
 //!
-//! One task per session does it all, on one timer, and sleeps when there is nothing to watch.
+//! One task per session does it all, on one timer, and sleeps when there is nothing to watch;
+//! it starts with the first thing to watch (an idle session has none) and ends with the session.
 //! Every list is bounded (see the constants), so a learner who opens and closes connections as
 //! fast as they can costs a bounded amount of watching.
 
@@ -55,6 +56,8 @@ const CLOSED_MAX: Duration = Duration::from_secs(70);
 pub(crate) struct KernelWatch {
     inner: Arc<Mutex<Watched>>,
     wake: Arc<Notify>,
+    outbox: Arc<Outbox>,
+    task: Arc<Mutex<Option<tokio::task::AbortHandle>>>,
 }
 
 #[derive(Default)]
@@ -90,17 +93,36 @@ struct Closed {
 pub(crate) struct LabClient(#[allow(dead_code)] Arc<()>);
 
 impl KernelWatch {
-    /// Starts the session's watcher task; it ends when the outbox is gone.
-    pub(crate) fn start(outbox: Arc<Outbox>) -> KernelWatch {
-        let watch = KernelWatch {
+    /// The session's watcher; its task starts with the first thing to watch.
+    pub(crate) fn new(outbox: Arc<Outbox>) -> KernelWatch {
+        KernelWatch {
             inner: Arc::default(),
             wake: Arc::default(),
-        };
-        let task = watch.clone();
-        tokio::spawn(async move {
-            let _ = task.run(&outbox).await;
-        });
-        watch
+            outbox,
+            task: Arc::default(),
+        }
+    }
+
+    /// Wakes the watcher task, starting it if it does not run yet.
+    fn wake(&self) {
+        let mut task = self.task.lock().unwrap_or_else(|e| e.into_inner());
+        if task.is_none() {
+            let watch = self.clone();
+            let handle = tokio::spawn(async move {
+                let outbox = watch.outbox.clone();
+                let _ = watch.run(&outbox).await;
+            });
+            *task = Some(handle.abort_handle());
+        }
+        drop(task);
+        self.wake.notify_one();
+    }
+
+    /// Ends the watcher task (the session is over).
+    pub(crate) fn stop(&self) {
+        if let Some(task) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            task.abort();
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Watched> {
@@ -114,7 +136,7 @@ impl KernelWatch {
             last: None,
         };
         self.lock().listeners.insert(server, listener);
-        self.wake.notify_one();
+        self.wake();
     }
 
     /// Stop watching a lab server's accept queue. When this returns the watcher holds no
@@ -154,7 +176,7 @@ impl KernelWatch {
         }
         lab.clients.push_back((client, open.clone()));
         drop(w);
-        self.wake.notify_one();
+        self.wake();
         LabClient(open)
     }
 
@@ -174,7 +196,7 @@ impl KernelWatch {
             _route: route,
         });
         drop(w);
-        self.wake.notify_one();
+        self.wake();
     }
 
     fn idle(&self) -> bool {
