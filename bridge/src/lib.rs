@@ -263,9 +263,13 @@ impl Lab {
             "  TCP echo server: {tcp} (SO_REUSEADDR, listen({}), recv(1024), echoes uppercased)",
             echo::tcp::SHARED_BACKLOG
         );
+        // The size as the kernel accounts it (it doubles what is asked, for its bookkeeping).
+        let rcvbuf = match self.udp_rcvbuf {
+            n if n >= 1 << 20 => format!("{} MiB", n >> 20),
+            n => format!("{} KiB", n >> 10),
+        };
         println!(
-            "  UDP echo server: {udp} (recvfrom(1024), echoes uppercased; receive buffer {} KiB)",
-            self.udp_rcvbuf / 1024
+            "  UDP echo server: {udp} (recvfrom(1024), echoes uppercased; receive buffer {rcvbuf})"
         );
         println!("  WebSocket: ws://{}/ws", reachable(self.http));
         match &self.capture {

@@ -36,3 +36,30 @@ test("the console reports a lost bridge, retries, and reconnects when it is back
     await bridge.stop();
   }
 });
+
+test("an idle session is closed by the bridge with its reason, in each language; the next action reconnects and is carried out", async () => {
+  const bridge = await startBridge({ args: ["--idle-timeout", "2"] });
+  browser ??= await launchBrowser();
+  try {
+    for (const [lang, said, status] of [
+      ["en", "the bridge closed this session after 1 min without a command", /disconnected after 1 min without use/],
+      ["zh-CN", "桥接服务在 1 分钟没有收到命令后关闭了这个会话", /闲置 1 分钟后已断开/],
+    ]) {
+      const page = await browser.newPage({ locale: lang });
+      await page.goto(bridge.url);
+      await waitConnected(page);
+      // Two seconds without a command: the bridge closes with code 4000 and says why; the
+      // console does not reconnect by itself (an idle tab costs the bridge nothing).
+      await page.locator('.sl-status[data-state="idle"]').waitFor({ timeout: PATIENCE });
+      assert.match(await page.locator(".sl-status").textContent(), status);
+      await waitEntry(page, "error", "", said);
+      assert.equal(await page.locator('.sl-status[data-state="idle"]').count(), 1, "still idle");
+      // The learner acts: the console reconnects and carries the action out.
+      await page.locator(".sl-send.sl-udp").click();
+      await waitEntry(page, "echo", "udp", "HELLO SOCKET");
+      await page.close();
+    }
+  } finally {
+    await bridge.stop();
+  }
+});

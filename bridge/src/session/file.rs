@@ -53,7 +53,7 @@ struct Fair(u32);
 impl Fair {
     async fn call(&mut self) {
         self.0 += 1;
-        if self.0 % CALLS_BETWEEN_YIELDS == 0 {
+        if self.0.is_multiple_of(CALLS_BETWEEN_YIELDS) {
             tokio::task::yield_now().await;
         }
     }

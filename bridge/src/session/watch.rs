@@ -250,9 +250,10 @@ impl KernelWatch {
                 return false;
             };
             let now = tcp_info::listen_queue(socket.as_raw_fd());
-            if now.is_some() && now != l.last {
+            if let Some((queued, backlog)) = now
+                && now != l.last
+            {
                 l.last = now;
-                let (queued, backlog) = now.expect("checked");
                 events.push(EventBody::ListenQueue {
                     server,
                     queued,

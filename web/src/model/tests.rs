@@ -421,3 +421,28 @@ fn a_packet_and_the_log_messages_with_its_bytes_select_each_other() {
         "a second click unselects"
     );
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_idle_close_waits_for_the_learner_other_closes_reconnect_and_say_why() {
+    let mut m = open_model();
+    m.send(Proto::Tcp, b"hi".to_vec());
+    // The bridge's idle close: stay closed, say after how long, forget the sockets.
+    assert!(!m.bridge_closed(4000, "idle for 900 s: no command from this console"));
+    assert_eq!(m.bridge(), &BridgeState::Idle { minutes: 15 });
+    assert_eq!(m.tcp(), TcpConn::Idle);
+    assert_eq!(whats(&m), [&What::SessionIdle { minutes: 15 }]);
+    // A frame too large (1009) and other codes reconnect, with a word; plain endings say
+    // nothing of their own ("lost the bridge" does).
+    let mut m = open_model();
+    assert!(m.bridge_closed(1009, "a frame over 200000 bytes"));
+    assert!(m.bridge_closed(1011, ""));
+    assert!(m.bridge_closed(1006, ""));
+    assert!(m.bridge_closed(1001, "the bridge is shutting down"));
+    assert_eq!(
+        whats(&m),
+        [
+            &What::BridgeClosed { code: 1009 },
+            &What::BridgeClosed { code: 1011 }
+        ]
+    );
+}
