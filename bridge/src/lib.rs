@@ -19,6 +19,7 @@ mod assets;
 mod backoff;
 mod bulk;
 mod capture;
+mod clock;
 mod config;
 mod echo;
 mod fds;

@@ -209,8 +209,15 @@ impl Observers {
         }
     }
 
-    /// Called by a server: "I did `op` with the client at `client`".
-    pub(crate) fn report(&self, transport: Transport, client: SocketAddr, op: ServerSide) {
+    /// Called by a server right after a call returns: "I did `op` with the client at `client`,
+    /// a call I entered at `called`".
+    pub(crate) fn report(
+        &self,
+        transport: Transport,
+        client: SocketAddr,
+        called: crate::clock::Mono,
+        op: ServerSide,
+    ) {
         let routes = self.lock();
         if let Some(route) = routes.by_client.get(&(transport, client)) {
             if let (ServerSide::RecvFrom { .. }, Some(f)) = (&op, &route.flight) {
@@ -218,16 +225,18 @@ impl Observers {
             }
             if !route.quiet {
                 let id = route.id;
-                route.outbox.try_push(EventBody::Server { id, op });
+                let body = EventBody::Server { id, op };
+                route.outbox.try_push_call(Some(called), body);
             }
         } else if self.show_others {
             for session in routes.sessions.iter().filter_map(Weak::upgrade) {
                 let op = op.clone();
-                session.try_push(EventBody::OtherClient {
+                let body = EventBody::OtherClient {
                     transport,
                     client,
                     op,
-                });
+                };
+                session.try_push_call(Some(called), body);
             }
         }
     }
@@ -240,7 +249,7 @@ impl Observers {
         src: SocketAddr,
         dst: SocketAddr,
         frame: &[u8],
-        at: impl FnOnce() -> std::time::SystemTime,
+        at: crate::clock::Mono,
     ) {
         let routes = self.lock();
         let owner = routes
@@ -249,10 +258,9 @@ impl Observers {
             .or_else(|| routes.by_client.get(&(transport, dst)));
         if let Some(route) = owner {
             if !route.quiet {
-                route.outbox.try_push_packet(Some(route.id), frame, at());
+                route.outbox.try_push_packet(Some(route.id), frame, at);
             }
         } else if self.show_others && self.to_shared_server(transport, src, dst) {
-            let at = at();
             for session in routes.sessions.iter().filter_map(Weak::upgrade) {
                 session.try_push_packet(None, frame, at);
             }
@@ -318,18 +326,18 @@ mod tests {
         let send = |len| ServerSide::Send { len };
 
         let watch = observers.watch(Transport::Tcp, me, None, mine.clone(), 7);
-        observers.report(Transport::Tcp, stranger, send(1));
-        observers.report(Transport::Udp, me, send(2));
-        observers.report(Transport::Tcp, me, send(3));
+        observers.report(Transport::Tcp, stranger, 0, send(1));
+        observers.report(Transport::Udp, me, 0, send(2));
+        observers.report(Transport::Tcp, me, 0, send(3));
         drop(watch);
         // Just closed: the last reports (and packets) of the socket still find their session.
-        observers.report(Transport::Tcp, me, send(4));
+        observers.report(Transport::Tcp, me, 0, send(4));
         tokio::time::sleep(LINGER + std::time::Duration::from_millis(1)).await;
         tokio::task::yield_now().await;
-        observers.report(Transport::Tcp, me, send(5));
+        observers.report(Transport::Tcp, me, 0, send(5));
         // A new registration of the same address is not removed by the old one's linger.
         let again = observers.watch(Transport::Tcp, me, None, mine.clone(), 8);
-        observers.report(Transport::Tcp, me, send(6));
+        observers.report(Transport::Tcp, me, 0, send(6));
         drop(again);
         drop(mine);
         drop(observers);
@@ -359,7 +367,7 @@ mod others_tests {
             let (outbox, mut rx) = Outbox::new();
             let outbox = Arc::new(outbox);
             observers.join(&outbox);
-            observers.report(Transport::Tcp, client, ServerSide::Send { len: 1 });
+            observers.report(Transport::Tcp, client, 0, ServerSide::Send { len: 1 });
             drop(outbox);
             drop(observers);
             let got = rx.recv().await.map(|e| e.body);

@@ -5,6 +5,12 @@
 //! Each event is stamped with the session's clock *while holding the queue's order lock*, so
 //! timestamps in the stream never go backwards: what the browser reads first happened first.
 //!
+//! A call is stamped the moment it returns, not when there is room to queue its report: the
+//! session's own sockets take a [`Slot`] (room in the queue) *before* the call, so stamping and
+//! queueing happen right after it, and the echo servers report right after their calls. A
+//! call's report also says when it was entered (`called_us`), read by the task just before the
+//! call. The clock is `CLOCK_MONOTONIC` ([`crate::clock`]), the packets' too.
+//!
 //! Two ways in, because two kinds of producers have different duties:
 //! - [`Outbox::push`] waits for room. The session's own sockets use it: if the browser reads
 //!   slowly, they slow down too (back-pressure) and nothing is lost.
@@ -12,6 +18,7 @@
 //!   stall the server for everybody. When the queue is full the event is dropped and counted,
 //!   and the count reaches the browser as an `events_dropped` error: dropped, never hidden.
 
+use crate::clock::{self, Mono};
 use protocol::{ErrorCode, Event, EventBody, SocketId};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,8 +30,9 @@ use tokio::sync::mpsc;
 pub(crate) const OUTBOX_EVENTS: usize = 256;
 
 pub(crate) struct Outbox {
-    start: Instant,
-    /// The wall-clock time of `start`, to place the kernel's packet timestamps in the session.
+    /// When the session began, on the monotonic clock.
+    start: Mono,
+    /// The wall-clock time of `start` (a pcap file needs real dates).
     start_wall: SystemTime,
     /// Packets may come faster than a browser can draw them; this bounds them per session.
     packet_budget: Mutex<TokenBucket>,
@@ -50,7 +58,7 @@ impl Outbox {
     pub(crate) fn new() -> (Outbox, OutboxReceiver) {
         let (tx, rx) = mpsc::channel(OUTBOX_EVENTS);
         let outbox = Outbox {
-            start: Instant::now(),
+            start: clock::now(),
             start_wall: SystemTime::now(),
             packet_budget: Mutex::new(TokenBucket::new()),
             packets_dropped: AtomicU64::new(0),
@@ -71,7 +79,33 @@ impl Outbox {
 
     /// Microseconds since the session began.
     fn now_us(&self) -> u64 {
-        self.start.elapsed().as_micros() as u64
+        self.us(clock::now())
+    }
+
+    /// `at` (on the monotonic clock) in microseconds since the session began.
+    pub(crate) fn us(&self, at: Mono) -> u64 {
+        at.saturating_sub(self.start) / 1000
+    }
+
+    /// Room for `n` events (a burst's reports), taken at once.
+    pub(crate) async fn slots(&self, n: usize) -> Result<Vec<Slot<'_>>, SessionGone> {
+        let permits = self.tx.reserve_many(n).await.map_err(|_| SessionGone)?;
+        Ok(permits
+            .map(|permit| Slot {
+                outbox: self,
+                permit,
+            })
+            .collect())
+    }
+
+    /// Room for one event in the queue, taken before a call so that its report is stamped and
+    /// queued the moment it returns (waiting for room, if the browser is behind, happens first).
+    pub(crate) async fn slot(&self) -> Result<Slot<'_>, SessionGone> {
+        let permit = self.tx.reserve().await.map_err(|_| SessionGone)?;
+        Ok(Slot {
+            outbox: self,
+            permit,
+        })
     }
 
     /// Queues an event, waiting for room if the browser is behind.
@@ -84,10 +118,16 @@ impl Outbox {
 
     /// Queues an event if there is room now; otherwise drops and counts it.
     pub(crate) fn try_push(&self, body: EventBody) {
+        self.try_push_call(None, body);
+    }
+
+    /// Queues the report of a call entered at `called` (just returned), if there is room now;
+    /// otherwise drops and counts it.
+    pub(crate) fn try_push_call(&self, called: Option<Mono>, body: EventBody) {
         match self.tx.try_reserve() {
             Ok(permit) => {
                 let _order = self.order.lock().unwrap_or_else(|e| e.into_inner());
-                permit.send(Box::new(Event::new(self.now_us(), body)));
+                permit.send(Box::new(self.stamp(called, body)));
             }
             Err(_) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -95,9 +135,19 @@ impl Outbox {
         }
     }
 
-    /// Queues a captured packet if the session's packet budget and its queue allow; otherwise
-    /// counts it (see [`Outbox::take_dropped`]).
-    pub(crate) fn try_push_packet(&self, id: Option<SocketId>, frame: &[u8], at: SystemTime) {
+    /// The event, stamped now (call with the order lock held).
+    fn stamp(&self, called: Option<Mono>, body: EventBody) -> Event {
+        let t_us = self.now_us();
+        match called {
+            Some(called) => Event::call(self.us(called), t_us, body),
+            None => Event::new(t_us, body),
+        }
+    }
+
+    /// Queues a captured packet (`at`: the kernel's time for it, on the monotonic clock) if the
+    /// session's packet budget and its queue allow; otherwise counts it (see
+    /// [`Outbox::take_dropped`]).
+    pub(crate) fn try_push_packet(&self, id: Option<SocketId>, frame: &[u8], at: Mono) {
         let allowed = self
             .packet_budget
             .lock()
@@ -107,10 +157,7 @@ impl Outbox {
             self.packets_dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let at_us = at
-            .duration_since(self.start_wall)
-            .map(|d| d.as_micros() as u64)
-            .unwrap_or(0);
+        let at_us = self.us(at);
         self.try_push(EventBody::Packet {
             id,
             at_us,
@@ -152,6 +199,20 @@ impl Outbox {
                 },
             )
         })
+    }
+}
+
+/// Room for one event, taken before a call (see [`Outbox::slot`]).
+pub(crate) struct Slot<'a> {
+    outbox: &'a Outbox,
+    permit: mpsc::Permit<'a, Box<Event>>,
+}
+
+impl Slot<'_> {
+    /// Stamps `body` now and queues it; `called` is when the call it reports was entered.
+    pub(crate) fn send(self, called: Option<Mono>, body: EventBody) {
+        let _order = self.outbox.order.lock().unwrap_or_else(|e| e.into_inner());
+        self.permit.send(Box::new(self.outbox.stamp(called, body)));
     }
 }
 

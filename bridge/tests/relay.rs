@@ -94,7 +94,8 @@ async fn tcp_connect_send_echo_close_reports_both_ends_in_order() {
             &ServerSide::Send { len: 12 },
             &ServerSide::Close {
                 error: None,
-                idle_s: None
+                idle_s: None,
+                active: false
             },
         ]
     );

@@ -1,8 +1,10 @@
 //! Events from the bridge to the console: what really happened, in the order it happened.
 //!
 //! Every event carries `t_us`, the microseconds since the session began, taken from the bridge's
-//! monotonic clock right after the socket call returned. The bridge stamps and queues events
-//! under one lock, so within a session the timestamps never go backwards.
+//! monotonic clock right after the socket call returned; an event that reports a call also
+//! carries `called_us`, when the call was entered, on the same clock. The bridge stamps and
+//! queues events under one lock, so within a session `t_us` never goes backwards. Packets'
+//! `at_us` are on the same clock too: one clock for everything a session shows.
 
 use crate::{
     Bytes, FileProgress, FileResult, KernelSocket, LabSpec, ServerId, SocketId, Transport, VERSION,
@@ -10,12 +12,19 @@ use crate::{
 use serde::Serialize;
 use std::net::SocketAddr;
 
-/// One frame from the bridge: `{"v":1,"t_us":1520,"type":"tcp_received","id":1,"data":"SEk="}`.
+/// One frame from the bridge:
+/// `{"v":1,"t_us":1520,"called_us":1402,"type":"tcp_received","id":1,"data":"SEk="}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
     pub v: u32,
-    /// Microseconds since this session's WebSocket was accepted.
+    /// Microseconds since this session's WebSocket was accepted: when the call returned (or the
+    /// bridge learned what the event says).
     pub t_us: u64,
+    /// For an event that reports a socket call: when the call was entered, on the same clock.
+    /// `called_us ≤ t_us`; calls on two sides may overlap (a `recv()` can return before the
+    /// `send()` that fed it does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub called_us: Option<u64>,
     #[serde(flatten)]
     pub body: EventBody,
 }
@@ -25,7 +34,16 @@ impl Event {
         Event {
             v: VERSION,
             t_us,
+            called_us: None,
             body,
+        }
+    }
+
+    /// An event reporting a call entered at `called_us` and returned at `t_us`.
+    pub fn call(called_us: u64, t_us: u64, body: EventBody) -> Self {
+        Event {
+            called_us: Some(called_us.min(t_us)),
+            ..Event::new(t_us, body)
         }
     }
 
@@ -216,6 +234,10 @@ pub enum ServerSide {
         error: Option<OsError>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         idle_s: Option<u32>,
+        /// The server closed first — it was told to, or the client was idle — instead of after
+        /// the client's FIN (the active close: the server's end goes to TIME_WAIT).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        active: bool,
     },
     /// UDP: one `recvfrom(1024)` returned this datagram. `size` is the datagram's real size
     /// (`MSG_TRUNC`): when it is larger than `data`, the kernel discarded the rest.

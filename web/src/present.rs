@@ -98,7 +98,13 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
         What::ServerClose {
             error: None,
             idle_s: None,
+            active: false,
         } => ("server", c.ev_server_close_eof.to_string()),
+        What::ServerClose {
+            error: None,
+            idle_s: None,
+            active: true,
+        } => ("server", c.ev_server_close_active.to_string()),
         What::ServerClose {
             idle_s: Some(seconds),
             ..

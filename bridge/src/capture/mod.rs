@@ -15,11 +15,12 @@
 mod bpf;
 mod ring;
 mod socket;
+mod whose;
 
+use crate::clock::{Mono, WallToMono};
 use crate::observe::Observers;
-use protocol::{CaptureState, Transport};
+use protocol::CaptureState;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 use tokio::io::unix::AsyncFd;
 
@@ -69,6 +70,10 @@ pub(crate) fn permission_hint() -> String {
 
 async fn run(fd: AsyncFd<std::os::fd::OwnedFd>, mut ring: ring::Ring, observers: Observers) {
     let mut stats = tokio::time::interval(STATS_EVERY);
+    // The kernel stamps packets with the wall clock; sessions count on the monotonic one.
+    // Measured at start and again every STATS_EVERY (the wall clock may be adjusted).
+    let mut wall_to_mono = WallToMono::measure();
+    let mut fragments = whose::Fragments::default();
     loop {
         tokio::select! {
             ready = fd.readable() => {
@@ -77,7 +82,14 @@ async fn run(fd: AsyncFd<std::os::fd::OwnedFd>, mut ring: ring::Ring, observers:
                 // between (a full block is thousands of packets); when none is ready, wait. (A
                 // block retired between the read and clear_ready wakes us again: the kernel
                 // signals readiness per block.)
-                if ring.read_one(|frame, at| route(&observers, frame, || at)) {
+                let to_mono = |at: SystemTime| {
+                    let ns = at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as u64);
+                    wall_to_mono.to_mono(ns.unwrap_or(0))
+                };
+                let read = ring.read_one(|frame, at| {
+                    route(&observers, &mut fragments, frame, to_mono(at))
+                });
+                if read {
                     drop(guard);
                     tokio::task::yield_now().await;
                 } else {
@@ -85,6 +97,7 @@ async fn run(fd: AsyncFd<std::os::fd::OwnedFd>, mut ring: ring::Ring, observers:
                 }
             }
             _ = stats.tick() => {
+                wall_to_mono = WallToMono::measure();
                 let dropped = socket::drops(fd.get_ref());
                 if dropped > 0 {
                     observers.kernel_dropped_packets(dropped);
@@ -94,55 +107,8 @@ async fn run(fd: AsyncFd<std::os::fd::OwnedFd>, mut ring: ring::Ring, observers:
     }
 }
 
-fn route(observers: &Observers, frame: &[u8], at: impl FnOnce() -> SystemTime) {
-    if let Some((transport, src, dst)) = endpoints(frame) {
+fn route(observers: &Observers, fragments: &mut whose::Fragments, frame: &[u8], at: Mono) {
+    if let Some((transport, src, dst)) = whose::whose(frame, fragments) {
         observers.packet(transport, src, dst, frame, at);
-    }
-}
-
-/// The protocol and the two ends of a captured Ethernet frame, if it is TCP or UDP over IP.
-pub(crate) fn endpoints(frame: &[u8]) -> Option<(Transport, SocketAddr, SocketAddr)> {
-    use etherparse::{NetSlice, SlicedPacket, TransportSlice};
-    let packet = SlicedPacket::from_ethernet(frame).ok()?;
-    let (src, dst): (IpAddr, IpAddr) = match packet.net? {
-        NetSlice::Ipv4(ip) => (
-            ip.header().source_addr().into(),
-            ip.header().destination_addr().into(),
-        ),
-        NetSlice::Ipv6(ip) => (
-            ip.header().source_addr().into(),
-            ip.header().destination_addr().into(),
-        ),
-        NetSlice::Arp(_) => return None,
-    };
-    let (transport, sport, dport) = match packet.transport? {
-        TransportSlice::Tcp(tcp) => (Transport::Tcp, tcp.source_port(), tcp.destination_port()),
-        TransportSlice::Udp(udp) => (Transport::Udp, udp.source_port(), udp.destination_port()),
-        _ => return None,
-    };
-    Some((
-        transport,
-        SocketAddr::new(src, sport),
-        SocketAddr::new(dst, dport),
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_ends_of_a_tcp_segment() {
-        let builder = etherparse::PacketBuilder::ethernet2([0; 6], [0; 6])
-            .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
-            .tcp(50000, 8080, 1, 65535)
-            .syn();
-        let mut frame = vec![];
-        builder.write(&mut frame, &[]).unwrap();
-        let (t, src, dst) = endpoints(&frame).unwrap();
-        assert_eq!(t, Transport::Tcp);
-        assert_eq!(src, "127.0.0.1:50000".parse().unwrap());
-        assert_eq!(dst, "127.0.0.1:8080".parse().unwrap());
-        assert!(endpoints(&frame[..10]).is_none());
     }
 }

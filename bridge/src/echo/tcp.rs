@@ -23,6 +23,7 @@
 use super::framing::Decoder;
 use super::upper::upper;
 use crate::backoff::Backoff;
+use crate::clock;
 use crate::observe::{Observers, Transport};
 use crate::os_error::os_error;
 use protocol::{LabSpec, ServerSide};
@@ -92,6 +93,8 @@ pub(crate) async fn serve(
         // Reap finished clients.
         while clients.try_join_next().is_some() {}
         while others.try_join_next().is_some() {}
+        // accept() is entered now and blocks until a client's handshake completed.
+        let accept_called = clock::now();
         match listener.accept().await {
             Ok((stream, peer)) => {
                 backoff.reset();
@@ -107,7 +110,7 @@ pub(crate) async fn serve(
                 let bulk = observers.is_quiet(Transport::Tcp, peer);
                 let client = serve_client(
                     stream,
-                    peer,
+                    (peer, accept_called),
                     observers.clone(),
                     spec,
                     policy.idle,
@@ -138,33 +141,41 @@ pub(crate) async fn serve(
 /// ordered to close first).
 async fn serve_client(
     mut conn: TcpStream,
-    peer: SocketAddr,
+    (peer, accept_called): (SocketAddr, clock::Mono),
     observers: Observers,
     spec: LabSpec,
     idle_after: Duration,
     mut close: CloseOrder,
 ) {
-    let report = |op| observers.report(Transport::Tcp, peer, op);
-    report(ServerSide::Accept { peer });
+    // Each report follows its call at once, with the time the call was entered.
+    let report = |called, op| observers.report(Transport::Tcp, peer, called, op);
+    report(accept_called, ServerSide::Accept { peer });
     close.mark_unchanged();
     let delay = Duration::from_millis(spec.read_delay_ms.into());
     let mut buf = vec![0u8; spec.recv_buffer];
     let mut decoder = Decoder::new(spec.framing);
     let mut idle = false;
+    // The server closes first (ordered to, or idle), not after the client's FIN.
+    let mut active = false;
     let error = loop {
         // A slow server: the client's data piles up in the kernel meanwhile.
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        let recv_called = clock::now();
         let read = tokio::select! {
             read = tokio::time::timeout(idle_after, conn.read(&mut buf)) => match read {
                 Ok(read) => read,
                 Err(_idle) => {
                     idle = true;
+                    active = true;
                     break None;
                 }
             },
-            _ = close.changed() => break None,
+            _ = close.changed() => {
+                active = true;
+                break None;
+            }
         };
         match read {
             // recv() returning 0 bytes means the peer sent its FIN: it will send no more.
@@ -176,30 +187,44 @@ async fn serve_client(
                 break None;
             }
             Ok(n) => {
-                report(ServerSide::Recv {
-                    data: buf[..n].into(),
-                });
+                report(
+                    recv_called,
+                    ServerSide::Recv {
+                        data: buf[..n].into(),
+                    },
+                );
                 match decoder.feed(&buf[..n]) {
                     Ok(messages) => {
+                        let now = clock::now();
                         for data in messages {
-                            report(ServerSide::Message { data: data.into() });
+                            report(now, ServerSide::Message { data: data.into() });
                         }
                     }
                     Err(e) => tracing::debug!("framing lost on {peer}: {e:?}"),
                 }
+                let send_called = clock::now();
                 if let Err(e) = conn.write_all(&upper(&buf[..n])).await {
                     break Some(os_error(&e));
                 }
-                report(ServerSide::Send { len: n });
+                report(send_called, ServerSide::Send { len: n });
             }
             // E.g. ECONNRESET when the client vanished without a FIN.
             Err(e) => break Some(os_error(&e)),
         }
     };
     let idle_s = idle.then_some(idle_after.as_secs() as u32);
-    report(ServerSide::Close { error, idle_s });
+    // close(): the server's FIN goes out now (dropping `conn` is the call).
+    let close_called = clock::now();
+    drop(conn);
+    report(
+        close_called,
+        ServerSide::Close {
+            error,
+            idle_s,
+            active,
+        },
+    );
     tracing::debug!("TCP echo: closed {peer}");
-    // Dropping `conn` is `conn.close()`: the server's FIN goes out now.
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 //! UDP's lesson, and they are shown, never hidden.
 
 use super::upper::upper;
+use crate::clock;
 use crate::observe::{Observers, Transport};
 use protocol::{LabSpec, ServerSide};
 use std::io;
@@ -87,10 +88,13 @@ pub(crate) async fn serve(socket: UdpSocket, observers: Observers, spec: LabSpec
             observers.udp_dropped(server, u64::from(dropped), rcvbuf);
         }
     };
+    // When the current recvfrom() was entered (it "blocks" until a datagram comes).
+    let mut recv_called = None;
     loop {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        let called = *recv_called.get_or_insert_with(clock::now);
         let got = match socket.try_io(Interest::READABLE, || recvmsg(socket.as_raw_fd(), &mut buf))
         {
             Ok(got) => got,
@@ -113,14 +117,19 @@ pub(crate) async fn serve(socket: UdpSocket, observers: Observers, spec: LabSpec
         let (n, size, peer) = (got.len, got.size, got.from);
         // The kernel's running total of datagrams it dropped at this socket, as of this one.
         drops(got.drops);
-        let report = |op| observers.report(Transport::Udp, peer, op);
-        report(ServerSide::RecvFrom {
-            peer,
-            data: buf[..n].into(),
-            size,
-        });
+        recv_called = None;
+        let report = |called, op| observers.report(Transport::Udp, peer, called, op);
+        report(
+            called,
+            ServerSide::RecvFrom {
+                peer,
+                data: buf[..n].into(),
+                size,
+            },
+        );
+        let send_called = clock::now();
         match socket.send_to(&upper(&buf[..n]), peer).await {
-            Ok(len) => report(ServerSide::SendTo { peer, len }),
+            Ok(len) => report(send_called, ServerSide::SendTo { peer, len }),
             Err(e) => tracing::warn!("UDP echo sendto({peer}) failed: {e}"),
         }
     }

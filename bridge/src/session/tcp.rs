@@ -1,8 +1,10 @@
 //! One TCP client socket of a session: connect to the lab's TCP echo server, send, read, close.
 //!
-//! Every step is a real socket call and is reported when it returns:
-//! `connect()` (the three-way handshake), each `send()`, each `recv()` chunk, `shutdown()` (our
-//! FIN), and the end of the stream (`recv()` returning 0: the server's FIN).
+//! Every step is a real socket call and is reported when it returns, with the time it was
+//! entered: `connect()` (the three-way handshake), each `send()`, each `recv()` chunk,
+//! `shutdown()` (our FIN), and the end of the stream (`recv()` returning 0: the server's FIN).
+//! Room for the report is taken before the call (an outbox [`Slot`](crate::outbox::Slot)), so
+//! the report is stamped the moment the call returns.
 //!
 //! Reading and writing run side by side, because TCP is full duplex: a big send must not stop
 //! the echoes from being read (if nobody read them, the server would block writing them, stop
@@ -11,6 +13,7 @@
 use super::SockCmd;
 use super::watch::KernelWatch;
 use crate::Shared;
+use crate::clock;
 use crate::kernel::{state_name, tcp_info};
 use crate::observe::Transport;
 use crate::os_error::failed;
@@ -19,7 +22,7 @@ use protocol::{CloseBy, EventBody, ServerId, SocketId};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
@@ -64,23 +67,28 @@ pub(crate) async fn run(
     // its TIME_WAIT when the server closes first).
     let _lab_client = to.lab.map(|lab| kernel.lab_client(lab, server, local));
 
-    let started = Instant::now();
+    let slot = outbox.slot().await?;
+    let called = clock::now();
     let stream = match socket.connect(server).await {
         Ok(stream) => stream,
         Err(e) => {
-            return outbox
-                .push(failed(id, format!("connect() to {server} failed"), &e))
-                .await;
+            slot.send(
+                Some(called),
+                failed(id, format!("connect() to {server} failed"), &e),
+            );
+            return Ok(());
         }
     };
-    outbox
-        .push(EventBody::TcpConnected {
+    let connect_us = (clock::now() - called) / 1000;
+    slot.send(
+        Some(called),
+        EventBody::TcpConnected {
             id,
             local,
             peer: server,
-            connect_us: started.elapsed().as_micros() as u64,
-        })
-        .await?;
+            connect_us,
+        },
+    );
 
     let (mut rd, mut wr) = stream.into_split();
     let fd = rd.as_ref().as_raw_fd();
@@ -90,41 +98,47 @@ pub(crate) async fn run(
         while let Some(cmd) = cmds.recv().await {
             match cmd {
                 SockCmd::Send(data) => {
+                    let slot = outbox.slot().await?;
+                    let called = clock::now();
                     if let Err(e) = send(&mut wr, &data).await {
-                        outbox.push(failed(id, "send() failed", &e)).await?;
+                        slot.send(Some(called), failed(id, "send() failed", &e));
                         break;
                     }
                     let len = data.len();
-                    outbox.push(EventBody::TcpSent { id, len }).await?;
+                    slot.send(Some(called), EventBody::TcpSent { id, len });
                 }
-                // Back to back: every send() first, then the reports, so no pause separates them.
+                // Back to back: room for every report first, then the send()s, each reported
+                // as it returns (queueing a report is a lock, not a wait): no pause between.
                 SockCmd::Burst(messages) => {
-                    let mut sent = vec![];
-                    let mut error = None;
-                    for data in &messages {
+                    let mut slots = outbox.slots(messages.len()).await?;
+                    let mut failed_send = false;
+                    for (data, slot) in messages.iter().zip(slots.drain(..)) {
+                        let called = clock::now();
                         match send(&mut wr, data).await {
-                            Ok(()) => sent.push(data.len()),
+                            Ok(()) => {
+                                let len = data.len();
+                                slot.send(Some(called), EventBody::TcpSent { id, len });
+                            }
                             Err(e) => {
-                                error = Some(e);
+                                slot.send(Some(called), failed(id, "send() failed", &e));
+                                failed_send = true;
                                 break;
                             }
                         }
                     }
-                    for len in sent {
-                        outbox.push(EventBody::TcpSent { id, len }).await?;
-                    }
-                    if let Some(e) = error {
-                        outbox.push(failed(id, "send() failed", &e)).await?;
+                    if failed_send {
                         break;
                     }
                 }
                 SockCmd::Close => {
                     we_closed.store(true, Ordering::SeqCst);
                     // shutdown(SHUT_WR): our FIN goes out; we can still read the server's reply.
+                    let slot = outbox.slot().await?;
+                    let called = clock::now();
                     if let Err(e) = wr.shutdown().await {
                         outbox.push(failed(id, "shutdown() failed", &e)).await?;
                     }
-                    outbox.push(EventBody::TcpClosing { id }).await?;
+                    slot.send(Some(called), EventBody::TcpClosing { id });
                     break;
                 }
             }
@@ -136,6 +150,10 @@ pub(crate) async fn run(
     let reader = async {
         let mut buf = vec![0u8; CLIENT_RECV_BUFFER];
         loop {
+            // recv() is entered now and blocks until the server's bytes (or FIN) arrive; its
+            // report's room is held meanwhile.
+            let slot = outbox.slot().await?;
+            let called = clock::now();
             match rd.read(&mut buf).await {
                 Ok(0) => {
                     let by = if we_closed.load(Ordering::SeqCst) {
@@ -143,18 +161,18 @@ pub(crate) async fn run(
                     } else {
                         CloseBy::Server
                     };
-                    return outbox.push(EventBody::TcpClosed { id, by }).await;
+                    slot.send(Some(called), EventBody::TcpClosed { id, by });
+                    return Ok(());
                 }
-                Ok(n) => {
-                    outbox
-                        .push(EventBody::TcpReceived {
-                            id,
-                            data: buf[..n].into(),
-                        })
-                        .await?
-                }
+                Ok(n) => slot.send(
+                    Some(called),
+                    EventBody::TcpReceived {
+                        id,
+                        data: buf[..n].into(),
+                    },
+                ),
                 Err(e) => {
-                    outbox.push(failed(id, "recv() failed", &e)).await?;
+                    slot.send(Some(called), failed(id, "recv() failed", &e));
                     let by = CloseBy::Server;
                     return outbox.push(EventBody::TcpClosed { id, by }).await;
                 }

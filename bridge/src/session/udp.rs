@@ -6,6 +6,7 @@
 
 use super::SockCmd;
 use crate::Shared;
+use crate::clock;
 use crate::observe::Transport;
 use crate::os_error::failed;
 use crate::outbox::{Outbox, SessionGone};
@@ -66,11 +67,20 @@ pub(crate) async fn run(
     let mut buf = vec![0u8; CLIENT_RECV_BUFFER];
     // When the last datagram left, while no reply has come since.
     let mut waiting: Option<Instant> = None;
+    // The pending recvfrom(): when it was entered (after the last send or receive: the
+    // tutorial's client sends, then waits), and the room for its report.
+    let mut recv_called = clock::now();
+    let mut recv_slot = None;
     loop {
         let deadline = waiting.map(|since| since + NO_REPLY_AFTER);
+        if recv_slot.is_none() {
+            recv_slot = Some(outbox.slot().await?);
+        }
         tokio::select! {
             cmd = cmds.recv() => match cmd {
                 Some(SockCmd::Send(data)) => {
+                    let slot = outbox.slot().await?;
+                    let called = clock::now();
                     let sent = if connected {
                         socket.send(&data).await
                     } else {
@@ -80,11 +90,16 @@ pub(crate) async fn run(
                         Ok(len) => {
                             route.sent_datagram();
                             waiting.get_or_insert_with(Instant::now);
-                            outbox.push(EventBody::UdpSent { id, local, peer: server, len }).await?
+                            let body = EventBody::UdpSent { id, local, peer: server, len };
+                            slot.send(Some(called), body);
                         }
                         // E.g. EMSGSIZE for a datagram over 65,507 bytes.
-                        Err(e) => outbox.push(failed(id, format!("{call} to {server} failed"), &e)).await?,
+                        Err(e) => {
+                            let body = failed(id, format!("{call} to {server} failed"), &e);
+                            slot.send(Some(called), body);
+                        }
                     }
+                    recv_called = clock::now();
                 }
                 Some(SockCmd::Burst(_)) => {}
                 Some(SockCmd::Close) => return outbox.push(EventBody::UdpClosed { id }).await,
@@ -92,14 +107,16 @@ pub(crate) async fn run(
             },
             got = socket.recv_from(&mut buf) => {
                 waiting = None;
+                let slot = recv_slot.take().expect("taken above");
                 match got {
                     Ok((n, from)) => {
                         let data = buf[..n].into();
-                        outbox.push(EventBody::UdpReceived { id, from, data }).await?
+                        slot.send(Some(recv_called), EventBody::UdpReceived { id, from, data });
                     }
                     // A connected socket: the ICMP "port unreachable" for an earlier datagram.
-                    Err(e) => outbox.push(failed(id, "recv() failed", &e)).await?,
+                    Err(e) => slot.send(Some(recv_called), failed(id, "recv() failed", &e)),
                 }
+                recv_called = clock::now();
             }
             () = sleep_until(deadline) => {
                 waiting = None;

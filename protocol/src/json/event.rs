@@ -24,6 +24,7 @@ impl Event {
         Ok(Event {
             v: o.get("v")?,
             t_us: o.get("t_us")?,
+            called_us: o.opt("called_us")?,
             body,
         })
     }
@@ -198,6 +199,7 @@ impl FromJson for ServerSide {
                 "close" => ServerSide::Close {
                     error: o.opt("error")?,
                     idle_s: o.opt("idle_s")?,
+                    active: o.or("active", false)?,
                 },
                 "recv_from" => ServerSide::RecvFrom {
                     peer: o.get("peer")?,

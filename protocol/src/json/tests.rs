@@ -150,6 +150,7 @@ fn sample_events() -> Vec<EventBody> {
             op: ServerSide::Close {
                 error: Some(os()),
                 idle_s: None,
+                active: false,
             },
         },
         EventBody::Server {
@@ -157,6 +158,7 @@ fn sample_events() -> Vec<EventBody> {
             op: ServerSide::Close {
                 error: None,
                 idle_s: Some(600),
+                active: true,
             },
         },
         EventBody::Server {

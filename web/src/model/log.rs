@@ -79,6 +79,8 @@ pub(crate) enum What {
         error: Option<String>,
         /// The server closed because nothing came for this many seconds.
         idle_s: Option<u32>,
+        /// The server closed first (told to), not after the client's FIN.
+        active: bool,
     },
     /// The kernel dropped datagrams at a UDP server (its buffer was full).
     UdpDropped {

@@ -603,9 +603,18 @@ impl Model {
                 ServerSide::Accept { peer } => (tcp, Side::Server, What::ServerAccept { peer }),
                 ServerSide::Recv { data } => (tcp, Side::Server, What::ServerRecv { data: data.0 }),
                 ServerSide::Send { len } => (tcp, Side::Server, What::ServerSend { len }),
-                ServerSide::Close { error, idle_s } => {
+                ServerSide::Close {
+                    error,
+                    idle_s,
+                    active,
+                } => {
                     let error = error.map(|e| format!("{} ({})", e.message, e.name));
-                    (tcp, Side::Server, What::ServerClose { error, idle_s })
+                    let what = What::ServerClose {
+                        error,
+                        idle_s,
+                        active,
+                    };
+                    (tcp, Side::Server, what)
                 }
                 ServerSide::RecvFrom { peer, data, size } => (
                     udp,

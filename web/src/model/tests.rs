@@ -187,6 +187,7 @@ fn close_and_the_teardown_return_the_connection_to_idle() {
             op: ServerSide::Close {
                 error: None,
                 idle_s: None,
+                active: false,
             },
         },
     ));
@@ -203,7 +204,8 @@ fn close_and_the_teardown_return_the_connection_to_idle() {
             &What::Closing,
             &What::ServerClose {
                 error: None,
-                idle_s: None
+                idle_s: None,
+                active: false,
             },
             &What::Closed {
                 by: CloseBy::Client
