@@ -45,7 +45,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 http=$(free_port); tcp=$(free_port); udp=$(free_port); ws_port=$(free_port)
-"$bridge" --http "127.0.0.1:$http" --tcp "127.0.0.1:$tcp" --udp "127.0.0.1:$udp" \
+"$bridge" --http "127.0.0.1:$http" --tcp "127.0.0.1:$tcp" --udp "127.0.0.1:$udp" --tcp6 off --udp6 off \
   --max-sessions 10200 --max-sessions-per-ip 100000 --max-other-clients 200 >"$work/bridge.out" 2>"$work/bridge.err" &
 bridge_pid=$!; pids+=("$bridge_pid")
 "$websocat" -b -q "ws-l:127.0.0.1:$ws_port" "tcp:127.0.0.1:$tcp" 2>/dev/null &

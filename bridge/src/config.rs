@@ -26,6 +26,16 @@ pub struct Config {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
     pub udp: SocketAddr,
 
+    // (`::std::option::Option`: a value that may be "off", not an optional flag, to clap.)
+    /// The same TCP echo server over IPv6, side by side with the IPv4 one, or "off". Skipped
+    /// with a note when the machine has no IPv6 loopback.
+    #[arg(long, value_name = "ADDR|off", default_value = "[::1]:8080", value_parser = optional_addr)]
+    pub tcp6: ::std::option::Option<SocketAddr>,
+
+    /// The same UDP echo server over IPv6, or "off".
+    #[arg(long, value_name = "ADDR|off", default_value = "[::1]:8081", value_parser = optional_addr)]
+    pub udp6: ::std::option::Option<SocketAddr>,
+
     /// Also accept WebSockets from pages on this origin, e.g. https://tutorial.example
     /// (repeatable). Without it only the bridge's own page may connect.
     #[arg(long = "allow-origin", value_name = "URL")]
@@ -90,6 +100,16 @@ pub struct Config {
     pub max_other_clients: usize,
 }
 
+/// An address, or "off".
+fn optional_addr(text: &str) -> Result<Option<SocketAddr>, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|e| format!("{e} (an address like [::1]:8080, or off)"))
+}
+
 impl Config {
     /// A configuration for tests: everything on loopback, every port picked by the kernel.
     pub fn ephemeral() -> Config {
@@ -101,6 +121,10 @@ impl Config {
             "127.0.0.1:0",
             "--udp",
             "127.0.0.1:0",
+            "--tcp6",
+            "[::1]:0",
+            "--udp6",
+            "[::1]:0",
         ])
     }
 }
@@ -115,6 +139,10 @@ mod tests {
         assert_eq!(c.http.to_string(), "127.0.0.1:8000");
         assert_eq!(c.tcp.to_string(), "127.0.0.1:8080");
         assert_eq!(c.udp.to_string(), "127.0.0.1:8081");
+        assert_eq!(c.tcp6.unwrap().to_string(), "[::1]:8080");
+        assert_eq!(c.udp6.unwrap().to_string(), "[::1]:8081");
+        let off = Config::parse_from(["bridge", "--tcp6", "off", "--udp6", "OFF"]);
+        assert_eq!((off.tcp6, off.udp6), (None, None));
         assert!(c.allow_origin.is_empty());
         assert_eq!(c.max_message, 65536);
         assert_eq!((c.max_sessions, c.max_sessions_per_ip), (64, 16));

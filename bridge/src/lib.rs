@@ -50,6 +50,9 @@ pub(crate) struct Shared {
     /// interfaces).
     pub(crate) tcp_target: SocketAddr,
     pub(crate) udp_target: SocketAddr,
+    /// The same over IPv6, when the machine has it.
+    pub(crate) tcp_target6: Option<SocketAddr>,
+    pub(crate) udp_target6: Option<SocketAddr>,
     pub(crate) observers: Observers,
     pub(crate) limits: Limits,
     /// Whether live packets come, told to every session.
@@ -66,9 +69,13 @@ pub struct Lab {
     http: SocketAddr,
     tcp: SocketAddr,
     udp: SocketAddr,
+    tcp6: Option<SocketAddr>,
+    udp6: Option<SocketAddr>,
+    /// Why IPv6 is not served, when it is not.
+    no_ipv6: Option<String>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
-    tcp_echo: tokio::task::AbortHandle,
+    tcp_echoes: Vec<tokio::task::AbortHandle>,
     web: tokio::task::JoinHandle<()>,
     capture: CaptureState,
     capture_task: Option<tokio::task::JoinHandle<()>>,
@@ -137,6 +144,40 @@ impl Lab {
             .map_err(fail("--udp", config.udp))?;
         let udp_rcvbuf = echo::udp::prepare(&udp_socket, Some(echo::udp::SHARED_RCVBUF))
             .map_err(fail("--udp", config.udp))?;
+        // The same servers over IPv6, side by side. A machine without an IPv6 loopback keeps
+        // IPv4 and says so; a port in use is an error like any other.
+        let mut no_ipv6 = None;
+        let mut v6 = |flag: &'static str,
+                      addr: Option<SocketAddr>,
+                      bind: &dyn Fn(SocketAddr) -> io::Result<V6>| {
+            let addr = addr?;
+            match bind(addr) {
+                Ok(s) => Some(Ok(s)),
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => Some(Err(fail(flag, addr)(e))),
+                Err(e) => {
+                    no_ipv6 = Some(format!("{flag} {addr}: {e}"));
+                    None
+                }
+            }
+        };
+        let tcp6_listener = v6("--tcp6", config.tcp6, &|a| {
+            echo::tcp::bind(a, &tcp_spec).map(V6::Tcp)
+        })
+        .transpose()?
+        .and_then(V6::tcp);
+        let udp6_socket = v6("--udp6", config.udp6, &|a| {
+            let s = std::net::UdpSocket::bind(a)?;
+            s.set_nonblocking(true)?;
+            UdpSocket::from_std(s).map(V6::Udp)
+        })
+        .transpose()?
+        .and_then(V6::udp);
+        if let Some(s) = &udp6_socket {
+            echo::udp::prepare(s, Some(echo::udp::SHARED_RCVBUF))
+                .map_err(fail("--udp6", config.udp6.expect("bound")))?;
+        }
+        let tcp6 = tcp6_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let udp6 = udp6_socket.as_ref().and_then(|s| s.local_addr().ok());
         let http_listener = TcpListener::bind(config.http)
             .await
             .map_err(fail("--http", config.http))?;
@@ -146,10 +187,12 @@ impl Lab {
         let http = local(http_listener.local_addr(), "--http", config.http)?;
 
         let observers = if config.show_other_clients {
-            let servers = vec![
+            let mut servers = vec![
                 (Transport::Tcp, reachable(tcp)),
                 (Transport::Udp, reachable(udp)),
             ];
+            servers.extend(tcp6.map(|a| (Transport::Tcp, reachable(a))));
+            servers.extend(udp6.map(|a| (Transport::Udp, reachable(a))));
             Observers::showing_others(servers)
         } else {
             Observers::default()
@@ -163,6 +206,8 @@ impl Lab {
             capture: capture.clone(),
             tcp_target: reachable(tcp),
             udp_target: reachable(udp),
+            tcp_target6: tcp6.map(reachable),
+            udp_target6: udp6.map(reachable),
             observers: observers.clone(),
             limits: Limits {
                 max_message: config.max_message,
@@ -188,25 +233,23 @@ impl Lab {
         let mut tasks = JoinSet::new();
         // The shared servers are never ordered to close their clients: the sender stays here.
         let (never_close, close_order) = watch::channel(0);
-        let tcp_listener = Arc::new(tcp_listener);
         let policy = shared.client_policy;
-        let tcp_echo = tasks.spawn(async move {
+        let mut tcp_echoes = vec![];
+        for listener in std::iter::once(tcp_listener).chain(tcp6_listener) {
+            let (observers, close_order) = (observers.clone(), close_order.clone());
+            let listener = Arc::new(listener);
+            let serve = echo::tcp::serve(listener, observers, tcp_spec, policy, close_order);
+            tcp_echoes.push(tasks.spawn(serve));
+        }
+        tasks.spawn(async move {
+            // The shared servers are never told to close their clients.
             let _keep = never_close;
-            echo::tcp::serve(
-                tcp_listener,
-                observers.clone(),
-                tcp_spec,
-                policy,
-                close_order,
-            )
-            .await
+            std::future::pending::<()>().await
         });
         let udp_spec = LabSpec::tutorial(Transport::Udp);
-        tasks.spawn(echo::udp::serve(
-            udp_socket,
-            shared.observers.clone(),
-            udp_spec,
-        ));
+        for socket in std::iter::once(udp_socket).chain(udp6_socket) {
+            tasks.spawn(echo::udp::serve(socket, shared.observers.clone(), udp_spec));
+        }
         let limits = serve::Limits {
             connections: budget.http_connections,
             per_ip: (!config.trust_x_forwarded_for)
@@ -217,9 +260,12 @@ impl Lab {
             http,
             tcp,
             udp,
+            tcp6,
+            udp6,
+            no_ipv6,
             stop,
             tasks,
-            tcp_echo,
+            tcp_echoes,
             web,
             capture,
             capture_task,
@@ -243,11 +289,23 @@ impl Lab {
         self.udp
     }
 
-    /// Stops the TCP echo server (its port closes; connects are refused from now on), so that
-    /// tests can show what a session sees when its server is dead.
+    /// The address the IPv6 TCP echo server is bound to, if it runs.
+    pub fn tcp6_addr(&self) -> Option<SocketAddr> {
+        self.tcp6
+    }
+
+    /// The address the IPv6 UDP echo server is bound to, if it runs.
+    pub fn udp6_addr(&self) -> Option<SocketAddr> {
+        self.udp6
+    }
+
+    /// Stops the TCP echo servers (their ports close; connects are refused from now on), so
+    /// that tests can show what a session sees when its server is dead.
     #[doc(hidden)]
     pub fn kill_tcp_echo(&self) {
-        self.tcp_echo.abort();
+        for echo in &self.tcp_echoes {
+            echo.abort();
+        }
     }
 
     /// The URL to open in a browser.
@@ -272,6 +330,21 @@ impl Lab {
         println!(
             "  UDP echo server: {udp} (recvfrom(1024), echoes uppercased; receive buffer {rcvbuf})"
         );
+        match (self.tcp6, self.udp6, &self.no_ipv6) {
+            (Some(t), Some(u), _) => println!("  Over IPv6, the same servers: TCP {t}, UDP {u}"),
+            (t, u, why) => {
+                let served: Vec<String> = [("TCP", t), ("UDP", u)]
+                    .iter()
+                    .filter_map(|(k, a)| a.map(|a| format!("{k} {a}")))
+                    .collect();
+                if !served.is_empty() {
+                    println!("  Over IPv6: {}", served.join(", "));
+                }
+                if let Some(why) = why {
+                    println!("  IPv6: not served — {why}");
+                }
+            }
+        }
         println!("  WebSocket: ws://{}/ws", reachable(self.http));
         match &self.capture {
             CaptureState::On => println!("  Live packets: captured on the loopback interface"),
@@ -332,6 +405,28 @@ pub fn ctrl_c() -> io::Result<impl Future<Output = ()>> {
             _ = terminate.recv() => {}
         }
     })
+}
+
+/// A bound IPv6 echo socket (see `Lab::start`).
+enum V6 {
+    Tcp(TcpListener),
+    Udp(UdpSocket),
+}
+
+impl V6 {
+    fn tcp(self) -> Option<TcpListener> {
+        match self {
+            V6::Tcp(l) => Some(l),
+            V6::Udp(_) => None,
+        }
+    }
+
+    fn udp(self) -> Option<UdpSocket> {
+        match self {
+            V6::Udp(s) => Some(s),
+            V6::Tcp(_) => None,
+        }
+    }
 }
 
 /// An address a client on this machine can connect to: a server bound to "all interfaces"

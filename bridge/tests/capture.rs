@@ -191,6 +191,10 @@ async fn without_the_privilege_the_bridge_says_how_to_allow_it_and_works() {
         "127.0.0.1:0",
         "--udp",
         "127.0.0.1:0",
+        "--tcp6",
+        "[::1]:0",
+        "--udp6",
+        "[::1]:0",
     ];
     // As root, become "nobody" with no capabilities; otherwise we are unprivileged already.
     let mut cmd = if privileged() {

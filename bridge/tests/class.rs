@@ -403,6 +403,7 @@ fn bridge_with_fd_limit(fds: u32) -> (std::process::Child, String) {
     let bin = env!("CARGO_BIN_EXE_bridge");
     let script = format!(
         "ulimit -n {fds} && exec {bin} --http 127.0.0.1:0 --tcp 127.0.0.1:0 --udp 127.0.0.1:0 \
+         --tcp6 [::1]:0 --udp6 [::1]:0 \
          --no-capture"
     );
     let mut child = std::process::Command::new("sh")

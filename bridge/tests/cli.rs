@@ -18,6 +18,10 @@ fn a_port_in_use_is_a_one_line_error_naming_the_flag() {
             "127.0.0.1:0",
             "--udp",
             "127.0.0.1:0",
+            "--tcp6",
+            "[::1]:0",
+            "--udp6",
+            "[::1]:0",
             "--tcp",
             &addr,
         ])
@@ -45,6 +49,10 @@ fn prints_the_url_and_bound_addresses_and_stops_cleanly_on_ctrl_c() {
             "127.0.0.1:0",
             "--udp",
             "127.0.0.1:0",
+            "--tcp6",
+            "[::1]:0",
+            "--udp6",
+            "[::1]:0",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

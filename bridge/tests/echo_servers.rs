@@ -161,6 +161,10 @@ async fn the_server_restarts_on_its_port_despite_time_wait_thanks_to_so_reuseadd
         &port.to_string(),
         "--udp",
         "127.0.0.1:0",
+        "--tcp6",
+        "[::1]:0",
+        "--udp6",
+        "[::1]:0",
     ]))
     .await;
     assert!(again.is_ok(), "restart on the same port: {:?}", again.err());

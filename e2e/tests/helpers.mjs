@@ -16,9 +16,9 @@ export const PATIENCE = 30_000;
  * Starts `bridge` (by default every port picked by the kernel) and resolves once it printed its
  * banner. Returns { url, http, tcp, udp, stop() }.
  */
-export async function startBridge({ http = "127.0.0.1:0", tcp = "127.0.0.1:0", udp = "127.0.0.1:0", args: extra = [] } = {}) {
+export async function startBridge({ http = "127.0.0.1:0", tcp = "127.0.0.1:0", udp = "127.0.0.1:0", tcp6 = "[::1]:0", udp6 = "[::1]:0", args: extra = [] } = {}) {
   const bin = process.env.BRIDGE_BIN ?? path.join(root, "target/debug/bridge");
-  const args = ["--http", http, "--tcp", tcp, "--udp", udp, ...extra];
+  const args = ["--http", http, "--tcp", tcp, "--udp", udp, "--tcp6", tcp6, "--udp6", udp6, ...extra];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const banner = {};

@@ -62,6 +62,11 @@ pub enum EventBody {
     Hello {
         tcp_server: SocketAddr,
         udp_server: SocketAddr,
+        /// The same echo servers over IPv6 (`to: "echo6"`), when the machine has IPv6.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tcp_server6: Option<SocketAddr>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        udp_server6: Option<SocketAddr>,
         limits: Limits,
         /// The bridge runs with `--show-other-clients`: `other_client` events will come.
         #[serde(default)]

@@ -16,13 +16,51 @@ pub type ServerId = u32;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
-    /// The lab's shared echo server for the protocol (the tutorial's, on 8080/8081).
+    /// The lab's shared echo server for the protocol, over IPv4 (the tutorial's, 127.0.0.1 on
+    /// 8080/8081).
     #[default]
     Echo,
-    /// One of this session's lab servers: `{"lab": 3}`.
+    /// The same echo server over IPv6 (::1, the same ports).
+    Echo6,
+    /// One of this session's lab servers: `{"lab": 3}` (its spec says which family).
     Lab(ServerId),
-    /// A loopback port the bridge reserved for this session, where nothing listens.
+    /// A loopback port the bridge reserved for this session, where nothing listens (IPv4).
     Nobody,
+    /// The same over IPv6.
+    Nobody6,
+}
+
+impl Target {
+    /// The address family the target is reached over (`None` for a lab server: its spec says).
+    pub fn family(self) -> Option<Family> {
+        match self {
+            Target::Echo | Target::Nobody => Some(Family::Ipv4),
+            Target::Echo6 | Target::Nobody6 => Some(Family::Ipv6),
+            Target::Lab(_) => None,
+        }
+    }
+}
+
+/// IPv4 or IPv6: every experiment runs over either, side by side.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    #[default]
+    Ipv4,
+    Ipv6,
+}
+
+impl Family {
+    /// The largest UDP payload `sendto()` accepts: 65,535 − 20 (IPv4 header) − 8 (UDP) for
+    /// IPv4; IPv6's payload length does not count its 40-byte header, so 65,535 − 8.
+    pub fn max_udp_payload(self) -> usize {
+        match self {
+            Family::Ipv4 => 65_507,
+            Family::Ipv6 => 65_527,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -60,6 +98,9 @@ pub struct LabSpec {
     /// teardown's four segments are apart (otherwise Linux sends its FIN with the ACK: three).
     #[serde(default)]
     pub close_delay_ms: u32,
+    /// Listen on 127.0.0.1 (IPv4) or ::1 (IPv6).
+    #[serde(default)]
+    pub family: Family,
 }
 
 fn tutorial_buffer() -> usize {
@@ -84,6 +125,7 @@ impl LabSpec {
             reuseaddr: true,
             framing: Framing::None,
             close_delay_ms: 0,
+            family: Family::Ipv4,
         }
     }
 }

@@ -28,7 +28,7 @@ pub use event::{
 };
 pub use json::{DecodeError, SyntaxError};
 pub use lab::{
-    FileProgress, FileResult, FileSource, Framing, KernelSocket, LabSpec, ServerId, Target,
+    Family, FileProgress, FileResult, FileSource, Framing, KernelSocket, LabSpec, ServerId, Target,
     Transport,
 };
 

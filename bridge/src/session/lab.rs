@@ -122,8 +122,8 @@ impl LabServers {
             self.kernel.forget_listener(server);
             task.stop().await;
         }
-        // The same loopback as the lab's own servers, on a port the kernel picks.
-        let ip = self.shared.tcp_target.ip();
+        // The loopback of the spec's family, on a port the bridge picks.
+        let ip = super::sockets::loopback(spec.family);
         match self.bind(server, SocketAddr::new(ip, 0), &spec).await {
             Ok((addr, running)) => {
                 let lab = LabServer {

@@ -112,6 +112,8 @@ async fn read(
     let hello = EventBody::Hello {
         tcp_server: shared.tcp_target,
         udp_server: shared.udp_target,
+        tcp_server6: shared.tcp_target6,
+        udp_server6: shared.udp_target6,
         limits: shared.limits,
         show_other_clients: shared.observers.shows_others(),
         capture: shared.capture.clone(),

@@ -13,7 +13,8 @@ use crate::Shared;
 use crate::echo::framing;
 use crate::outbox::{Outbox, SessionGone};
 use protocol::{
-    ClientMsg, Command, ErrorCode, EventBody, ParseError, ServerId, SocketId, Target, Transport,
+    ClientMsg, Command, ErrorCode, EventBody, Family, ParseError, ServerId, SocketId, Target,
+    Transport,
 };
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -55,7 +56,8 @@ pub(crate) struct Sockets {
     tasks: JoinSet<SocketId>,
     labs: LabServers,
     kernel: KernelWatch,
-    nobody: Option<Nobody>,
+    /// The session's "nobody listens here" ports, one per family, reserved on first use.
+    nobody: Vec<Nobody>,
     /// The session's block of file descriptors while it has sockets or lab servers open.
     block: Option<tokio::sync::OwnedSemaphorePermit>,
 }
@@ -71,6 +73,15 @@ struct Handle {
 struct Nobody {
     _reserved: TcpSocket,
     addr: SocketAddr,
+    family: Family,
+}
+
+/// The loopback address of `family`: 127.0.0.1 or ::1.
+pub(crate) fn loopback(family: Family) -> std::net::IpAddr {
+    match family {
+        Family::Ipv4 => std::net::Ipv4Addr::LOCALHOST.into(),
+        Family::Ipv6 => std::net::Ipv6Addr::LOCALHOST.into(),
+    }
 }
 
 impl Drop for Sockets {
@@ -90,7 +101,7 @@ impl Sockets {
             outbox,
             open: HashMap::new(),
             tasks: JoinSet::new(),
-            nobody: None,
+            nobody: vec![],
             block: None,
         }
     }
@@ -130,7 +141,7 @@ impl Sockets {
     /// Gives the session's block of descriptors back once nothing of it is open.
     pub(crate) fn settle(&mut self) {
         if self.block.is_some() && self.open.is_empty() && !self.labs.any_running() {
-            self.nobody = None;
+            self.nobody.clear();
             self.block = None;
         }
     }
@@ -304,16 +315,29 @@ impl Sockets {
         if !self.activate(Some(id), None).await? {
             return Ok(None);
         }
+        let no_ipv6 = || {
+            let message = "this bridge has no IPv6 echo server (the machine has no IPv6 \
+                           loopback, or it was started with --tcp6 off / --udp6 off)";
+            (ErrorCode::BadCommand, message.to_string())
+        };
         let target = match to {
             Target::Echo => Ok(match transport {
                 Transport::Tcp => self.shared.tcp_target,
                 Transport::Udp => self.shared.udp_target,
             }),
+            Target::Echo6 => match transport {
+                Transport::Tcp => self.shared.tcp_target6,
+                Transport::Udp => self.shared.udp_target6,
+            }
+            .ok_or_else(no_ipv6),
             Target::Lab(server) => self.labs.addr(server, transport),
-            Target::Nobody => self.nobody().map_err(|e| {
-                let message = format!("could not reserve a port where nobody listens: {e}");
-                (ErrorCode::Os, message)
-            }),
+            Target::Nobody | Target::Nobody6 => {
+                let family = to.family().unwrap_or_default();
+                self.nobody(family).map_err(|e| {
+                    let message = format!("could not reserve a port where nobody listens: {e}");
+                    (ErrorCode::Os, message)
+                })
+            }
         };
         match target {
             Ok(addr) => Ok(Some(addr)),
@@ -328,17 +352,18 @@ impl Sockets {
     /// The session's "nobody listens here" address, reserved on first use: a TCP port the kernel
     /// picks (free of TIME_WAITs too), held by a socket that never listens, and free for UDP when
     /// checked (a datagram there meets no socket: "port unreachable").
-    fn nobody(&mut self) -> std::io::Result<SocketAddr> {
-        if let Some(nobody) = &self.nobody {
+    fn nobody(&mut self, family: Family) -> std::io::Result<SocketAddr> {
+        if let Some(nobody) = self.nobody.iter().find(|n| n.family == family) {
             return Ok(nobody.addr);
         }
-        let ip = self.shared.tcp_target.ip();
+        let ip = loopback(family);
         for _ in 0..16 {
             let (tcp, addr) = crate::ports::bound_tcp(ip)?;
             if std::net::UdpSocket::bind(addr).is_ok() {
-                self.nobody = Some(Nobody {
+                self.nobody.push(Nobody {
                     _reserved: tcp,
                     addr,
+                    family,
                 });
                 return Ok(addr);
             }

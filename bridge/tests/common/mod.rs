@@ -19,7 +19,14 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// A lab on free loopback ports, with extra flags.
 pub async fn lab_with(flags: &[&str]) -> Lab {
     let mut args = vec!["bridge", "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"];
-    args.extend(["--udp", "127.0.0.1:0"]);
+    args.extend([
+        "--udp",
+        "127.0.0.1:0",
+        "--tcp6",
+        "[::1]:0",
+        "--udp6",
+        "[::1]:0",
+    ]);
     args.extend(flags);
     Lab::start(Config::parse_from(args))
         .await

@@ -3,7 +3,7 @@
 //! The bridge reads commands with serde (`ClientMsg::from_json`); this writes the JSON serde
 //! would, member for member. The tests in `json/tests.rs` read every variant back with serde.
 
-use super::names::{FRAMINGS, TRANSPORTS, name_of};
+use super::names::{FAMILIES, FRAMINGS, TRANSPORTS, name_of};
 use super::write::{ObjectWriter, push_string};
 use crate::{Bytes, ClientMsg, Command, FileSource, LabSpec, Target};
 use base64::Engine as _;
@@ -98,8 +98,10 @@ fn quoted(s: &str) -> String {
 fn target(to: &Target) -> String {
     match to {
         Target::Echo => quoted("echo"),
+        Target::Echo6 => quoted("echo6"),
         Target::Lab(server) => ObjectWriter::new().num("lab", (*server).into()).finish(),
         Target::Nobody => quoted("nobody"),
+        Target::Nobody6 => quoted("nobody6"),
     }
 }
 
@@ -113,6 +115,7 @@ fn lab_spec(spec: &LabSpec) -> String {
         .bool("reuseaddr", spec.reuseaddr)
         .str("framing", name_of(FRAMINGS, &spec.framing))
         .num("close_delay_ms", spec.close_delay_ms.into())
+        .str("family", name_of(FAMILIES, &spec.family))
         .finish()
 }
 

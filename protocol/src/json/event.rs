@@ -4,11 +4,11 @@
 //! by field, with serde's defaults for the fields marked `#[serde(default)]`. The tests in
 //! `json/tests.rs` write every variant with serde and read it back here.
 
-use super::names::{CLOSERS, ERROR_CODES, FRAMINGS, TRANSPORTS};
+use super::names::{CLOSERS, ERROR_CODES, FAMILIES, FRAMINGS, TRANSPORTS};
 use super::read::{DecodeError, FromJson, Obj, variant};
 use super::value::{Value, parse};
 use crate::{
-    CaptureState, CloseBy, ErrorCode, Event, EventBody, FileProgress, FileResult, Framing,
+    CaptureState, CloseBy, ErrorCode, Event, EventBody, Family, FileProgress, FileResult, Framing,
     KernelSocket, LabSpec, Limits, OsError, ServerSide, TcpInfo, Transport,
 };
 
@@ -35,6 +35,8 @@ fn body(o: Obj, kind: &str) -> Result<EventBody, DecodeError> {
         "hello" => EventBody::Hello {
             tcp_server: o.get("tcp_server")?,
             udp_server: o.get("udp_server")?,
+            tcp_server6: o.opt("tcp_server6")?,
+            udp_server6: o.opt("udp_server6")?,
             limits: o.get("limits")?,
             show_other_clients: o.or("show_other_clients", false)?,
             capture: o.or("capture", CaptureState::Off)?,
@@ -243,7 +245,8 @@ impl FromJson for LabSpec {
                 reuseaddr: o.or("reuseaddr", tutorial.reuseaddr)?,
                 framing: o.or("framing", tutorial.framing)?,
                 close_delay_ms: o.or("close_delay_ms", tutorial.close_delay_ms)?,
-                ..tutorial
+                family: o.or("family", tutorial.family)?,
+                transport: tutorial.transport,
             })
         })
     }
@@ -301,6 +304,12 @@ impl FromJson for Transport {
 impl FromJson for Framing {
     fn from_json(value: &Value) -> Result<Self, String> {
         variant(value, FRAMINGS)
+    }
+}
+
+impl FromJson for Family {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        variant(value, FAMILIES)
     }
 }
 

@@ -1,7 +1,9 @@
 //! The JSON names of the protocol's unit enums (serde's `snake_case`), in one table each, so
 //! that reading and writing use the same words. Tests check each table against serde.
 
-use crate::{CloseBy, ErrorCode, Framing, Transport};
+use crate::{CloseBy, ErrorCode, Family, Framing, Transport};
+
+pub(crate) const FAMILIES: &[(&str, Family)] = &[("ipv4", Family::Ipv4), ("ipv6", Family::Ipv6)];
 
 pub(crate) const TRANSPORTS: &[(&str, Transport)] =
     &[("tcp", Transport::Tcp), ("udp", Transport::Udp)];
@@ -60,6 +62,7 @@ mod tests {
     fn every_table_names_each_variant_as_serde_does() {
         agrees_with_serde(TRANSPORTS);
         agrees_with_serde(FRAMINGS);
+        agrees_with_serde(FAMILIES);
         agrees_with_serde(CLOSERS);
         agrees_with_serde(ERROR_CODES);
     }

@@ -37,6 +37,7 @@ fn unusual_spec(transport: Transport, framing: Framing) -> LabSpec {
         reuseaddr: false,
         framing,
         close_delay_ms: 250,
+        family: crate::Family::Ipv6,
     }
 }
 
@@ -47,6 +48,8 @@ fn sample_events() -> Vec<EventBody> {
         EventBody::Hello {
             tcp_server: addr("127.0.0.1:8080"),
             udp_server: addr("[::1]:8081"),
+            tcp_server6: Some(addr("[::1]:8080")),
+            udp_server6: Some(addr("[::1]:8081")),
             limits: Limits {
                 max_message: 65536,
                 max_sockets: 16,
@@ -60,6 +63,8 @@ fn sample_events() -> Vec<EventBody> {
         EventBody::Hello {
             tcp_server: addr("127.0.0.1:1"),
             udp_server: addr("127.0.0.1:2"),
+            tcp_server6: None,
+            udp_server6: None,
             limits: Limits {
                 max_message: 1,
                 max_sockets: 1,
@@ -310,6 +315,8 @@ fn every_event_written_by_serde_reads_back_the_same() {
             EventBody::Hello {
                 tcp_server: addr("127.0.0.1:8080"),
                 udp_server: addr("127.0.0.1:8081"),
+                tcp_server6: None,
+                udp_server6: None,
                 limits: Limits {
                     max_message: 1,
                     max_sockets: 1,
@@ -333,6 +340,8 @@ fn fields_serde_defaults_may_be_left_out_and_unknown_fields_are_ignored() {
         EventBody::Hello {
             tcp_server: addr("127.0.0.1:8080"),
             udp_server: addr("127.0.0.1:8081"),
+            tcp_server6: None,
+            udp_server6: None,
             limits: Limits {
                 max_message: 10,
                 max_sockets: 2

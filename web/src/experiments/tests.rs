@@ -18,6 +18,8 @@ fn open_model() -> Model {
         EventBody::Hello {
             tcp_server: "127.0.0.1:8080".parse().unwrap(),
             udp_server: "127.0.0.1:8081".parse().unwrap(),
+            tcp_server6: None,
+            udp_server6: None,
             limits: Limits {
                 max_message: 65536,
                 max_sockets: 16,

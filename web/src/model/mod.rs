@@ -481,6 +481,8 @@ impl Model {
             EventBody::Hello {
                 tcp_server,
                 udp_server,
+                tcp_server6,
+                udp_server6,
                 limits,
                 show_other_clients,
                 capture,

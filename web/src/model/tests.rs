@@ -26,6 +26,8 @@ fn open_model() -> Model {
         EventBody::Hello {
             tcp_server: addr(TCP),
             udp_server: addr(UDP),
+            tcp_server6: None,
+            udp_server6: None,
             limits: Limits {
                 max_message: 100,
                 max_sockets: 4,
