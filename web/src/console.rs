@@ -156,6 +156,12 @@ fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {
             s.model.set_relative(relative);
             vec![]
         }
+        Intent::SetFamily(family) => {
+            s.model.set_family(family);
+            vec![]
+        }
+        // Nothing changed but what is in view.
+        Intent::Scrolled => vec![],
         Intent::SelectPacket(n) => {
             s.model.select_packet(n);
             vec![]
@@ -165,7 +171,7 @@ fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {
             vec![]
         }
         Intent::DownloadPcap => {
-            if let Err(e) = download("socket-lab.pcap", &s.model.wire().pcap()) {
+            if let Err(e) = download("socket-lab.pcap", &s.model.wire().pcap(s.model.epoch_us())) {
                 web_sys::console::error_1(&e);
             }
             vec![]

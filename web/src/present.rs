@@ -26,6 +26,8 @@ pub(crate) struct Line {
     pub(crate) payload: Option<String>,
     /// A stable name for styling and for tests: "sent", "echo", "server", "conn", "error", "note".
     pub(crate) kind: &'static str,
+    /// For a call: how long it took, entered to returned ("took 120 µs").
+    pub(crate) took: Option<String>,
 }
 
 pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
@@ -194,7 +196,24 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
         addrs,
         payload,
         kind,
+        took: e.called_us.zip(e.t_us).map(|(entered, returned)| {
+            let template = if waits(e) { c.w.waited } else { c.w.took };
+            fill(template, &[("took", &micros(returned - entered))])
+        }),
     }
+}
+
+/// Is this a call that blocks until the other side acts (data or a client arrives): a
+/// `recv()`, `recvfrom()` or `accept()`? Its duration is a wait, not work.
+pub(crate) fn waits(e: &Entry) -> bool {
+    matches!(
+        e.what,
+        What::Echo { .. }
+            | What::ServerRecv { .. }
+            | What::ServerRecvFrom { .. }
+            | What::ServerAccept { .. }
+            | What::Closed { .. }
+    )
 }
 
 /// An error in the learner's language: the bridge's detailed message in English, a description
@@ -241,6 +260,11 @@ pub(crate) fn fixed(numerator: u64, denominator: u64, decimals: u32) -> String {
 }
 
 /// A session timestamp, as milliseconds with microsecond precision: "1523.042 ms".
+/// "57 s" / "57 秒": a whole number of seconds, in the console's language.
+pub(crate) fn seconds(c: &Catalog, n: u64) -> String {
+    fill(c.seconds, &[("n", &n.to_string())])
+}
+
 pub(crate) fn millis(us: u64) -> String {
     format!("{}.{:03} ms", us / 1000, us % 1000)
 }
@@ -320,6 +344,7 @@ mod tests {
     fn an_echo_line_has_protocol_size_rtt_addresses_and_the_servers_bytes() {
         let e = Entry {
             t_us: Some(2100),
+            called_us: Some(1900),
             socket: None,
             proto: Some(Proto::Tcp),
             side: Side::Client,
@@ -334,17 +359,23 @@ mod tests {
         assert_eq!(l.kind, "echo");
         assert_eq!(l.proto, "TCP");
         assert_eq!(l.time, "2.100 ms");
-        assert_eq!(l.text, "recv() → 12 B echo · RTT 57 µs");
+        assert_eq!(
+            l.text,
+            "recv() → 12 B echo · round trip the calls saw 57 µs"
+        );
+        assert_eq!(l.took.as_deref(), Some("took 200 µs"));
         assert_eq!(l.addrs.as_deref(), Some("127.0.0.1:8080 → 127.0.0.1:50000"));
         assert_eq!(l.payload.as_deref(), Some("\"HELLO SOCKET\""));
         let zh = line(&ZH_CN, &e);
-        assert_eq!(zh.text, "recv() → 12 B 回显 · 往返 57 µs");
+        assert_eq!(zh.text, "recv() → 12 B 回显 · 调用看到的往返 57 µs");
+        assert_eq!(zh.took.as_deref(), Some("耗时 200 µs"));
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn a_send_the_console_did_not_type_shows_the_bridges_count_and_no_payload() {
         let e = Entry {
             t_us: Some(1),
+            called_us: None,
             socket: None,
             proto: Some(Proto::Tcp),
             side: Side::Client,
@@ -364,6 +395,7 @@ mod tests {
     fn a_failed_browser_call_says_which_in_each_language() {
         let entry = |failed| Entry {
             t_us: None,
+            called_us: None,
             proto: None,
             side: Side::Bridge,
             socket: None,
@@ -399,6 +431,7 @@ mod tests {
     fn a_chinese_console_describes_errors_in_chinese_not_the_bridges_english() {
         let e = Entry {
             t_us: Some(1),
+            called_us: None,
             proto: Some(Proto::Tcp),
             side: Side::Bridge,
             socket: Some(1),
@@ -422,6 +455,7 @@ mod tests {
     fn a_udp_send_says_there_is_no_connection() {
         let e = Entry {
             t_us: Some(1),
+            called_us: None,
             socket: None,
             proto: Some(Proto::Udp),
             side: Side::Client,

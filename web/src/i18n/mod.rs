@@ -52,6 +52,14 @@ pub(crate) struct Catalog {
     pub send_tcp: &'static str,
     pub send_udp: &'static str,
     pub tcp_group: &'static str,
+    /// The IP version switch.
+    pub family: &'static str,
+    /// {n}: a number of seconds.
+    pub seconds: &'static str,
+    /// {n}: log lines older than the ones shown.
+    pub log_older: &'static str,
+    /// {tcp} {udp}: the same servers over IPv6.
+    pub servers6: &'static str,
     pub connect: &'static str,
     pub close: &'static str,
     pub log: &'static str,
@@ -163,6 +171,10 @@ pub(crate) static EN: Catalog = Catalog {
     send_tcp: "Send via TCP",
     send_udp: "Send via UDP",
     tcp_group: "TCP connection",
+    family: "IP version",
+    seconds: "{n} s",
+    log_older: "{n} earlier lines are not shown here (the timeline above places every call on the clock)",
+    servers6: " · over IPv6: TCP {tcp} · UDP {udp}",
     connect: "Connect",
     close: "Close",
     log: "Log",
@@ -186,7 +198,7 @@ pub(crate) static EN: Catalog = Catalog {
     ev_server_recv: "recv(1024) → {n}",
     ev_server_send: "send() {n}, uppercased",
     ev_tcp_echo: "recv() → {n} echo",
-    rtt: "RTT {us}",
+    rtt: "round trip the calls saw {us}",
     ev_closing: "shutdown(): our FIN is sent, waiting for the server's",
     ev_server_close_eof: "recv() returned 0 (the client's FIN) → close()",
     ev_server_close_error: "recv() failed: {error} → close()",
@@ -231,6 +243,10 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     send_tcp: "通过 TCP 发送",
     send_udp: "通过 UDP 发送",
     tcp_group: "TCP 连接",
+    family: "IP 版本",
+    seconds: "{n} 秒",
+    log_older: "这里没有显示更早的 {n} 行（上面的时间线把每个调用都放在同一时钟上）",
+    servers6: " · IPv6：TCP {tcp} · UDP {udp}",
     connect: "连接",
     close: "关闭",
     log: "日志",
@@ -254,7 +270,7 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_server_recv: "recv(1024) → {n}",
     ev_server_send: "send() {n}（已转大写）",
     ev_tcp_echo: "recv() → {n} 回显",
-    rtt: "往返 {us}",
+    rtt: "调用看到的往返 {us}",
     ev_closing: "shutdown()：已发出 FIN，等待服务端的 FIN",
     ev_server_close_eof: "recv() 返回 0（客户端的 FIN）→ close()",
     ev_server_close_error: "recv() 出错：{error} → close()",
@@ -419,6 +435,7 @@ mod tests {
             (EN.ev_session_idle, ZH_CN.ev_session_idle),
             (EN.bridge_idle, ZH_CN.bridge_idle),
             (EN.ev_bridge_closed, ZH_CN.ev_bridge_closed),
+            (EN.servers6, ZH_CN.servers6),
         ];
         for (en, zh) in pairs {
             assert_eq!(names(en), names(zh), "{en:?} vs {zh:?}");

@@ -2,6 +2,30 @@
 
 pub(crate) struct Wire {
     pub title: &'static str,
+    /// The middle lane of the timeline, between the two lifelines.
+    pub lane_wire: &'static str,
+    /// {n}: rows the timeline dropped to stay fast.
+    pub dropped_rows: &'static str,
+    /// A new session with the bridge began (the first, or after a reconnect).
+    pub session_row: &'static str,
+    /// {state}: a connection's kernel state changed.
+    pub state_row: &'static str,
+    /// {took}: how long a call took, entered to returned.
+    pub took: &'static str,
+    /// {took}: how long a blocking call waited (recv, accept) before it returned.
+    pub waited: &'static str,
+    /// ICMP "port unreachable" (the quoted datagram found no socket).
+    pub icmp_port: &'static str,
+    /// {kind} {code}: another ICMP error.
+    pub icmp_other: &'static str,
+    /// {offset} {len}: a piece of a datagram cut to fit the link.
+    pub fragment: &'static str,
+    /// The two round trips, each named, and why they differ.
+    pub rtt_note: &'static str,
+    /// {us}: the kernel's smoothed RTT.
+    pub rtt_kernel: &'static str,
+    /// The timeline's accessible description (what a screen reader hears on entering it).
+    pub timeline_label: &'static str,
     pub capture_on: &'static str,
     pub capture_off: &'static str,
     pub capture_no_permission: &'static str,
@@ -57,7 +81,19 @@ pub(crate) struct Wire {
 }
 
 pub(crate) static EN: Wire = Wire {
-    title: "Packets on the wire",
+    title: "Timeline: calls and packets, one clock",
+    lane_wire: "on the wire",
+    dropped_rows: "{n} older rows were dropped to keep the page fast (the log and the .pcap keep what they can)",
+    session_row: "a session with the bridge begins: from here, its sockets",
+    state_row: "kernel: {state}",
+    took: "took {took}",
+    waited: "waited {took}",
+    icmp_port: "ICMP port unreachable",
+    icmp_other: "ICMP error (type {kind}, code {code})",
+    fragment: "IP fragment: bytes {offset}… ({len})",
+    rtt_note: "Two round trips: the log's is what the calls saw (send() returned → the echo's recv() returned, through the bridge and the scheduler); the kernel's smoothed RTT (TCP_INFO) is the network's alone, microseconds on loopback.",
+    rtt_kernel: "smoothed RTT (kernel) {us}",
+    timeline_label: "Timeline of the session: the client's calls on the left, packets in the middle, the server's calls on the right, oldest first. Packets open with Enter.",
     capture_on: "Live packets, captured on the loopback interface by the bridge. Click one to see its layers.",
     capture_off: "Live packets are off (the bridge runs with --no-capture).",
     capture_no_permission: "No live packets:",
@@ -111,7 +147,19 @@ pub(crate) static EN: Wire = Wire {
 };
 
 pub(crate) static ZH_CN: Wire = Wire {
-    title: "线路上的数据包",
+    title: "时间线：调用与数据包，同一时钟",
+    lane_wire: "线路上",
+    dropped_rows: "为保持页面流畅，较早的 {n} 行已丢弃（日志和 .pcap 尽量保留）",
+    session_row: "与桥接服务的一个会话开始：此后是它的套接字",
+    state_row: "内核：{state}",
+    took: "耗时 {took}",
+    waited: "等待了 {took}",
+    icmp_port: "ICMP 端口不可达",
+    icmp_other: "ICMP 错误（类型 {kind}，代码 {code}）",
+    fragment: "IP 分片：第 {offset} 字节起（{len}）",
+    rtt_note: "两种往返时间：日志里的是调用看到的（send() 返回 → 回显的 recv() 返回，经过桥接服务和调度器）；内核的平滑 RTT（TCP_INFO）只是网络本身的，在回环接口上只有几微秒。",
+    rtt_kernel: "平滑 RTT（内核）{us}",
+    timeline_label: "会话时间线：左边是客户端的调用，中间是数据包，右边是服务端的调用，最早的在上。按 Enter 打开数据包。",
     capture_on: "实时数据包，由桥接服务在回环接口上抓取。点击一个查看它的各层。",
     capture_off: "实时数据包已关闭（桥接服务以 --no-capture 运行）。",
     capture_no_permission: "没有实时数据包：",

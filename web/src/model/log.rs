@@ -9,8 +9,9 @@ use protocol::{CloseBy, SocketId};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-/// Enough for a long lesson; a page that keeps thousands of DOM nodes gets slow.
-pub(crate) const MAX_ENTRIES: usize = 500;
+/// Entries kept: as many as the timeline keeps rows (the log is its transcript). The log's DOM
+/// holds only the newest few hundred (see the view).
+pub(crate) const MAX_ENTRIES: usize = super::timeline::MAX_ROWS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Proto {
@@ -31,8 +32,11 @@ pub(crate) enum Side {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Entry {
-    /// Microseconds since the bridge session began, for events that came from the bridge.
+    /// When it happened (a call returned), in µs on the console's clock, for events that came
+    /// from the bridge.
     pub(crate) t_us: Option<u64>,
+    /// When the call was entered, on the same clock, for a call.
+    pub(crate) called_us: Option<u64>,
     pub(crate) proto: Option<Proto>,
     pub(crate) side: Side,
     pub(crate) what: What,
@@ -152,15 +156,30 @@ pub(crate) struct Log {
     entries: VecDeque<Entry>,
     /// Sequence number of `entries[0]`.
     first_seq: u64,
+    /// Entries dropped to keep [`MAX_ENTRIES`] (not those cleared by the learner).
+    dropped: u64,
 }
 
 impl Log {
-    pub(crate) fn push(&mut self, entry: Entry) {
+    /// Appends `entry`; returns its sequence number.
+    pub(crate) fn push(&mut self, entry: Entry) -> u64 {
         if self.entries.len() == MAX_ENTRIES {
             self.entries.pop_front();
             self.first_seq += 1;
+            self.dropped += 1;
         }
         self.entries.push_back(entry);
+        self.end_seq() - 1
+    }
+
+    /// Entry `seq`, if kept.
+    pub(crate) fn get(&self, seq: u64) -> Option<&Entry> {
+        self.entries.get(seq.checked_sub(self.first_seq)? as usize)
+    }
+
+    /// Entries dropped to stay within [`MAX_ENTRIES`].
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// Sequence number of the oldest entry kept.
@@ -198,6 +217,7 @@ mod tests {
     fn entry(n: usize) -> Entry {
         Entry {
             t_us: None,
+            called_us: None,
             socket: None,
             proto: None,
             side: Side::Bridge,

@@ -10,14 +10,16 @@
 
 pub(crate) mod facts;
 pub(crate) mod log;
+pub(crate) mod timeline;
 
 use crate::experiments::{self, Action, Params, Runs, Tab};
 use crate::vec_map::VecMap;
 use crate::wire::{KernelState, WireState};
 use log::{BrowserCall, Entry, Log, Proto, Side, What};
-use protocol::{Command, Event, EventBody, Limits, ServerSide, SocketId, Target};
+use protocol::{Command, Event, EventBody, Family, Limits, ServerSide, SocketId, Target};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use timeline::{Row, StateChange, Timeline};
 
 /// The link to the bridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,9 +59,16 @@ pub(crate) struct Model {
     url: String,
     bridge: BridgeState,
     servers: Option<(SocketAddr, SocketAddr)>,
+    /// The same servers over IPv6, when the bridge has them.
+    servers6: (Option<SocketAddr>, Option<SocketAddr>),
     limits: Option<Limits>,
+    /// The family "Send via TCP/UDP" uses.
+    family: Family,
     tcp: TcpConn,
-    udp: Option<SocketId>,
+    /// The family of the current TCP connection.
+    tcp_family: Family,
+    /// The console's UDP socket of each family.
+    udp: VecMap<Family, SocketId>,
     /// The UDP socket's own address, as reported with its first datagram.
     udp_local: VecMap<SocketId, SocketAddr>,
     next_id: SocketId,
@@ -70,6 +79,11 @@ pub(crate) struct Model {
     /// When each socket last sent, to measure the round trip to the first reply after it.
     last_sent: VecMap<SocketId, u64>,
     log: Log,
+    timeline: Timeline,
+    /// When the console's clock started (the first session's start, µs since the Unix epoch),
+    /// and where the current session's clock starts on it: times of every session on one clock.
+    epoch_us: Option<u64>,
+    base_us: u64,
     facts: facts::Facts,
     wire: WireState,
     selection: Selection,
@@ -89,17 +103,23 @@ impl Model {
             url: url.into(),
             bridge: BridgeState::Connecting,
             servers: None,
+            servers6: (None, None),
             limits: None,
+            family: Family::Ipv4,
             tcp: TcpConn::Idle,
-            udp: None,
+            tcp_family: Family::Ipv4,
+            udp: VecMap::new(),
             udp_local: VecMap::new(),
             next_id: 1,
             unconfirmed: VecMap::new(),
             tcp_addrs: VecMap::new(),
             last_sent: VecMap::new(),
             log: Log::default(),
+            timeline: Timeline::default(),
+            epoch_us: None,
+            base_us: 0,
             facts: facts::Facts::default(),
-            wire: WireState::default(),
+            wire: WireState::new(),
             selection: Selection::None,
             close_after_echo: None,
             show_others: false,
@@ -120,11 +140,27 @@ impl Model {
     pub(crate) fn servers(&self) -> Option<(SocketAddr, SocketAddr)> {
         self.servers
     }
+    pub(crate) fn servers6(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        self.servers6
+    }
+    pub(crate) fn family(&self) -> Family {
+        self.family
+    }
+    pub(crate) fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+    /// When the console's clock started, in µs since the Unix epoch (0 before the first hello).
+    pub(crate) fn epoch_us(&self) -> u64 {
+        self.epoch_us.unwrap_or(0)
+    }
     pub(crate) fn tcp(&self) -> TcpConn {
         self.tcp
     }
     pub(crate) fn log(&self) -> &Log {
         &self.log
+    }
+    pub(crate) fn log_dropped(&self) -> u64 {
+        self.log.dropped()
     }
     pub(crate) fn facts(&self) -> &facts::Facts {
         &self.facts
@@ -143,6 +179,11 @@ impl Model {
 
     pub(crate) fn set_relative(&mut self, relative: bool) {
         self.wire.relative = relative;
+    }
+
+    /// IPv4 or IPv6 for the next sends.
+    pub(crate) fn set_family(&mut self, family: Family) {
+        self.family = family;
     }
 
     /// A click on a packet (or on it again: unselect).
@@ -297,6 +338,12 @@ impl Model {
             return vec![];
         }
         let mut commands = vec![];
+        // A connection over the other family is closed first: "Send via TCP" over IPv6 opens
+        // a connection over IPv6.
+        if proto == Proto::Tcp && self.tcp != TcpConn::Idle && self.tcp_family != self.family {
+            commands.extend(self.close_tcp());
+            self.tcp = TcpConn::Idle;
+        }
         let id = match proto {
             Proto::Tcp => match self.tcp {
                 TcpConn::Open { id, .. } => id,
@@ -311,12 +358,16 @@ impl Model {
                 // The handshake is under way: the bridge queues the send behind the connect.
                 TcpConn::Connecting { id } => id,
             },
-            Proto::Udp => *self.udp.get_or_insert_with(|| {
-                let id = self.next_id;
-                self.next_id += 1;
-                id
-            }),
+            Proto::Udp => match self.udp.get(&self.family) {
+                Some(&id) => id,
+                None => {
+                    let id = self.new_id();
+                    self.udp.insert(self.family, id);
+                    id
+                }
+            },
         };
+        let to = self.echo_target();
         self.unconfirmed.get_or_default(id).push_back(data.clone());
         commands.push(match proto {
             Proto::Tcp => Command::TcpSend {
@@ -326,11 +377,19 @@ impl Model {
             Proto::Udp => Command::UdpSend {
                 id,
                 data: data.into(),
-                to: Target::Echo,
+                to,
                 connected: false,
             },
         });
         commands
+    }
+
+    /// The echo server of the family in use.
+    fn echo_target(&self) -> Target {
+        match self.family {
+            Family::Ipv4 => Target::Echo,
+            Family::Ipv6 => Target::Echo6,
+        }
     }
 
     /// "Connect": open a TCP connection (the three-way handshake happens in the kernel).
@@ -344,9 +403,10 @@ impl Model {
         let id = self.next_id;
         self.next_id += 1;
         self.tcp = TcpConn::Connecting { id };
+        self.tcp_family = self.family;
         vec![Command::TcpConnect {
             id,
-            to: Target::Echo,
+            to: self.echo_target(),
         }]
     }
 
@@ -417,12 +477,13 @@ impl Model {
 
     fn forget_sockets(&mut self) {
         self.tcp = TcpConn::Idle;
-        self.udp = None;
+        self.udp.clear();
         self.udp_local.clear();
         self.unconfirmed.clear();
         self.tcp_addrs.clear();
         self.last_sent.clear();
         self.facts.clear();
+        self.wire.clear_states();
         self.runs = Runs::default();
         self.outgoing.clear();
     }
@@ -441,7 +502,18 @@ impl Model {
 
     /// Applies one event from the bridge.
     pub(crate) fn apply(&mut self, event: Event) {
-        self.facts.observe(event.t_us, &event.body);
+        // One clock for every session: the hello moves the current session's origin onto it.
+        if let EventBody::Hello {
+            started_unix_us, ..
+        } = &event.body
+        {
+            let epoch = *self.epoch_us.get_or_insert(*started_unix_us);
+            self.base_us = started_unix_us.saturating_sub(epoch);
+            self.timeline.insert(self.base_us, Row::Session);
+        }
+        let at = |us: u64| self.base_us + us;
+        let (t_us, called_us) = (at(event.t_us), event.called_us.map(at));
+        self.facts.observe(t_us, &event.body);
         let socket = socket_of(&event.body);
         if let EventBody::TcpReceived { id, .. } = &event.body
             && self.close_after_echo == Some(*id)
@@ -451,7 +523,11 @@ impl Model {
         }
         match &event.body {
             EventBody::Packet { id, at_us, data } => {
-                self.wire.push(*at_us, *id, data.0.clone());
+                let at_us = self.base_us + at_us;
+                let number = self.wire.push(at_us, *id, data.0.clone());
+                if self.wire.arrow(number).is_some() {
+                    self.timeline.insert(at_us, Row::Packet(number));
+                }
                 return;
             }
             EventBody::TcpState {
@@ -460,6 +536,16 @@ impl Model {
                 info,
                 timer_ms,
             } => {
+                // A state the timeline shows when it changes (not when a counter moves).
+                let changed = self.wire.state(*id).is_none_or(|k| k.state != *state);
+                if changed {
+                    let change = StateChange {
+                        socket: *id,
+                        state: state.clone(),
+                        timer_ms: *timer_ms,
+                    };
+                    self.timeline.state_changed(t_us, change);
+                }
                 let state = KernelState {
                     state: state.clone(),
                     info: *info,
@@ -474,7 +560,7 @@ impl Model {
             let more = experiments::file::pump(self);
             self.outgoing.extend(more);
         }
-        let t = Some(event.t_us);
+        let t = Some(t_us);
         let tcp = Some(Proto::Tcp);
         let udp = Some(Proto::Udp);
         let (proto, side, what) = match event.body {
@@ -488,10 +574,11 @@ impl Model {
                 capture,
                 started_unix_us,
             } => {
+                let _ = started_unix_us;
                 self.show_others = show_other_clients;
                 self.wire.capture = Some(capture);
-                self.wire.started_unix_us = started_unix_us;
                 self.servers = Some((tcp_server, udp_server));
+                self.servers6 = (tcp_server6, udp_server6);
                 self.limits = Some(limits);
                 return;
             }
@@ -516,7 +603,7 @@ impl Model {
                 )
             }
             EventBody::TcpSent { id, len } => {
-                self.last_sent.insert(id, event.t_us);
+                self.last_sent.insert(id, t_us);
                 let data = self.confirm(id, len);
                 let Some(&(from, to)) = self.tcp_addrs.get(&id) else {
                     return;
@@ -533,10 +620,7 @@ impl Model {
                 )
             }
             EventBody::TcpReceived { id, data } => {
-                let rtt_us = self
-                    .last_sent
-                    .remove(&id)
-                    .map(|s| event.t_us.saturating_sub(s));
+                let rtt_us = self.last_sent.remove(&id).map(|s| t_us.saturating_sub(s));
                 let Some(&(local, peer)) = self.tcp_addrs.get(&id) else {
                     return;
                 };
@@ -562,7 +646,7 @@ impl Model {
                 peer,
                 len,
             } => {
-                self.last_sent.insert(id, event.t_us);
+                self.last_sent.insert(id, t_us);
                 self.udp_local.insert(id, local);
                 let data = self.confirm(id, len);
                 (
@@ -577,10 +661,7 @@ impl Model {
                 )
             }
             EventBody::UdpReceived { id, from, data } => {
-                let rtt_us = self
-                    .last_sent
-                    .remove(&id)
-                    .map(|s| event.t_us.saturating_sub(s));
+                let rtt_us = self.last_sent.remove(&id).map(|s| t_us.saturating_sub(s));
                 // The reply comes to our socket, at the address we sent from.
                 let to = self.udp_local.get(&id).copied().unwrap_or(from);
                 (
@@ -595,8 +676,9 @@ impl Model {
                 )
             }
             EventBody::UdpClosed { id } => {
-                if self.udp == Some(id) {
-                    self.udp = None;
+                let family = self.udp.iter().find(|(_, u)| **u == id).map(|(f, _)| *f);
+                if let Some(family) = family {
+                    self.udp.remove(&family);
                     self.udp_local.remove(&id);
                 }
                 (udp, Side::Client, What::UdpClosed)
@@ -674,13 +756,15 @@ impl Model {
                 (proto, Side::Bridge, What::Error { failure })
             }
         };
-        self.log.push(Entry {
+        let seq = self.log.push(Entry {
             t_us: t,
+            called_us,
             proto,
             side,
             what,
             socket,
         });
+        self.timeline.insert(t_us, Row::Entry(seq));
     }
 
     /// The bytes of the oldest unconfirmed send of `id`, if the console knows them.
@@ -703,7 +787,7 @@ impl Model {
     }
 
     fn proto_of(&self, id: SocketId) -> Option<Proto> {
-        if self.udp == Some(id) {
+        if self.udp.iter().any(|(_, u)| *u == id) {
             return Some(Proto::Udp);
         }
         let current = match self.tcp {
@@ -714,13 +798,17 @@ impl Model {
     }
 
     fn note(&mut self, proto: Option<Proto>, what: What) {
-        self.log.push(Entry {
+        let seq = self.log.push(Entry {
             t_us: None,
+            called_us: None,
             proto,
             side: Side::Bridge,
             what,
             socket: None,
         });
+        // The console's own notes have no bridge time: they go at the end, where they happen.
+        let last = self.timeline.last_time();
+        self.timeline.insert(last, Row::Entry(seq));
     }
 }
 

@@ -38,6 +38,10 @@ pub(crate) enum Intent {
     SelectPacket(u64),
     /// A click on an entry of the log.
     SelectEntry(u64),
+    /// The timeline was scrolled: draw the rows now in view.
+    Scrolled,
+    /// IPv4 or IPv6 for the next sends.
+    SetFamily(protocol::Family),
     DownloadPcap,
     TeardownDemo,
 }
@@ -56,6 +60,10 @@ impl Intent {
     }
 }
 
+/// Log entries kept in the DOM: the newest few hundred (the model keeps many more, and the
+/// timeline draws any of them). A page with thousands of nodes gets slow.
+const LOG_SHOWN: u64 = 500;
+
 /// A DOM listener we added, kept so that it can be removed again.
 type Listener = (
     web_sys::EventTarget,
@@ -71,13 +79,18 @@ pub(crate) struct View {
     input: HtmlInputElement,
     buttons: Vec<(HtmlButtonElement, Intent)>,
     tcp_state: Element,
+    /// The transcript's list, its scrolling region, and the "earlier lines" note.
     log: Element,
+    log_region: Element,
+    log_older: Element,
     tabs: Vec<(Element, Tab)>,
     echo_panel: Element,
     panels: Vec<Panel>,
     /// Tab and experiment buttons with their intents, bound in [`View::bind`].
     actions: Vec<(Element, Intent)>,
     wire: wire::WireView,
+    /// The IP version radio buttons.
+    family: Vec<(HtmlInputElement, protocol::Family)>,
     /// Log entries highlighted now (linked to the selected packet).
     log_hl: Vec<u64>,
     /// Sequence numbers of the log entries currently in the DOM: `drawn_from..drawn_to`.
@@ -138,6 +151,31 @@ impl View {
         let send_udp = button(&doc, c.send_udp, "sl-send sl-udp")?;
         compose.append_with_node_3(&label, &send_tcp, &send_udp)?;
 
+        // IPv4 or IPv6: two radio buttons in a labelled group.
+        let family = el("div", "sl-family")?;
+        family.set_attribute("role", "radiogroup")?;
+        family.set_attribute("aria-label", c.family)?;
+        let family_name = el("span", "")?;
+        family_name.set_text_content(Some(c.family));
+        family.append_child(&family_name)?;
+        let mut family_inputs = vec![];
+        for (value, text) in [
+            (protocol::Family::Ipv4, "IPv4"),
+            (protocol::Family::Ipv6, "IPv6"),
+        ] {
+            let label = el("label", "sl-radio")?;
+            let input: HtmlInputElement = el("input", "")?.dyn_into()?;
+            input.set_type("radio");
+            input.set_value(text);
+            input.set_checked(value == protocol::Family::Ipv4);
+            let span = el("span", "")?;
+            span.set_text_content(Some(text));
+            label.append_with_node_2(&input, &span)?;
+            family.append_child(&label)?;
+            family_inputs.push((input, value));
+        }
+        compose.append_child(&family)?;
+
         let tcp_row = el("div", "sl-tcp-row")?;
         tcp_row.set_attribute("role", "group")?;
         tcp_row.set_attribute("aria-label", c.tcp_group)?;
@@ -153,10 +191,17 @@ impl View {
         log_title.set_text_content(Some(c.log));
         let clear = button(&doc, c.clear, "sl-clear")?;
         log_head.append_with_node_2(&log_title, &clear)?;
-        let log = el("ol", "sl-log")?;
-        log.set_attribute("role", "log")?;
-        log.set_attribute("aria-label", c.log)?;
-        log.set_attribute("aria-live", "polite")?;
+        // The transcript: a list in a log region (role="log" on the <ol> itself would orphan
+        // its <li>s for assistive technology).
+        let log_region = el("div", "sl-log")?;
+        log_region.set_attribute("role", "log")?;
+        log_region.set_attribute("aria-label", c.log)?;
+        log_region.set_attribute("aria-live", "polite")?;
+        log_region.set_attribute("tabindex", "0")?;
+        let log_older = el("p", "sl-older")?;
+        log_older.toggle_attribute_with_force("hidden", true)?;
+        let log = el("ol", "sl-entries")?;
+        log_region.append_with_node_2(&log_older, &log)?;
 
         // The tabs: the echo console, then one per experiment.
         let tablist = el("div", "sl-tabs")?;
@@ -195,7 +240,7 @@ impl View {
         let (wire, wire_buttons) = wire::WireView::build(&doc, c)?;
         actions.extend(wire_buttons);
         root.append_child(&wire.root)?;
-        for part in [&log_head, &log] {
+        for part in [&log_head, &log_region] {
             root.append_child(part)?;
         }
         // The parts an embedding page asked not to show.
@@ -203,7 +248,7 @@ impl View {
         wire.root
             .toggle_attribute_with_force("hidden", !show.wire)?;
         log_head.toggle_attribute_with_force("hidden", !show.log)?;
-        log.toggle_attribute_with_force("hidden", !show.log)?;
+        log_region.toggle_attribute_with_force("hidden", !show.log)?;
         container.append_child(&root)?;
         Ok(View {
             root,
@@ -220,11 +265,14 @@ impl View {
             ],
             tcp_state,
             log,
+            log_region,
+            log_older,
             tabs,
             echo_panel,
             panels,
             actions,
             wire,
+            family: family_inputs,
             log_hl: vec![],
             drawn_from: 0,
             drawn_to: 0,
@@ -244,6 +292,16 @@ impl View {
             let h = handler.clone();
             self.listen(element.into(), "click", move |_| h(intent));
         }
+        for (input, family) in self.family.clone() {
+            let h = handler.clone();
+            self.listen(input.into(), "change", move |_| {
+                h(Intent::SetFamily(family))
+            });
+        }
+        let h = handler.clone();
+        self.listen(self.wire.diagram.clone().into(), "scroll", move |_| {
+            h(Intent::Scrolled)
+        });
         let h = handler.clone();
         let relative = self.wire.relative.clone();
         self.listen(self.wire.relative.clone().into(), "change", move |_| {
@@ -350,10 +408,20 @@ impl View {
         match model.servers() {
             Some((tcp, udp)) => {
                 let values = [("tcp", tcp.to_string()), ("udp", udp.to_string())];
-                self.servers
-                    .set_text_content(Some(&fill_owned(c.servers, &values)));
+                let mut text = fill_owned(c.servers, &values);
+                if let (Some(tcp), Some(udp)) = model.servers6() {
+                    let values = [("tcp", tcp.to_string()), ("udp", udp.to_string())];
+                    text += &fill_owned(c.servers6, &values);
+                }
+                self.servers.set_text_content(Some(&text));
             }
             None => self.servers.set_text_content(None),
+        }
+        for (input, family) in &self.family {
+            input.set_checked(*family == model.family());
+            // IPv6 only when the bridge serves it.
+            let v6 = *family == protocol::Family::Ipv6;
+            input.set_disabled(v6 && model.servers6().0.is_none());
         }
         let tcp_text = match model.tcp() {
             TcpConn::Idle => c.tcp_idle.to_string(),
@@ -409,19 +477,22 @@ impl View {
 
     fn render_log(&mut self, model: &Model, c: &Catalog) -> Result<(), JsValue> {
         let log = model.log();
-        // Entries the model no longer keeps (or cleared) leave the DOM, oldest first.
-        while self.drawn_from < log.first_seq().min(self.drawn_to) {
-            if let Some(first) = self.log.first_element_child() {
+        // The DOM holds the newest LOG_SHOWN entries; the model keeps more (the timeline's).
+        let keep_from = log.end_seq().saturating_sub(LOG_SHOWN).max(log.first_seq());
+        if self.drawn_to < keep_from || self.drawn_from < log.first_seq() {
+            // Far behind (a burst, a clear): start over from what is kept.
+            self.log.set_text_content(None);
+            self.drawn_from = keep_from;
+            self.drawn_to = keep_from;
+        }
+        while self.drawn_from < keep_from {
+            if let Ok(Some(first)) = self.log.query_selector("li[data-seq]") {
                 first.remove();
             }
             self.drawn_from += 1;
         }
-        if self.drawn_from == self.drawn_to {
-            self.drawn_from = log.first_seq();
-            self.drawn_to = log.first_seq();
-        }
         let doc = self.root.owner_document().ok_or("detached")?;
-        let follow = at_bottom(&self.log);
+        let follow = at_bottom(&self.log_region);
         let mut appended = false;
         for (seq, entry) in log.since(self.drawn_to) {
             let li = entry_element(&doc, &present::line(c, entry))?;
@@ -430,8 +501,15 @@ impl View {
             self.drawn_to += 1;
             appended = true;
         }
+        // Entries older than the ones shown are said to exist, not silently gone.
+        let older = self.drawn_from.saturating_sub(log.first_seq()) + model.log_dropped();
+        self.log_older
+            .toggle_attribute_with_force("hidden", older == 0)?;
+        self.log_older
+            .set_text_content(Some(&fill(c.log_older, &[("n", &older.to_string())])));
         if appended && follow {
-            self.log.set_scroll_top(self.log.scroll_height());
+            self.log_region
+                .set_scroll_top(self.log_region.scroll_height());
         }
         Ok(())
     }
@@ -479,6 +557,7 @@ fn entry_element(doc: &Document, line: &present::Line) -> Result<Element, JsValu
         ("sl-side", Some(line.side)),
         ("sl-text", Some(line.text.as_str())),
         ("sl-addrs", line.addrs.as_deref()),
+        ("sl-took", line.took.as_deref()),
         ("sl-payload", line.payload.as_deref()),
     ];
     for (class, text) in parts {

@@ -7,10 +7,11 @@
 //! relations the tutorial teaches on the real numbers: the SYN-ACK's ack is the client's
 //! sequence number + 1, and the third segment's ack is the server's + 1.
 
-use super::decode::{Proto, Segment};
+use super::decode::{Other, Proto, Segment};
 use crate::vec_map::VecMap;
 use protocol::SocketId;
-use std::net::SocketAddr;
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
 
 /// What part of a conversation a segment is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,10 @@ pub(crate) enum Phase {
     Other,
     /// A UDP datagram: no handshake, no teardown.
     Datagram,
+    /// An ICMP or ICMPv6 error about one of the session's packets.
+    Icmp,
+    /// A piece of a datagram larger than the link's MTU.
+    Fragment,
 }
 
 /// A relation the lesson points out, checked on the real numbers.
@@ -39,33 +44,61 @@ pub(crate) enum Note {
 pub(crate) struct Arrow {
     /// Which captured packet (its number in the wire list).
     pub(crate) packet: u64,
-    /// Microseconds since the first packet shown.
+    /// When the kernel saw it, on the console's clock (µs).
     pub(crate) at_us: u64,
     pub(crate) proto: Proto,
     /// Client → server (or the reverse).
     pub(crate) to_server: bool,
     pub(crate) client: SocketAddr,
     pub(crate) server: SocketAddr,
-    /// "SYN", "SYN-ACK", "PSH-ACK", … or "UDP".
+    /// "SYN", "SYN-ACK", "PSH-ACK", … "UDP", "ICMP".
     pub(crate) label: String,
+    /// The sequence and acknowledgement numbers as sent.
     pub(crate) seq: u32,
     pub(crate) ack: Option<u32>,
+    /// The initial sequence numbers they count from (the sender's, the peer's), once known.
+    pub(crate) bases: (Option<u32>, Option<u32>),
     pub(crate) len: usize,
     /// The window in bytes, scaled when the handshake agreed on scaling.
     pub(crate) window: Option<u32>,
     pub(crate) phase: Phase,
     pub(crate) note: Option<Note>,
     pub(crate) socket: Option<SocketId>,
+    /// An ICMP error's (type, code), or a fragment's (offset, more fragments).
+    pub(crate) detail: Option<(u32, u32)>,
+}
+
+impl Arrow {
+    /// The sequence number, relative to the sender's initial one (as Wireshark shows it) or
+    /// as sent.
+    pub(crate) fn seq(&self, relative: bool) -> u32 {
+        rel(self.seq, self.bases.0, relative)
+    }
+
+    /// The acknowledgement number, relative to the peer's initial one or as sent.
+    pub(crate) fn ack(&self, relative: bool) -> Option<u32> {
+        self.ack.map(|a| rel(a, self.bases.1, relative))
+    }
+}
+
+fn rel(n: u32, base: Option<u32>, relative: bool) -> u32 {
+    match (relative, base) {
+        (true, Some(b)) => n.wrapping_sub(b),
+        _ => n,
+    }
 }
 
 /// One packet as the wire view keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Captured {
     pub(crate) number: u64,
+    /// When the kernel saw it, on the console's clock (µs).
     pub(crate) at_us: u64,
     pub(crate) socket: Option<SocketId>,
     pub(crate) frame: Vec<u8>,
     pub(crate) segment: Option<Segment>,
+    /// What it is when it is not a segment (an ICMP error, a fragment).
+    pub(crate) other: Option<Other>,
 }
 
 #[derive(Default)]
@@ -88,17 +121,40 @@ fn key(s: &Segment) -> (Proto, SocketAddr, SocketAddr) {
     (s.proto, a, b)
 }
 
-pub(crate) fn arrows<'a>(
-    packets: impl IntoIterator<Item = &'a Captured>,
-    relative: bool,
-) -> Vec<Arrow> {
-    let mut conns: VecMap<(Proto, SocketAddr, SocketAddr), Conn> = VecMap::new();
-    let mut first_at = None;
-    let mut out = vec![];
-    for p in packets {
-        let Some(s) = &p.segment else { continue };
-        let first = *first_at.get_or_insert(p.at_us);
-        let c = conns.get_or_default(key(s));
+/// Connections followed at once: a session has at most a few dozen; the oldest is forgotten
+/// first (its later packets are then drawn as if caught midway).
+const MAX_CONNECTIONS: usize = 256;
+
+/// Fragmented datagrams remembered (their first piece's ends), for their later pieces.
+const MAX_FRAGMENTED: usize = 64;
+
+/// The conversations seen so far: each packet's arrow is worked out once, on arrival, from what
+/// its connection did before (the handshake's numbers, window scaling, a FIN).
+#[derive(Default)]
+pub(crate) struct Flow {
+    conns: VecMap<(Proto, SocketAddr, SocketAddr), Conn>,
+    /// Oldest first, to forget the oldest connection past [`MAX_CONNECTIONS`].
+    order: VecDeque<(Proto, SocketAddr, SocketAddr)>,
+    fragments: VecDeque<((IpAddr, IpAddr, u32), (Proto, SocketAddr, SocketAddr))>,
+}
+
+impl Flow {
+    /// The arrow of packet `p`, if it is one the diagram draws.
+    pub(crate) fn arrow(&mut self, p: &Captured) -> Option<Arrow> {
+        if let Some(other) = &p.other {
+            return self.other(p, other);
+        }
+        let s = p.segment.as_ref()?;
+        let k = key(s);
+        if self.conns.get(&k).is_none() {
+            if self.order.len() == MAX_CONNECTIONS
+                && let Some(old) = self.order.pop_front()
+            {
+                self.conns.remove(&old);
+            }
+            self.order.push_back(k);
+        }
+        let c = self.conns.get_or_default(k);
         // The client is who sent the first SYN (or, for UDP and connections caught midway, who
         // sent first).
         let client = *c.client.get_or_insert(if s.flags.syn && s.flags.ack {
@@ -108,25 +164,26 @@ pub(crate) fn arrows<'a>(
         });
         let to_server = s.src == client;
         let server = if to_server { s.dst } else { s.src };
-        let at_us = p.at_us.saturating_sub(first);
+        let mut arrow = Arrow {
+            packet: p.number,
+            at_us: p.at_us,
+            proto: s.proto,
+            to_server,
+            client,
+            server,
+            label: "UDP".into(),
+            seq: 0,
+            ack: None,
+            bases: (None, None),
+            len: s.payload.len(),
+            window: None,
+            phase: Phase::Datagram,
+            note: None,
+            socket: p.socket,
+            detail: None,
+        };
         if s.proto == Proto::Udp {
-            out.push(Arrow {
-                packet: p.number,
-                at_us,
-                proto: Proto::Udp,
-                to_server,
-                client,
-                server,
-                label: "UDP".into(),
-                seq: 0,
-                ack: None,
-                len: s.payload.len(),
-                window: None,
-                phase: Phase::Datagram,
-                note: None,
-                socket: p.socket,
-            });
-            continue;
+            return Some(arrow);
         }
         if s.flags.syn {
             if to_server {
@@ -169,10 +226,6 @@ pub(crate) fn arrows<'a>(
         if !s.flags.syn && !matches!(phase, Phase::Handshake(_)) {
             c.handshake_done = true;
         }
-        let rel = |n: u32, base: Option<u32>| match (relative, base) {
-            (true, Some(b)) => n.wrapping_sub(b),
-            _ => n,
-        };
         // Scaling applies only if both SYNs offered it, and never to the SYNs themselves.
         let shift = match (c.wscale, to_server) {
             ((Some(cs), Some(_)), true) => cs,
@@ -184,24 +237,106 @@ pub(crate) fn arrows<'a>(
         } else {
             u32::from(s.window) << shift
         };
-        out.push(Arrow {
+        arrow.label = s.flags.name();
+        arrow.seq = s.seq;
+        arrow.ack = s.flags.ack.then_some(s.ack);
+        arrow.bases = (own_isn, peer_isn);
+        arrow.window = Some(window);
+        arrow.phase = phase;
+        arrow.note = note;
+        Some(arrow)
+    }
+
+    /// The arrow of an ICMP error (from the side that refused, to the sender of the packet it
+    /// quotes) or of a fragment (in the direction of its datagram).
+    fn other(&mut self, p: &Captured, other: &Other) -> Option<Arrow> {
+        let (proto, client, server, to_server, label, len, phase, detail) = match other {
+            Other::Icmp {
+                kind, quoted, v6, ..
+            } => {
+                let (proto, sender, receiver) = (*quoted)?;
+                let label = if *v6 { "ICMPv6" } else { "ICMP" };
+                let detail = (u32::from(kind.0), u32::from(kind.1));
+                (
+                    proto,
+                    sender,
+                    receiver,
+                    false,
+                    label,
+                    0,
+                    Phase::Icmp,
+                    Some(detail),
+                )
+            }
+            Other::Fragment {
+                from,
+                to,
+                id,
+                offset,
+                more,
+                len,
+                ends,
+            } => {
+                let key = (*from, *to, *id);
+                let ends = match ends {
+                    Some(e) => {
+                        if self.fragments.len() == MAX_FRAGMENTED {
+                            self.fragments.pop_front();
+                        }
+                        self.fragments.push_back((key, *e));
+                        *e
+                    }
+                    None => self.fragments.iter().rev().find(|(k, _)| *k == key)?.1,
+                };
+                let (proto, src, dst) = ends;
+                // Who is the client: whoever the conversation says, else the sender.
+                let k = key_of(proto, src, dst);
+                let client = self.conns.get(&k).and_then(|c| c.client).unwrap_or(src);
+                let to_server = src == client;
+                let server = if to_server { dst } else { src };
+                let detail = (*offset, u32::from(*more));
+                (
+                    proto,
+                    client,
+                    server,
+                    to_server,
+                    "IP",
+                    *len,
+                    Phase::Fragment,
+                    Some(detail),
+                )
+            }
+        };
+        Some(Arrow {
             packet: p.number,
-            at_us,
-            proto: Proto::Tcp,
+            at_us: p.at_us,
+            proto,
             to_server,
             client,
             server,
-            label: s.flags.name(),
-            seq: rel(s.seq, own_isn),
-            ack: s.flags.ack.then(|| rel(s.ack, peer_isn)),
-            len: s.payload.len(),
-            window: Some(window),
+            label: label.into(),
+            seq: 0,
+            ack: None,
+            bases: (None, None),
+            len,
+            window: None,
             phase,
-            note,
+            note: None,
             socket: p.socket,
-        });
+            detail,
+        })
     }
-    out
+}
+
+fn key_of(proto: Proto, a: SocketAddr, b: SocketAddr) -> (Proto, SocketAddr, SocketAddr) {
+    if a <= b { (proto, a, b) } else { (proto, b, a) }
+}
+
+/// The arrows of `packets`, in order (tests and one-off uses; the wire view keeps a [`Flow`]).
+#[cfg(test)]
+pub(crate) fn arrows<'a>(packets: impl IntoIterator<Item = &'a Captured>) -> Vec<Arrow> {
+    let mut flow = Flow::default();
+    packets.into_iter().filter_map(|p| flow.arrow(p)).collect()
 }
 
 #[cfg(test)]
@@ -219,6 +354,7 @@ mod tests {
                 at_us: 100 + i as u64 * 10,
                 socket: Some(1),
                 segment: decode(&frame),
+                other: None,
                 frame,
             })
             .collect()
@@ -242,7 +378,7 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn the_handshake_is_labelled_and_its_acks_are_seq_plus_one() {
-        let a = arrows(&conversation(), true);
+        let a = arrows(&conversation());
         let phases: Vec<Phase> = a.iter().map(|a| a.phase).collect();
         assert_eq!(
             phases,
@@ -262,16 +398,22 @@ mod tests {
         assert_eq!(a[1].note, Some(Note::AckIsSeqPlusOne));
         assert_eq!(a[2].note, Some(Note::AckIsSeqPlusOne));
         // Relative numbers: both sides start at 0; the SYN counts as one.
-        assert_eq!((a[0].seq, a[1].seq, a[1].ack), (0, 0, Some(1)));
-        assert_eq!((a[3].seq, a[3].len, a[4].ack), (1, 2, Some(3)));
+        assert_eq!(
+            (a[0].seq(true), a[1].seq(true), a[1].ack(true)),
+            (0, 0, Some(1))
+        );
+        assert_eq!((a[3].seq(true), a[3].len, a[4].ack(true)), (1, 2, Some(3)));
         assert!(a[0].to_server && !a[1].to_server);
-        assert_eq!(a[7].at_us, 70, "time since the first packet");
+        assert_eq!(a[7].at_us, 170, "the packet's own time");
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn absolute_numbers_and_scaled_windows_on_a_toggle() {
-        let a = arrows(&conversation(), false);
-        assert_eq!((a[0].seq, a[1].ack), (1_000_000, Some(1_000_001)));
+        let a = arrows(&conversation());
+        assert_eq!(
+            (a[0].seq(false), a[1].ack(false)),
+            (1_000_000, Some(1_000_001))
+        );
         // 512 on the wire; both SYNs offered scale 7 → 512 << 7 after the handshake.
         assert_eq!(a[0].window, Some(512), "a SYN's window is never scaled");
         assert_eq!(a[3].window, Some(512 << 7));
@@ -291,12 +433,12 @@ mod tests {
         )])
         .remove(0);
         bad[1].number = 1;
-        assert_eq!(arrows(&bad, true)[1].note, None);
+        assert_eq!(arrows(&bad)[1].note, None);
         let udp = captured(vec![
             build::udp(40000, 8081, b"x"),
             build::udp(8081, 40000, b"X"),
         ]);
-        let a = arrows(&udp, true);
+        let a = arrows(&udp);
         assert!(
             a.iter()
                 .all(|a| a.phase == Phase::Datagram && a.label == "UDP")
@@ -306,13 +448,10 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn a_refused_connect_is_a_syn_answered_by_a_reset() {
-        let a = arrows(
-            &captured(vec![
-                build::tcp(50000, 9, 42, None, "S", None, b""),
-                build::tcp(9, 50000, 0, Some(43), "R", None, b""),
-            ]),
-            true,
-        );
+        let a = arrows(&captured(vec![
+            build::tcp(50000, 9, 42, None, "S", None, b""),
+            build::tcp(9, 50000, 0, Some(43), "R", None, b""),
+        ]));
         assert_eq!(a[1].phase, Phase::Reset);
         assert_eq!(a[1].label, "RST-ACK");
     }

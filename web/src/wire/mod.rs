@@ -1,8 +1,10 @@
-//! The wire view's model: the session's captured packets, decoded, and what the learner selected.
+//! The wire view's model: the session's captured packets, decoded, each with its arrow of the
+//! sequence diagram worked out once on arrival.
 //!
-//! Packets arrive as raw frames (`packet` events); each is decoded once on arrival and kept, at
-//! most [`MAX_PACKETS`], with its time in microseconds since the Unix epoch (so that packets of
-//! sessions before a reconnect keep their place, and the pcap file has real dates).
+//! Packets arrive as raw frames (`packet` events); each is decoded once, analysed with what its
+//! connection did before ([`flow::Flow`]), and kept, at most [`MAX_PACKETS`], with its time on the
+//! console's clock (µs since the console's first session began: packets of sessions before a
+//! reconnect keep their place).
 
 pub(crate) mod decode;
 pub(crate) mod flow;
@@ -13,12 +15,13 @@ pub(crate) mod pcap;
 mod captured_tests;
 
 use crate::vec_map::VecMap;
-use flow::{Arrow, Captured};
+use flow::{Arrow, Captured, Flow};
 use protocol::{CaptureState, SocketId, TcpInfo};
 use std::collections::VecDeque;
 
-/// Packets kept; the oldest go first.
-pub(crate) const MAX_PACKETS: usize = 2000;
+/// Packets kept; the oldest go first (and the timeline says how many went). 10,000 are a long
+/// lesson's worth (a few hundred KB) and what the pcap download holds.
+pub(crate) const MAX_PACKETS: usize = 10_000;
 
 /// The kernel's last word on one of the session's TCP connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,44 +31,47 @@ pub(crate) struct KernelState {
     pub(crate) timer_ms: Option<u64>,
 }
 
-#[derive(Debug)]
+#[derive(Default)]
 pub(crate) struct WireState {
-    packets: VecDeque<Captured>,
+    packets: VecDeque<(Captured, Option<Arrow>)>,
     next: u64,
+    flow: Flow,
     /// What the bridge said about capture; `None` until its `hello` (say nothing before).
     pub(crate) capture: Option<CaptureState>,
-    pub(crate) started_unix_us: u64,
     pub(crate) relative: bool,
     states: VecMap<SocketId, KernelState>,
 }
 
-impl Default for WireState {
-    fn default() -> Self {
+impl WireState {
+    pub(crate) fn new() -> WireState {
         WireState {
-            packets: VecDeque::new(),
-            next: 0,
-            capture: None,
-            started_unix_us: 0,
             relative: true,
-            states: VecMap::new(),
+            ..WireState::default()
         }
     }
-}
 
-impl WireState {
-    pub(crate) fn push(&mut self, at_us: u64, socket: Option<SocketId>, frame: Vec<u8>) {
+    /// A packet, at `at_us` on the console's clock; returns its number.
+    pub(crate) fn push(&mut self, at_us: u64, socket: Option<SocketId>, frame: Vec<u8>) -> u64 {
         if self.packets.len() == MAX_PACKETS {
             self.packets.pop_front();
         }
         let segment = decode::decode(&frame);
-        self.packets.push_back(Captured {
+        let other = segment
+            .is_none()
+            .then(|| decode::decode_other(&frame))
+            .flatten();
+        let captured = Captured {
             number: self.next,
-            at_us: self.started_unix_us + at_us,
+            at_us,
             socket,
             frame,
             segment,
-        });
+            other,
+        };
+        let arrow = self.flow.arrow(&captured);
+        self.packets.push_back((captured, arrow));
         self.next += 1;
+        self.next - 1
     }
 
     /// How many packets arrived so far (also the next packet's number).
@@ -73,16 +79,28 @@ impl WireState {
         self.next
     }
 
-    pub(crate) fn arrows(&self) -> Vec<Arrow> {
-        flow::arrows(&self.packets, self.relative)
+    /// Packets that were dropped to keep [`MAX_PACKETS`].
+    pub(crate) fn dropped(&self) -> u64 {
+        self.next - self.packets.len() as u64
     }
 
+    /// The packet numbered `number`, if kept.
     pub(crate) fn packet(&self, number: u64) -> Option<&Captured> {
-        self.packets.iter().find(|p| p.number == number)
+        self.entry(number).map(|(p, _)| p)
     }
 
-    pub(crate) fn pcap(&self) -> Vec<u8> {
-        pcap::write(&self.packets)
+    /// The arrow of packet `number`, if kept and drawn.
+    pub(crate) fn arrow(&self, number: u64) -> Option<&Arrow> {
+        self.entry(number).and_then(|(_, a)| a.as_ref())
+    }
+
+    fn entry(&self, number: u64) -> Option<&(Captured, Option<Arrow>)> {
+        let first = self.packets.front()?.0.number;
+        self.packets.get(number.checked_sub(first)? as usize)
+    }
+
+    pub(crate) fn pcap(&self, epoch_us: u64) -> Vec<u8> {
+        pcap::write(epoch_us, self.packets.iter().map(|(p, _)| p))
     }
 
     pub(crate) fn set_state(&mut self, id: SocketId, state: KernelState) {
@@ -100,10 +118,16 @@ impl WireState {
         self.states.get(&id)
     }
 
+    /// Forgets the kernel states (the connections are gone with their session).
+    pub(crate) fn clear_states(&mut self) {
+        self.states.clear();
+    }
+
     /// Packets of `socket` whose payload is exactly `data` (a message in the log ↔ its segments).
     pub(crate) fn carrying(&self, socket: SocketId, data: &[u8]) -> Vec<u64> {
         self.packets
             .iter()
+            .map(|(p, _)| p)
             .filter(|p| p.socket == Some(socket))
             .filter(|p| {
                 p.segment

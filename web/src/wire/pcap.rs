@@ -10,8 +10,9 @@ use super::flow::Captured;
 const LINKTYPE_ETHERNET: u32 = 1;
 const SNAPLEN: u32 = 262_144;
 
-/// The pcap file of `packets` (their `at_us` are microseconds since the Unix epoch).
-pub(crate) fn write<'a>(packets: impl IntoIterator<Item = &'a Captured>) -> Vec<u8> {
+/// The pcap file of `packets`; `epoch_us` (µs since the Unix epoch) is when the console's clock,
+/// which the packets' `at_us` count on, started.
+pub(crate) fn write<'a>(epoch_us: u64, packets: impl IntoIterator<Item = &'a Captured>) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
@@ -20,7 +21,7 @@ pub(crate) fn write<'a>(packets: impl IntoIterator<Item = &'a Captured>) -> Vec<
         out.extend_from_slice(&word.to_le_bytes());
     }
     for p in packets {
-        let at = p.at_us;
+        let at = epoch_us + p.at_us;
         let len = p.frame.len() as u32;
         for word in [(at / 1_000_000) as u32, (at % 1_000_000) as u32, len, len] {
             out.extend_from_slice(&word.to_le_bytes());
@@ -46,13 +47,14 @@ mod tests {
             .enumerate()
             .map(|(i, f)| Captured {
                 number: i as u64,
-                at_us: 1_700_000_000_000_000 + 1_500_000 * i as u64,
+                at_us: 1_500_000 * i as u64,
                 socket: None,
                 frame: f.clone(),
                 segment: decode(f),
+                other: None,
             })
             .collect();
-        let file = write(&packets);
+        let file = write(1_700_000_000_000_000, &packets);
         let mut reader = pcap_file::pcap::PcapReader::new(&file[..]).unwrap();
         assert_eq!(reader.header().datalink, pcap_file::DataLink::ETHERNET);
         let first = reader.next_packet().unwrap().unwrap();
