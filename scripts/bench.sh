@@ -11,7 +11,9 @@
 #   (b) echoes per second with 100 sessions, Socket Lab (every event reported) vs websocat;
 #   (c) the bridge's memory per idle session with 10,000 sessions open, and a new session's
 #       round trip meanwhile;
-#   (d) a class: 100 sessions cycling through the experiments while one bystander echoes.
+#   (d) a class: 100 sessions cycling through the experiments while one bystander echoes;
+#   (e) the console at any length: click-to-echo in Chromium, fresh and after 10,000 echoes, and
+#       the longest main-thread task meanwhile.
 #
 # websocat comes from crates.io (`cargo install websocat`) into a cache outside the repository,
 # once per machine (~6 minutes on 2 cores).
@@ -89,6 +91,7 @@ b_lab=$(median "${b_labs[@]}"); b_ws=$(median "${b_wss[@]}")
 
 c_line="| (c) memory per idle session, 10,000 open | – | – | – | ≤ 8 KiB |"
 d_line="| (d) a class of 100: bystander's echo p99 | – | – | – | ≤ 20 ms |"
+e_line="| (e) console click-to-echo after 10,000 echoes | – | – | – | ≤ 1.2× a fresh console; no task > 50 ms |"
 if [ "$what" = all ]; then
   say "(c) 10,000 idle sessions"
   c=$("$bench" idle "$lab" 10000 "$bridge_pid")
@@ -104,6 +107,13 @@ if [ "$what" = all ]; then
   d_p50=$(json "$d" "bystander['p50_us']"); d_p99=$(json "$d" "bystander['p99_us']")
   d_rounds=$(json "$d" experiment_rounds)
   d_line="| (d) a class of 100 ($d_rounds experiment rounds): bystander's echo | **$d_p50 / $d_p99 µs** | – | – | p99 ≤ 20,000 µs |"
+  say "(e) the console in Chromium: fresh, then after 10,000 echoes"
+  bash scripts/setup.sh --browser >&2
+  e=$(cd e2e && BRIDGE_BIN=../target/release/bridge node timeline-bench.mjs)
+  say "  $e"
+  e_fresh=$(json "$e" click_to_echo_fresh_ms); e_after=$(json "$e" click_to_echo_after_10000_ms)
+  e_long=$(json "$e" longest_task_ms)
+  e_line="| (e) console click-to-echo, fresh → after 10,000 echoes | **$e_fresh → $e_after ms** | – | – | **$(ratio "$e_after" "$e_fresh")×** · ≤ 1.2×; longest task $e_long ms (0: none over 50 ms) |"
 fi
 
 cat <<EOF
@@ -116,4 +126,5 @@ Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -r); ${capture# }
 | (b) echoes/s, 100 sessions | $b_lab | $b_ws | – | **$(ratio "$b_lab" "$b_ws")×** · ≥ 1.0× |
 $c_line
 $d_line
+$e_line
 EOF

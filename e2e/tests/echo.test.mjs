@@ -40,7 +40,8 @@ test("hello socket echoes as HELLO SOCKET over TCP and over UDP", async () => {
   await page.getByRole("button", { name: "Send via TCP" }).click();
   const tcpEcho = await waitEntry(page, "echo", "tcp", "HELLO SOCKET");
   assert.match(tcpEcho, /12 B/);
-  assert.match(tcpEcho, /RTT \d/);
+  assert.match(tcpEcho, /round trip the calls saw \d/);
+  assert.match(tcpEcho, /waited \d/, "a recv() is an interval: it waited for the echo");
   assert.ok(tcpEcho.includes(`${bridge.tcp} →`), `the echo names the server's address: ${tcpEcho}`);
 
   // "Send via TCP" connected first, and the log shows the connect and the server's accept().

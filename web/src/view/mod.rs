@@ -60,9 +60,9 @@ impl Intent {
     }
 }
 
-/// Log entries kept in the DOM: the newest few hundred (the model keeps many more, and the
+/// Log entries kept in the DOM: the newest two hundred (the model keeps many more, and the
 /// timeline draws any of them). A page with thousands of nodes gets slow.
-const LOG_SHOWN: u64 = 500;
+const LOG_SHOWN: u64 = 200;
 
 /// A DOM listener we added, kept so that it can be removed again.
 type Listener = (
