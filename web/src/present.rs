@@ -363,12 +363,12 @@ mod tests {
             l.text,
             "recv() → 12 B echo · round trip the calls saw 57 µs"
         );
-        assert_eq!(l.took.as_deref(), Some("took 200 µs"));
+        assert_eq!(l.took.as_deref(), Some("waited 200 µs"), "a recv() waits");
         assert_eq!(l.addrs.as_deref(), Some("127.0.0.1:8080 → 127.0.0.1:50000"));
         assert_eq!(l.payload.as_deref(), Some("\"HELLO SOCKET\""));
         let zh = line(&ZH_CN, &e);
         assert_eq!(zh.text, "recv() → 12 B 回显 · 调用看到的往返 57 µs");
-        assert_eq!(zh.took.as_deref(), Some("耗时 200 µs"));
+        assert_eq!(zh.took.as_deref(), Some("等待了 200 µs"));
     }
 
     #[wasm_bindgen_test(unsupported = test)]

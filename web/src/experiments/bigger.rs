@@ -4,7 +4,7 @@ use super::{Action, BIG_TCP, BIG_UDP, Block, Control, Line, Params};
 use crate::i18n::{Catalog, fill, fill_owned};
 use crate::model::Model;
 use crate::present::bytes;
-use protocol::{Command, LabSpec, SocketId, Target, Transport};
+use protocol::{Command, Family, LabSpec, SocketId, Target, Transport};
 
 /// Up to past the UDP ceiling (65,507), so that EMSGSIZE can be seen.
 pub(crate) const MAX_SIZE: u64 = 65_536;
@@ -14,6 +14,8 @@ pub(crate) struct Run {
     /// (socket, bytes sent)
     pub(crate) tcp: Option<(SocketId, usize)>,
     pub(crate) udp: Option<(SocketId, usize)>,
+    /// The family of the last run.
+    pub(crate) family: Family,
 }
 
 pub(crate) fn controls(c: &Catalog) -> Vec<Control> {
@@ -33,6 +35,11 @@ pub(crate) fn controls(c: &Catalog) -> Vec<Control> {
             min: 1,
             max: 65_536,
         },
+        Control::Select {
+            key: "family",
+            label: c.family,
+            options: vec![("ipv4", "IPv4"), ("ipv6", "IPv6")],
+        },
         Control::Button {
             label: x.big_tcp,
             action: Action::BigTcp,
@@ -49,14 +56,26 @@ pub(crate) fn payload(size: usize) -> Vec<u8> {
     (0..size).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
+/// The family a run uses (IPv4 unless IPv6 was chosen).
+fn family(p: &Params) -> Family {
+    if p.text("family") == "ipv6" {
+        Family::Ipv6
+    } else {
+        Family::Ipv4
+    }
+}
+
 pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
     let size = p.number("size", 3000, 0, MAX_SIZE) as usize;
     let buffer = p.number("buffer", 1024, 1, 65_536) as usize;
+    let family = family(p);
+    m.runs.big.family = family;
     let id = m.new_id();
     let data = payload(size);
     if action == Action::BigTcp {
         let spec = LabSpec {
             recv_buffer: buffer,
+            family,
             ..LabSpec::tutorial(Transport::Tcp)
         };
         let mut commands = vec![Command::LabStart {
@@ -78,6 +97,7 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
     } else {
         let spec = LabSpec {
             recv_buffer: buffer,
+            family,
             ..LabSpec::tutorial(Transport::Udp)
         };
         let mut commands = vec![Command::LabStart {
@@ -121,7 +141,18 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
     }
     if let Some((id, _)) = m.runs.big.udp {
         let f = m.facts().socket(id).cloned().unwrap_or_default();
-        let mut lines = vec![];
+        let family = m.runs.big.family;
+        let (name, max) = match family {
+            Family::Ipv4 => ("IPv4", family.max_udp_payload()),
+            Family::Ipv6 => ("IPv6", family.max_udp_payload()),
+        };
+        let mut lines = vec![Line::new(
+            "info",
+            fill_owned(
+                x.big_udp_max,
+                &[("family", name.to_string()), ("max", bytes(max))],
+            ),
+        )];
         match (f.server_reads.last(), f.server_sizes.last()) {
             (Some(got), Some(size)) => {
                 let values = [

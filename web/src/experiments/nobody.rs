@@ -4,6 +4,7 @@ use super::{Action, Block, Control, Line};
 use crate::i18n::{Catalog, fill};
 use crate::model::Model;
 use crate::present::bytes;
+use crate::wire::flow::Phase;
 use protocol::{Command, SocketId, Target};
 
 /// Attempts shown at once (newest last).
@@ -75,6 +76,20 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
             if let Some(&n) = f.sent.first() {
                 let n = bytes(n);
                 lines.push(Line::new("ok", fill(x.nobody_sent, &[("n", &n)])));
+            }
+            // The kernel's answer, as captured: a RST for TCP, ICMP for UDP — and who hears it.
+            let wire = m.wire();
+            match attempt.action {
+                Action::NobodyTcp if wire.saw(attempt.id, Phase::Reset) => {
+                    lines.push(Line::new("info", x.nobody_rst));
+                }
+                Action::NobodyUdp if wire.saw(attempt.id, Phase::Icmp) => {
+                    lines.push(Line::new("info", x.nobody_icmp_untold));
+                }
+                Action::NobodyUdpConnected if wire.saw(attempt.id, Phase::Icmp) => {
+                    lines.push(Line::new("info", x.nobody_icmp_told));
+                }
+                _ => {}
             }
             if f.no_reply {
                 lines.push(Line::new("bad", x.nobody_no_reply));

@@ -50,6 +50,8 @@ pub(crate) struct Exp {
     pub big_udp_read: &'static str,
     /// {n}
     pub big_udp_echo: &'static str,
+    /// {family} {max}: the largest datagram sendto() accepts over this family.
+    pub big_udp_max: &'static str,
 
     pub nobody_title: &'static str,
     pub nobody_intro: &'static str,
@@ -59,6 +61,12 @@ pub(crate) struct Exp {
     /// {n}
     pub nobody_sent: &'static str,
     pub nobody_no_reply: &'static str,
+    /// The kernel answered the SYN with a RST (captured).
+    pub nobody_rst: &'static str,
+    /// The kernel answered with ICMP port unreachable; the unconnected socket is not told.
+    pub nobody_icmp_untold: &'static str,
+    /// The same, and the connected socket is told (ECONNREFUSED).
+    pub nobody_icmp_told: &'static str,
     pub nobody_connected: &'static str,
 
     pub queue_title: &'static str,
@@ -156,7 +164,7 @@ pub(crate) static EN: Exp = Exp {
     empty_udp_echo: "UDP: echo received: {n}",
 
     big_title: "Bigger than the buffer",
-    big_intro: "The tutorial reads with recv(1024). Over TCP a bigger message is simply read in several chunks and echoed whole: the stream loses nothing. Over UDP each recvfrom() takes exactly one datagram: if it is bigger than the buffer, the kernel discards the rest (the server learns the real size only with MSG_TRUNC). And a datagram cannot exceed 65,507 bytes at all: sendto() fails with EMSGSIZE.",
+    big_intro: "The tutorial reads with recv(1024). Over TCP a bigger message is simply read in several chunks and echoed whole: the stream loses nothing. Over UDP each recvfrom() takes exactly one datagram: if it is bigger than the buffer, the kernel discards the rest (the server learns the real size only with MSG_TRUNC). And a datagram has a ceiling: 65,507 bytes over IPv4 (65,535 − a 20-byte IP header − an 8-byte UDP header), 65,527 over IPv6 (its length field does not count its own 40-byte header); past it, sendto() fails with EMSGSIZE. Over IPv6 a datagram past the link's MTU leaves in fragments: watch them on the timeline.",
     big_size: "Size (bytes)",
     big_buffer: "Server buffer (bytes)",
     big_tcp: "Send big message via TCP",
@@ -165,14 +173,18 @@ pub(crate) static EN: Exp = Exp {
     big_tcp_echo: "TCP: echo received: {n} of {total}",
     big_udp_read: "UDP: recvfrom() got {got} of a {size} datagram — {lost} discarded by the kernel",
     big_udp_echo: "UDP: echo received: {n}",
+    big_udp_max: "UDP over {family}: the largest datagram sendto() accepts is {max}",
 
     nobody_title: "Nobody listening",
-    nobody_intro: "Nothing listens on this port (the bridge reserved it). TCP's connect() fails at once: the kernel answers the SYN with a RST — \"connection refused\". UDP's sendto() \"succeeds\": there is no handshake, so nobody says no, and no answer ever comes. Only a connected UDP socket hears the kernel's ICMP \"port unreachable\", as ECONNREFUSED on its next call.",
+    nobody_intro: "Nothing listens on this port (the bridge reserved it). TCP's connect() fails at once: the kernel answers the SYN with a RST — \"connection refused\". UDP's sendto() \"succeeds\": there is no handshake, so nobody says no, and no answer ever comes. The kernel does answer the datagram — with an ICMP \"port unreachable\" packet, which the timeline shows — but only a connected UDP socket is told, as ECONNREFUSED on its next call; an unconnected one never hears of it.",
     nobody_tcp: "TCP connect()",
     nobody_udp: "UDP sendto() (unconnected)",
     nobody_udp_connected: "UDP send() (connected socket)",
     nobody_sent: "sent {n} — the send itself succeeded",
-    nobody_no_reply: "no reply, ever (waited 2 s)",
+    nobody_no_reply: "nothing came back within 2 s",
+    nobody_rst: "the kernel answered the SYN with a RST (on the timeline): connect() fails with ECONNREFUSED",
+    nobody_icmp_untold: "the kernel did answer: an ICMP \"port unreachable\" packet (on the timeline) — but this unconnected socket is never told",
+    nobody_icmp_told: "the kernel answered with an ICMP \"port unreachable\" packet (on the timeline) — and this connected socket is told: its next call fails with ECONNREFUSED",
     nobody_connected: "connected: something listens on this port after all",
 
     queue_title: "One at a time",
@@ -259,7 +271,7 @@ pub(crate) static ZH_CN: Exp = Exp {
     empty_udp_echo: "UDP：收到回显 {n}",
 
     big_title: "超过缓冲区",
-    big_intro: "教程用 recv(1024) 读取。TCP 上更大的消息只是分几次读出，然后完整回显：字节流不会丢东西。UDP 上每次 recvfrom() 只取一个数据报：如果它比缓冲区大，内核会丢弃多出的部分（服务端只有用 MSG_TRUNC 才知道真实大小）。而一个数据报最大只能是 65,507 字节：再大 sendto() 就会以 EMSGSIZE 失败。",
+    big_intro: "教程用 recv(1024) 读取。TCP 上更大的消息只是分几次读出，然后完整回显：字节流不会丢东西。UDP 上每次 recvfrom() 只取一个数据报：如果它比缓冲区大，内核会丢弃多出的部分（服务端只有用 MSG_TRUNC 才知道真实大小）。而数据报有上限：IPv4 上是 65,507 字节（65,535 − 20 字节 IP 头 − 8 字节 UDP 头），IPv6 上是 65,527 字节（它的长度字段不计自身 40 字节的头部）；超过上限，sendto() 就以 EMSGSIZE 失败。IPv6 上超过链路 MTU 的数据报会分片发出：在时间线上可以看到这些分片。",
     big_size: "大小（字节）",
     big_buffer: "服务端缓冲区（字节）",
     big_tcp: "通过 TCP 发送大消息",
@@ -268,14 +280,18 @@ pub(crate) static ZH_CN: Exp = Exp {
     big_tcp_echo: "TCP：收到回显 {n} / {total}",
     big_udp_read: "UDP：recvfrom() 从 {size} 的数据报中只拿到 {got} —— {lost} 被内核丢弃",
     big_udp_echo: "UDP：收到回显 {n}",
+    big_udp_max: "基于 {family} 的 UDP：sendto() 能接受的最大数据报是 {max}",
 
     nobody_title: "无人监听",
-    nobody_intro: "这个端口上没有任何程序监听（由桥接服务保留）。TCP 的 connect() 立即失败：内核用 RST 回应 SYN——“连接被拒绝”。UDP 的 sendto() 却“成功”了：没有握手，就没有人拒绝，也永远不会有回复。只有已连接的 UDP 套接字才会收到内核的 ICMP“端口不可达”，并在下一次调用时报 ECONNREFUSED。",
+    nobody_intro: "这个端口上没有任何程序监听（由桥接服务保留）。TCP 的 connect() 立即失败：内核用 RST 回应 SYN——“连接被拒绝”。UDP 的 sendto() 却“成功”了：没有握手，就没有人拒绝，也永远不会有回复。内核其实会回应这个数据报——发回一个 ICMP“端口不可达”数据包，时间线上能看到——但只有已连接的 UDP 套接字会被告知，在下一次调用时报 ECONNREFUSED；未连接的套接字永远不知道。",
     nobody_tcp: "TCP connect()",
     nobody_udp: "UDP sendto()（未连接）",
     nobody_udp_connected: "UDP send()（已连接的套接字）",
     nobody_sent: "已发送 {n} —— 发送本身成功了",
-    nobody_no_reply: "没有回复，永远不会有（等待了 2 秒）",
+    nobody_no_reply: "2 秒内什么也没有回来",
+    nobody_rst: "内核用 RST 回应了 SYN（见时间线）：connect() 以 ECONNREFUSED 失败",
+    nobody_icmp_untold: "内核其实回应了：一个 ICMP“端口不可达”数据包（见时间线）——但这个未连接的套接字永远不会被告知",
+    nobody_icmp_told: "内核回应了一个 ICMP“端口不可达”数据包（见时间线）——这个已连接的套接字会被告知：它的下一次调用以 ECONNREFUSED 失败",
     nobody_connected: "已连接：这个端口上其实有程序在监听",
 
     queue_title: "一次一个",

@@ -123,6 +123,13 @@ impl WireState {
         self.states.clear();
     }
 
+    /// Whether a packet of `socket` in `phase` was captured (an ICMP error, a reset, …).
+    pub(crate) fn saw(&self, socket: SocketId, phase: flow::Phase) -> bool {
+        self.packets
+            .iter()
+            .any(|(p, a)| p.socket == Some(socket) && a.as_ref().is_some_and(|a| a.phase == phase))
+    }
+
     /// Packets of `socket` whose payload is exactly `data` (a message in the log ↔ its segments).
     pub(crate) fn carrying(&self, socket: SocketId, data: &[u8]) -> Vec<u64> {
         self.packets
