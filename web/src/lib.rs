@@ -24,6 +24,12 @@ mod wire;
 
 use wasm_bindgen::prelude::*;
 
+/// The allocator: Talc instead of Rust's default dlmalloc for wasm — 2.8 KB smaller gzipped in the
+/// download (the console is single-threaded: no atomics, so the unsynchronised variant is sound).
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[wasm_bindgen(typescript_custom_section)]
 const OPTIONS_TS: &'static str = r#"
 /** Options of `mount()`; every field is optional. */

@@ -6,8 +6,6 @@
 use super::names::{FAMILIES, FRAMINGS, TRANSPORTS, name_of};
 use super::write::{ObjectWriter, push_string};
 use crate::{Bytes, ClientMsg, Command, FileSource, LabSpec, Target};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 
 impl ClientMsg {
     /// The JSON text frame for this message.
@@ -85,7 +83,7 @@ impl ClientMsg {
 }
 
 fn base64(data: &Bytes) -> String {
-    STANDARD.encode(&data.0)
+    super::base64::encode(&data.0)
 }
 
 fn quoted(s: &str) -> String {

@@ -15,6 +15,8 @@
 //! serde reads back here, and every command written here reads back with serde (`tests.rs`).
 //! The bridge's own tests speak to it through these same functions.
 
+mod addr;
+mod base64;
 mod command;
 mod event;
 mod names;

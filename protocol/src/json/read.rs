@@ -2,8 +2,6 @@
 
 use super::value::Value;
 use crate::Bytes;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -149,16 +147,15 @@ impl FromJson for String {
 impl FromJson for SocketAddr {
     fn from_json(value: &Value) -> Result<Self, String> {
         let text = String::from_json(value)?;
-        text.parse()
-            .map_err(|_| format!("\"{text}\" is not an address like \"127.0.0.1:8080\""))
+        super::addr::parse(&text)
+            .ok_or_else(|| format!("\"{text}\" is not an address like \"127.0.0.1:8080\""))
     }
 }
 
 impl FromJson for Bytes {
     fn from_json(value: &Value) -> Result<Self, String> {
         let text = String::from_json(value)?;
-        STANDARD
-            .decode(text)
+        super::base64::decode(&text)
             .map(Bytes)
             .map_err(|e| format!("payload is not valid base64: {e}"))
     }
@@ -221,7 +218,7 @@ mod tests {
         );
         assert_eq!(
             err(o.get::<Bytes>("s").map(drop)),
-            "field `s`: payload is not valid base64: Invalid input length: 1"
+            "field `s`: payload is not valid base64: its length (1) is not a multiple of 4"
         );
         assert_eq!(err(o.tag("n").map(drop)), "field `n`: expected a string");
         let v = parse(r#"{"f":1.5,"big":9223372036854775808}"#).unwrap();

@@ -94,6 +94,7 @@ impl Timeline {
     }
 
     /// The index of the row showing `row`, if kept.
+    #[cfg(test)]
     pub(crate) fn position(&self, row: Row) -> Option<usize> {
         self.rows.iter().rposition(|&(_, r)| r == row)
     }

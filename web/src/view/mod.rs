@@ -4,6 +4,7 @@
 //! Everything is set with `textContent`, never HTML: payloads are arbitrary bytes from the
 //! network and must never become markup.
 
+mod html;
 mod panel;
 mod wire;
 
@@ -15,10 +16,10 @@ use crate::present;
 use panel::Panel;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{Document, Element, Event, HtmlButtonElement, HtmlElement, HtmlInputElement};
+use web_sys::{Document, Element, Event, HtmlButtonElement, HtmlInputElement};
 
-/// The console's own styles, scoped under `.socket-lab`.
-const STYLE: &str = include_str!("style.css");
+/// The console's own styles, scoped under `.socket-lab` (`style.css`, minified by `build.rs`).
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/style.min.css"));
 
 /// What the learner asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -491,15 +492,17 @@ impl View {
             }
             self.drawn_from += 1;
         }
-        let doc = self.root.owner_document().ok_or("detached")?;
         let follow = at_bottom(&self.log_region);
-        let mut appended = false;
+        let mut html = html::Html::default();
         for (seq, entry) in log.since(self.drawn_to) {
-            let li = entry_element(&doc, &present::line(c, entry))?;
-            li.set_attribute("data-seq", &seq.to_string())?;
-            self.log.append_child(&li)?;
+            entry_html(&mut html, seq, &present::line(c, entry));
             self.drawn_to += 1;
-            appended = true;
+        }
+        let html = html.finish();
+        let appended = !html.is_empty();
+        if appended {
+            // The whole burst in one call into the browser (see `html.rs`).
+            self.log.insert_adjacent_html("beforeend", &html)?;
         }
         // Entries older than the ones shown are said to exist, not silently gone.
         let older = self.drawn_from.saturating_sub(log.first_seq()) + model.log_dropped();
@@ -546,11 +549,18 @@ fn button(doc: &Document, text: &str, class: &str) -> Result<HtmlButtonElement, 
 }
 
 /// One `<li>` of the log.
-fn entry_element(doc: &Document, line: &present::Line) -> Result<Element, JsValue> {
-    let li = doc.create_element("li")?;
-    li.set_class_name("sl-entry");
-    li.set_attribute("data-kind", line.kind)?;
-    li.set_attribute("data-proto", &line.proto.to_ascii_lowercase())?;
+fn entry_html(html: &mut html::Html, seq: u64, line: &present::Line) {
+    let seq = seq.to_string();
+    let proto = line.proto.to_ascii_lowercase();
+    html.open(
+        "li",
+        &[
+            ("class", "sl-entry"),
+            ("data-kind", line.kind),
+            ("data-proto", &proto),
+            ("data-seq", &seq),
+        ],
+    );
     let parts = [
         ("sl-time", Some(line.time.as_str())),
         ("sl-proto", Some(line.proto)),
@@ -562,13 +572,10 @@ fn entry_element(doc: &Document, line: &present::Line) -> Result<Element, JsValu
     ];
     for (class, text) in parts {
         if let Some(text) = text.filter(|t| !t.is_empty()) {
-            let span: HtmlElement = doc.create_element("span")?.dyn_into()?;
-            span.set_class_name(class);
-            span.set_text_content(Some(text));
-            li.append_child(&span)?;
+            html.span(class, text);
         }
     }
-    Ok(li)
+    html.close("li");
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]

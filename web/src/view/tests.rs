@@ -10,6 +10,7 @@ use protocol::{Event, EventBody, Limits};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_test::*;
+use web_sys::HtmlElement;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -81,7 +82,8 @@ fn the_controls_have_the_accessible_names_tutorials_rely_on() {
     for name in ["Send via TCP", "Send via UDP", "Connect", "Close"] {
         assert!(buttons.iter().any(|b| b == name), "{name} in {buttons:?}");
     }
-    assert_eq!(query(&host, "[role=log]").tag_name(), "OL");
+    // The log region holds the entries as a list.
+    assert_eq!(query(&host, "[role=log] > ol.sl-entries").tag_name(), "OL");
 }
 
 #[wasm_bindgen_test]
@@ -114,7 +116,7 @@ fn draws_the_models_events_with_the_servers_bytes() {
 
     let echo = query(&host, r#"li[data-kind="echo"][data-proto="udp"]"#);
     assert_eq!(text(&echo, ".sl-payload"), "\"HéLLO\"");
-    assert_eq!(text(&echo, ".sl-text"), "recvfrom() → 6 B echo · RTT 32 µs");
+    assert_eq!(text(&echo, ".sl-text"), "recvfrom() → 6 B echo · round trip the calls saw 32 µs");
     assert_eq!(text(&echo, ".sl-addrs"), "127.0.0.1:8081 → 127.0.0.1:50000");
     assert_eq!(
         query(&host, ".sl-status")

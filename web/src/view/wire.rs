@@ -13,6 +13,7 @@
 //! only draws them.
 
 use super::Intent;
+use super::html::Html;
 use crate::i18n::{Catalog, fill, fill_owned};
 use crate::model::Model;
 use crate::model::log::{Entry, Side};
@@ -196,7 +197,6 @@ impl WireView {
         if self.drawn.as_ref() == Some(&drawn) {
             return Ok(());
         }
-        let doc = self.root.owner_document().ok_or("detached")?;
         let dropped = timeline.dropped();
         self.dropped
             .toggle_attribute_with_force("hidden", dropped == 0)?;
@@ -204,81 +204,82 @@ impl WireView {
             c.w.dropped_rows,
             &[("n", &dropped.to_string())],
         )));
-        self.spacer.set_text_content(None);
+        let mut html = Html::default();
         if total == 0 {
-            let p = doc.create_element("p")?;
-            p.set_class_name("sl-empty");
-            p.set_text_content(Some(c.w.empty));
-            self.spacer.append_child(&p)?;
+            html.open("p", &[("class", "sl-empty")])
+                .text(c.w.empty)
+                .close("p");
         }
         let busy = Busy::of(model, window, timeline);
         for i in window.0..window.1 {
-            let Some((at, row)) = timeline.get(i) else {
-                continue;
-            };
-            let Some(element) = self.row(&doc, model, c, at, row, &packets)? else {
-                continue;
-            };
-            element.set_attribute("style", &format!("top:{}px", i as i32 * ROW_PX))?;
-            element.set_attribute("data-row", &i.to_string())?;
-            // The lifelines: a call in progress on a side shows as a bar on that side.
-            for (side, class) in [(Side::Client, "sl-cside"), (Side::Server, "sl-sside")] {
-                if let Some(kind) = busy.at(side, at)
-                    && let Ok(Some(cell)) = element.query_selector(&format!(".{class}"))
-                {
-                    cell.set_attribute("data-busy", kind)?;
-                }
+            if let Some((at, row)) = timeline.get(i) {
+                self.row(&mut html, model, c, i, at, row, &packets, &busy);
             }
-            self.spacer.append_child(&element)?;
         }
-        self.render_layers(&doc, model, c)?;
+        // One call into the browser for the whole window (see `html.rs`).
+        self.spacer.set_inner_html(&html.finish());
+        self.render_layers(model, c);
         self.drawn = Some(drawn);
         Ok(())
     }
 
-    /// The element of one row.
+    /// One row, written into `html`; nothing for a row whose source was dropped.
+    #[allow(clippy::too_many_arguments)]
     fn row(
         &self,
-        doc: &Document,
+        html: &mut Html,
         model: &Model,
         c: &Catalog,
+        i: usize,
         at: u64,
         row: Row,
         highlighted: &[u64],
-    ) -> Result<Option<Element>, JsValue> {
+        busy: &Busy,
+    ) {
         let time = millis(at);
-        Ok(match row {
-            Row::Packet(n) => match model.wire().arrow(n) {
-                Some(arrow) => {
-                    let e = arrow_row(doc, arrow, model.wire().relative, c)?;
-                    if highlighted.contains(&n) {
-                        e.class_list().add_1("sl-hl")?;
-                    }
-                    if model.selected_packet() == Some(n) {
-                        e.set_attribute("aria-pressed", "true")?;
-                    }
-                    Some(e)
+        let place = Place {
+            top: format!("top:{}px", i as i32 * ROW_PX),
+            index: i.to_string(),
+            client: busy.at(Side::Client, at),
+            server: busy.at(Side::Server, at),
+        };
+        match row {
+            Row::Packet(n) => {
+                if let Some(arrow) = model.wire().arrow(n) {
+                    let state = Selection {
+                        highlighted: highlighted.contains(&n),
+                        pressed: model.selected_packet() == Some(n),
+                    };
+                    arrow_html(html, &place, arrow, model.wire().relative, c, state);
                 }
-                None => None,
-            },
-            Row::Entry(seq) => match model.log().get(seq) {
-                Some(entry) => Some(call_row(doc, c, entry, &time)?),
-                None => None,
-            },
-            Row::State(n) => match model.timeline().state(n) {
-                Some(change) => {
+            }
+            Row::Entry(seq) => {
+                if let Some(entry) = model.log().get(seq) {
+                    call_html(html, &place, c, entry, &time);
+                }
+            }
+            Row::State(n) => {
+                if let Some(change) = model.timeline().state(n) {
                     let mut text = fill(c.w.state_row, &[("state", &change.state)]);
                     if let Some(ms) = change.timer_ms {
                         text += &format!(" · {}", present::seconds(c, ms / 1000));
                     }
-                    let e = plain_row(doc, "state", &time, &text, "sl-cside")?;
-                    e.set_attribute("data-state", &change.state)?;
-                    Some(e)
+                    let extra = [("data-state", change.state.as_str())];
+                    open_row(html, "div", "sl-row", "state", &place, &extra);
+                    lanes(html, &place, &time, "sl-cside", |h| {
+                        h.text(&text);
+                    });
+                    html.close("div");
                 }
-                None => None,
-            },
-            Row::Session => Some(plain_row(doc, "session", &time, c.w.session_row, "sl-mid")?),
-        })
+            }
+            Row::Session => {
+                open_row(html, "div", "sl-row", "session", &place, &[]);
+                lanes(html, &place, &time, "sl-mid", |h| {
+                    h.text(c.w.session_row);
+                });
+                html.close("div");
+            }
+        }
     }
 
     fn render_kernel(&self, model: &Model, c: &Catalog) -> Result<(), JsValue> {
@@ -310,57 +311,50 @@ impl WireView {
         Ok(())
     }
 
-    fn render_layers(&self, doc: &Document, model: &Model, c: &Catalog) -> Result<(), JsValue> {
-        self.layers.set_text_content(None);
+    /// The selected packet's layers and hex dump (one `innerHTML`, like the rows).
+    fn render_layers(&self, model: &Model, c: &Catalog) {
         let Some(packet) = model.selected_packet().and_then(|n| model.wire().packet(n)) else {
-            return Ok(());
+            self.layers.set_inner_html("");
+            return;
         };
         let w = c.w;
-        let title = doc.create_element("h4")?;
-        title.set_text_content(Some(&fill(
-            w.layers_title,
-            &[("n", &packet.number.to_string())],
-        )));
-        let hint = doc.create_element("p")?;
-        hint.set_class_name("sl-hint");
-        hint.set_text_content(Some(w.hover_hint));
-        self.layers.append_with_node_2(&title, &hint)?;
-        let grid = doc.create_element("div")?;
-        grid.set_class_name("sl-layer-grid");
-        let fields = doc.create_element("div")?;
+        let mut h = Html::default();
+        h.open("h4", &[])
+            .text(&fill(w.layers_title, &[("n", &packet.number.to_string())]))
+            .close("h4")
+            .open("p", &[("class", "sl-hint")])
+            .text(w.hover_hint)
+            .close("p")
+            .open("div", &[("class", "sl-layer-grid")])
+            .open("div", &[]);
         for layer in layers::layers(&packet.frame, w).unwrap_or_default() {
-            let h = doc.create_element("h5")?;
-            h.set_text_content(Some(layer.name));
-            let table = doc.create_element("dl")?;
+            h.open("h5", &[])
+                .text(layer.name)
+                .close("h5")
+                .open("dl", &[]);
             for f in &layer.fields {
-                let dt = doc.create_element("dt")?;
-                dt.set_text_content(Some(&format!("{} = {}", f.name, f.value)));
-                let dd = doc.create_element("dd")?;
-                dd.set_text_content(Some(f.note));
-                for e in [&dt, &dd] {
-                    e.set_attribute("data-start", &f.start.to_string())?;
-                    e.set_attribute("data-end", &f.end.to_string())?;
-                }
-                table.append_with_node_2(&dt, &dd)?;
+                let (start, end) = (f.start.to_string(), f.end.to_string());
+                let range = [("data-start", start.as_str()), ("data-end", end.as_str())];
+                h.open("dt", &range)
+                    .text(&format!("{} = {}", f.name, f.value))
+                    .close("dt")
+                    .open("dd", &range)
+                    .text(f.note)
+                    .close("dd");
             }
-            fields.append_with_node_2(&h, &table)?;
+            h.close("dl");
         }
-        let hex = doc.create_element("pre")?;
-        hex.set_class_name("sl-hex");
+        h.close("div").open("pre", &[("class", "sl-hex")]);
         for (i, b) in packet.frame.iter().enumerate() {
-            if i > 0 && i % 16 == 0 {
-                hex.append_child(&doc.create_text_node("\n"))?;
-            } else if i > 0 {
-                hex.append_child(&doc.create_text_node(" "))?;
+            if i > 0 {
+                h.text(if i % 16 == 0 { "\n" } else { " " });
             }
-            let span = doc.create_element("span")?;
-            span.set_attribute("data-i", &i.to_string())?;
-            span.set_text_content(Some(&format!("{b:02x}")));
-            hex.append_child(&span)?;
+            h.open("span", &[("data-i", &i.to_string())])
+                .text(&format!("{b:02x}"))
+                .close("span");
         }
-        grid.append_with_node_2(&fields, &hex)?;
-        self.layers.append_child(&grid)?;
-        Ok(())
+        h.close("pre").close("div");
+        self.layers.set_inner_html(&h.finish());
     }
 }
 
@@ -409,84 +403,124 @@ fn waits(e: &Entry) -> &'static str {
     if present::waits(e) { "wait" } else { "call" }
 }
 
-/// A row with one text in one lane.
-fn plain_row(
-    doc: &Document,
+/// Where a row goes and what is in progress on each lifeline at its time.
+struct Place {
+    top: String,
+    index: String,
+    client: Option<&'static str>,
+    server: Option<&'static str>,
+}
+
+/// Whether a packet row is lit (a hovered call's packets) and whether it is the one opened.
+#[derive(Clone, Copy)]
+struct Selection {
+    highlighted: bool,
+    pressed: bool,
+}
+
+/// Opens a row: its element, class, kind and place, and any more attributes.
+fn open_row(
+    html: &mut Html,
+    tag: &str,
+    class: &str,
     kind: &str,
-    time: &str,
-    text: &str,
-    lane: &str,
-) -> Result<Element, JsValue> {
-    let row = doc.create_element("div")?;
-    row.set_class_name("sl-row");
-    row.set_attribute("data-kind", kind)?;
-    for (class, t) in [
-        ("sl-at", time),
-        ("sl-cside", ""),
-        ("sl-mid", ""),
-        ("sl-sside", ""),
-    ] {
-        let span = doc.create_element("span")?;
-        span.set_class_name(class);
-        span.set_text_content(Some(if class == lane { text } else { t }));
-        row.append_child(&span)?;
+    place: &Place,
+    extra: &[(&str, &str)],
+) {
+    let mut attrs = vec![
+        ("class", class),
+        ("data-kind", kind),
+        ("style", place.top.as_str()),
+        ("data-row", place.index.as_str()),
+    ];
+    attrs.extend_from_slice(extra);
+    html.open(tag, &attrs);
+}
+
+/// The four cells of a row: the time, the client's lifeline, the wire, the server's lifeline;
+/// `fill` writes the contents of the cell `lane` (the time's cell has the time).
+fn lanes(html: &mut Html, place: &Place, time: &str, lane: &str, fill: impl FnOnce(&mut Html)) {
+    let mut fill = Some(fill);
+    for class in ["sl-at", "sl-cside", "sl-mid", "sl-sside"] {
+        open_cell(html, place, class);
+        if class == lane {
+            if let Some(f) = fill.take() {
+                f(html);
+            }
+        } else if class == "sl-at" {
+            html.text(time);
+        }
+        html.close("span");
     }
-    Ok(row)
+}
+
+/// Opens one cell of a row; a lifeline with a call in progress carries `data-busy` ("call" or
+/// "wait"), which the stylesheet draws as a bar.
+fn open_cell(html: &mut Html, place: &Place, class: &str) {
+    let busy = match class {
+        "sl-cside" => place.client,
+        "sl-sside" => place.server,
+        _ => None,
+    };
+    match busy {
+        Some(kind) => html.open("span", &[("class", class), ("data-busy", kind)]),
+        None => html.open("span", &[("class", class)]),
+    };
 }
 
 /// A call (or a note) on its side's lifeline: what it did, and how long it took.
-fn call_row(doc: &Document, c: &Catalog, e: &Entry, time: &str) -> Result<Element, JsValue> {
+fn call_html(html: &mut Html, place: &Place, c: &Catalog, e: &Entry, time: &str) {
     let line = present::line(c, e);
     let lane = match e.side {
         Side::Client => "sl-cside",
         Side::Server => "sl-sside",
         Side::Bridge => "sl-mid",
     };
-    let row = plain_row(doc, "call", time, "", lane)?;
-    row.set_attribute("data-side", line.side)?;
-    row.set_attribute("data-proto", &line.proto.to_ascii_lowercase())?;
-    row.set_attribute("data-what", line.kind)?;
-    if let Ok(Some(cell)) = row.query_selector(&format!(".{lane}")) {
-        let what = doc.create_element("span")?;
-        what.set_class_name("sl-what");
-        let mut text = line.text.clone();
-        if let Some(payload) = &line.payload {
-            text += " ";
-            text += payload;
-        }
-        what.set_text_content(Some(&text));
-        cell.append_child(&what)?;
-        what.set_attribute("title", &text)?;
-        if let (Some(entered), Some(returned)) = (e.called_us, e.t_us) {
-            let took = doc.create_element("span")?;
-            took.set_class_name("sl-took");
+    let proto = line.proto.to_ascii_lowercase();
+    let extra = [
+        ("data-side", line.side),
+        ("data-proto", proto.as_str()),
+        ("data-what", line.kind),
+    ];
+    open_row(html, "div", "sl-row", "call", place, &extra);
+    let mut text = line.text.clone();
+    if let Some(payload) = &line.payload {
+        text += " ";
+        text += payload;
+    }
+    let took = match (e.called_us, e.t_us) {
+        (Some(entered), Some(returned)) => {
             let values = [("took", micros(returned.saturating_sub(entered)))];
             let template = if waits(e) == "wait" {
                 c.w.waited
             } else {
                 c.w.took
             };
-            took.set_text_content(Some(&fill_owned(template, &values)));
-            cell.append_child(&took)?;
+            Some(fill_owned(template, &values))
         }
-    }
-    Ok(row)
+        _ => None,
+    };
+    lanes(html, place, time, lane, |h| {
+        h.open("span", &[("class", "sl-what"), ("title", &text)])
+            .text(&text)
+            .close("span");
+        if let Some(took) = &took {
+            h.span("sl-took", took);
+        }
+    });
+    html.close("div");
 }
 
 /// One packet: an arrow between the lifelines, focusable and opened with Enter (a button).
-fn arrow_row(doc: &Document, a: &Arrow, relative: bool, c: &Catalog) -> Result<Element, JsValue> {
+fn arrow_html(
+    html: &mut Html,
+    place: &Place,
+    a: &Arrow,
+    relative: bool,
+    c: &Catalog,
+    state: Selection,
+) {
     let w = c.w;
-    let row = doc.create_element("button")?;
-    row.set_class_name("sl-row sl-arrow");
-    row.set_attribute("type", "button")?;
-    row.set_attribute("data-kind", "packet")?;
-    row.set_attribute("data-packet", &a.packet.to_string())?;
-    row.set_attribute("data-dir", if a.to_server { "out" } else { "in" })?;
-    row.set_attribute(
-        "data-proto",
-        if a.proto == Proto::Udp { "udp" } else { "tcp" },
-    )?;
-    row.set_attribute("data-flags", &a.label)?;
     let phase = match a.phase {
         Phase::Handshake(n) => format!("{} {n}/3", w.handshake),
         Phase::Teardown => w.teardown.to_string(),
@@ -512,19 +546,16 @@ fn arrow_row(doc: &Document, a: &Arrow, relative: bool, c: &Catalog) -> Result<E
         }
         Phase::Data | Phase::Other => String::new(),
     };
-    row.set_attribute(
-        "data-phase",
-        match a.phase {
-            Phase::Handshake(_) => "handshake",
-            Phase::Teardown => "teardown",
-            Phase::Datagram => "datagram",
-            Phase::Reset => "reset",
-            Phase::Data => "data",
-            Phase::Other => "other",
-            Phase::Icmp => "icmp",
-            Phase::Fragment => "fragment",
-        },
-    )?;
+    let phase_id = match a.phase {
+        Phase::Handshake(_) => "handshake",
+        Phase::Teardown => "teardown",
+        Phase::Datagram => "datagram",
+        Phase::Reset => "reset",
+        Phase::Data => "data",
+        Phase::Other => "other",
+        Phase::Icmp => "icmp",
+        Phase::Fragment => "fragment",
+    };
     let mut detail = match (a.proto, a.phase) {
         (Proto::Tcp, Phase::Icmp | Phase::Fragment) | (Proto::Udp, _) => String::new(),
         (Proto::Tcp, _) => format!("seq={}", a.seq(relative)),
@@ -541,36 +572,46 @@ fn arrow_row(doc: &Document, a: &Arrow, relative: bool, c: &Catalog) -> Result<E
     } else {
         ""
     };
-    let mid = doc.create_element("span")?;
-    mid.set_class_name("sl-mid");
-    for (class, text) in [
-        ("sl-flags", a.label.as_str()),
-        ("sl-detail", detail.trim()),
-        ("sl-phase", phase.as_str()),
-        ("sl-note", note),
-    ] {
-        let span = doc.create_element("span")?;
-        span.set_class_name(class);
-        span.set_text_content(Some(text));
-        mid.append_child(&span)?;
+    let number = a.packet.to_string();
+    let mut extra = vec![
+        ("type", "button"),
+        ("data-packet", number.as_str()),
+        ("data-dir", if a.to_server { "out" } else { "in" }),
+        (
+            "data-proto",
+            if a.proto == Proto::Udp { "udp" } else { "tcp" },
+        ),
+        ("data-flags", a.label.as_str()),
+        ("data-phase", phase_id),
+    ];
+    if state.pressed {
+        extra.push(("aria-pressed", "true"));
     }
+    let class = if state.highlighted {
+        "sl-row sl-arrow sl-hl"
+    } else {
+        "sl-row sl-arrow"
+    };
+    open_row(html, "button", class, "packet", place, &extra);
     let cells = [
         ("sl-at", millis(a.at_us)),
         ("sl-cside", a.client.to_string()),
-        ("", String::new()),
+        ("sl-mid", String::new()),
         ("sl-sside", a.server.to_string()),
     ];
     for (class, text) in cells {
-        if class.is_empty() {
-            row.append_child(&mid)?;
-            continue;
+        open_cell(html, place, class);
+        if class == "sl-mid" {
+            html.span("sl-flags", &a.label)
+                .span("sl-detail", detail.trim())
+                .span("sl-phase", &phase)
+                .span("sl-note", note);
+        } else {
+            html.text(&text);
         }
-        let span = doc.create_element("span")?;
-        span.set_class_name(class);
-        span.set_text_content(Some(&text));
-        row.append_child(&span)?;
+        html.close("span");
     }
-    Ok(row)
+    html.close("button");
 }
 
 /// Lights up the hex bytes `start..end` of the layer view (a focused or hovered field), or none.

@@ -125,7 +125,8 @@ fn ip(frame: &[u8]) -> Option<Ip<'_>> {
                 dst: Ipv4Addr::from(dst).into(),
                 v6: false,
                 proto: *ip.get(9)?,
-                fragment: (offset != 0 || more).then(|| (u32::from(be16(ip, 4).unwrap_or(0)), offset, more)),
+                fragment: (offset != 0 || more)
+                    .then(|| (u32::from(be16(ip, 4).unwrap_or(0)), offset, more)),
                 payload: ip.get(ihl..total.max(ihl).min(ip.len()))?,
             })
         }
@@ -194,7 +195,12 @@ pub(crate) fn decode_other(frame: &[u8]) -> Option<Other> {
 }
 
 /// The ends from a TCP or UDP header at the start of `bytes` (ports first in both).
-fn ports(proto: Proto, src: IpAddr, dst: IpAddr, bytes: &[u8]) -> Option<(Proto, SocketAddr, SocketAddr)> {
+fn ports(
+    proto: Proto,
+    src: IpAddr,
+    dst: IpAddr,
+    bytes: &[u8],
+) -> Option<(Proto, SocketAddr, SocketAddr)> {
     Some((
         proto,
         SocketAddr::new(src, be16(bytes, 0)?),
@@ -283,7 +289,9 @@ pub(crate) fn decode(frame: &[u8]) -> Option<Segment> {
             ack: 0,
             window: 0,
             wscale: None,
-            payload: p.get(8..usize::from(be16(p, 4)?).max(8).min(p.len()))?.to_vec(),
+            payload: p
+                .get(8..usize::from(be16(p, 4)?).max(8).min(p.len()))?
+                .to_vec(),
         }),
         _ => None,
     }

@@ -132,11 +132,15 @@ const MAX_FRAGMENTED: usize = 64;
 /// its connection did before (the handshake's numbers, window scaling, a FIN).
 #[derive(Default)]
 pub(crate) struct Flow {
-    conns: VecMap<(Proto, SocketAddr, SocketAddr), Conn>,
+    conns: VecMap<Ends, Conn>,
     /// Oldest first, to forget the oldest connection past [`MAX_CONNECTIONS`].
-    order: VecDeque<(Proto, SocketAddr, SocketAddr)>,
-    fragments: VecDeque<((IpAddr, IpAddr, u32), (Proto, SocketAddr, SocketAddr))>,
+    order: VecDeque<Ends>,
+    /// A fragmented datagram's (source, destination, IP id), and whose it is.
+    fragments: VecDeque<((IpAddr, IpAddr, u32), Ends)>,
 }
+
+/// A conversation's protocol and its two ends (client first).
+type Ends = (Proto, SocketAddr, SocketAddr);
 
 impl Flow {
     /// The arrow of packet `p`, if it is one the diagram draws.

@@ -74,16 +74,6 @@ impl WireState {
         self.next - 1
     }
 
-    /// How many packets arrived so far (also the next packet's number).
-    pub(crate) fn count(&self) -> u64 {
-        self.next
-    }
-
-    /// Packets that were dropped to keep [`MAX_PACKETS`].
-    pub(crate) fn dropped(&self) -> u64 {
-        self.next - self.packets.len() as u64
-    }
-
     /// The packet numbered `number`, if kept.
     pub(crate) fn packet(&self, number: u64) -> Option<&Captured> {
         self.entry(number).map(|(p, _)| p)
