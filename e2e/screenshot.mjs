@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 import { startBridge, launchBrowser, waitConnected, waitEntry } from "./tests/helpers.mjs";
 
 const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../docs/screenshot.png");
-const bridge = await startBridge({ http: "127.0.0.1:8000", tcp: "127.0.0.1:8080", udp: "127.0.0.1:8081" });
+const bridge = await startBridge({
+  http: "127.0.0.1:8000", tcp: "127.0.0.1:8080", udp: "127.0.0.1:8081", tcp6: "[::1]:8080", udp6: "[::1]:8081",
+});
 const browser = await launchBrowser();
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 760 } });

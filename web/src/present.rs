@@ -197,6 +197,9 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
         payload,
         kind,
         took: e.called_us.zip(e.t_us).map(|(entered, returned)| {
+            if e.began_before {
+                return c.w.waited_before.to_string();
+            }
             let template = if waits(e) { c.w.waited } else { c.w.took };
             fill(template, &[("took", &micros(returned - entered))])
         }),
@@ -345,6 +348,7 @@ mod tests {
         let e = Entry {
             t_us: Some(2100),
             called_us: Some(1900),
+            began_before: false,
             socket: None,
             proto: Some(Proto::Tcp),
             side: Side::Client,
@@ -369,6 +373,19 @@ mod tests {
         let zh = line(&ZH_CN, &e);
         assert_eq!(zh.text, "recv() → 12 B 回显 · 调用看到的往返 57 µs");
         assert_eq!(zh.took.as_deref(), Some("等待了 200 µs"));
+        // A shared server's call that was waiting before the session began claims no number.
+        let before = Entry {
+            began_before: true,
+            ..e
+        };
+        assert_eq!(
+            line(&EN, &before).took.as_deref(),
+            Some("waiting since before this session")
+        );
+        assert_eq!(
+            line(&ZH_CN, &before).took.as_deref(),
+            Some("本次会话开始前就已在等待")
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -376,6 +393,7 @@ mod tests {
         let e = Entry {
             t_us: Some(1),
             called_us: None,
+            began_before: false,
             socket: None,
             proto: Some(Proto::Tcp),
             side: Side::Client,
@@ -396,6 +414,7 @@ mod tests {
         let entry = |failed| Entry {
             t_us: None,
             called_us: None,
+            began_before: false,
             proto: None,
             side: Side::Bridge,
             socket: None,
@@ -432,6 +451,7 @@ mod tests {
         let e = Entry {
             t_us: Some(1),
             called_us: None,
+            began_before: false,
             proto: Some(Proto::Tcp),
             side: Side::Bridge,
             socket: Some(1),
@@ -456,6 +476,7 @@ mod tests {
         let e = Entry {
             t_us: Some(1),
             called_us: None,
+            began_before: false,
             socket: None,
             proto: Some(Proto::Udp),
             side: Side::Client,

@@ -14,6 +14,8 @@ pub(crate) struct Wire {
     pub took: &'static str,
     /// {took}: how long a blocking call waited (recv, accept) before it returned.
     pub waited: &'static str,
+    /// A blocking call that was already waiting when the session began (a shared server's).
+    pub waited_before: &'static str,
     /// ICMP "port unreachable" (the quoted datagram found no socket).
     pub icmp_port: &'static str,
     /// {kind} {code}: another ICMP error.
@@ -88,10 +90,11 @@ pub(crate) static EN: Wire = Wire {
     state_row: "kernel: {state}",
     took: "took {took}",
     waited: "waited {took}",
+    waited_before: "waiting since before this session",
     icmp_port: "ICMP port unreachable",
     icmp_other: "ICMP error (type {kind}, code {code})",
     fragment: "IP fragment: bytes {offset}… ({len})",
-    rtt_note: "Two round trips: the log's is what the calls saw (send() returned → the echo's recv() returned, through the bridge and the scheduler); the kernel's smoothed RTT (TCP_INFO) is the network's alone, microseconds on loopback.",
+    rtt_note: "Two round trips: the log's is what the calls saw (send() entered → the echo's recv() returned, through the bridge's tasks and the scheduler); the kernel's smoothed RTT (TCP_INFO) is the network's alone, microseconds on loopback.",
     rtt_kernel: "smoothed RTT (kernel) {us}",
     timeline_label: "Timeline of the session: the client's calls on the left, packets in the middle, the server's calls on the right, oldest first. Packets open with Enter.",
     capture_on: "Live packets, captured on the loopback interface by the bridge. Click one to see its layers.",
@@ -154,10 +157,11 @@ pub(crate) static ZH_CN: Wire = Wire {
     state_row: "内核：{state}",
     took: "耗时 {took}",
     waited: "等待了 {took}",
+    waited_before: "本次会话开始前就已在等待",
     icmp_port: "ICMP 端口不可达",
     icmp_other: "ICMP 错误（类型 {kind}，代码 {code}）",
     fragment: "IP 分片：第 {offset} 字节起（{len}）",
-    rtt_note: "两种往返时间：日志里的是调用看到的（send() 返回 → 回显的 recv() 返回，经过桥接服务和调度器）；内核的平滑 RTT（TCP_INFO）只是网络本身的，在回环接口上只有几微秒。",
+    rtt_note: "两种往返时间：日志里的是调用看到的（进入 send() → 回显的 recv() 返回，经过桥接服务的任务和调度器）；内核的平滑 RTT（TCP_INFO）只是网络本身的，在回环接口上只有几微秒。",
     rtt_kernel: "平滑 RTT（内核）{us}",
     timeline_label: "会话时间线：左边是客户端的调用，中间是数据包，右边是服务端的调用，最早的在上。按 Enter 打开数据包。",
     capture_on: "实时数据包，由桥接服务在回环接口上抓取。点击一个查看它的各层。",

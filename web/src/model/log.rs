@@ -37,6 +37,9 @@ pub(crate) struct Entry {
     pub(crate) t_us: Option<u64>,
     /// When the call was entered, on the same clock, for a call.
     pub(crate) called_us: Option<u64>,
+    /// The call was entered before its session began (then `called_us` is the session's start
+    /// and the call waited longer than the timeline can show).
+    pub(crate) began_before: bool,
     pub(crate) proto: Option<Proto>,
     pub(crate) side: Side,
     pub(crate) what: What,
@@ -218,6 +221,7 @@ mod tests {
         Entry {
             t_us: None,
             called_us: None,
+            began_before: false,
             socket: None,
             proto: None,
             side: Side::Bridge,

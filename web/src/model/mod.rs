@@ -513,6 +513,9 @@ impl Model {
         }
         let at = |us: u64| self.base_us + us;
         let (t_us, called_us) = (at(event.t_us), event.called_us.map(at));
+        // A call entered before this session began (a shared server already waiting in
+        // recvfrom()) is stamped at the session's start: its real wait is longer.
+        let began_before = event.called_us == Some(0) && event.t_us > 0;
         self.facts.observe(t_us, &event.body);
         let socket = socket_of(&event.body);
         if let EventBody::TcpReceived { id, .. } = &event.body
@@ -603,7 +606,8 @@ impl Model {
                 )
             }
             EventBody::TcpSent { id, len } => {
-                self.last_sent.insert(id, t_us);
+                // The round trip the calls saw starts when send() was entered.
+                self.last_sent.insert(id, called_us.unwrap_or(t_us));
                 let data = self.confirm(id, len);
                 let Some(&(from, to)) = self.tcp_addrs.get(&id) else {
                     return;
@@ -646,7 +650,7 @@ impl Model {
                 peer,
                 len,
             } => {
-                self.last_sent.insert(id, t_us);
+                self.last_sent.insert(id, called_us.unwrap_or(t_us));
                 self.udp_local.insert(id, local);
                 let data = self.confirm(id, len);
                 (
@@ -759,6 +763,7 @@ impl Model {
         let seq = self.log.push(Entry {
             t_us: t,
             called_us,
+            began_before,
             proto,
             side,
             what,
@@ -801,6 +806,7 @@ impl Model {
         let seq = self.log.push(Entry {
             t_us: None,
             called_us: None,
+            began_before: false,
             proto,
             side: Side::Bridge,
             what,

@@ -165,6 +165,59 @@ fn only_the_first_read_after_a_send_gets_a_round_trip_time() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn the_round_trip_the_calls_saw_starts_when_send_was_entered() {
+    let mut m = open_model();
+    m.send(Proto::Udp, b"ab".to_vec());
+    let mut sent = ev(
+        40,
+        EventBody::UdpSent {
+            id: 1,
+            local: addr(LOCAL),
+            peer: addr(UDP),
+            len: 2,
+        },
+    );
+    // sendto() was entered at 30 µs and returned at 40 µs; the echo came back at 95 µs.
+    sent.called_us = Some(30);
+    m.apply(sent);
+    m.apply(ev(
+        95,
+        EventBody::UdpReceived {
+            id: 1,
+            from: addr(UDP),
+            data: "AB".into(),
+        },
+    ));
+    let rtt = m.log().iter().find_map(|e| match e.what {
+        What::Echo { rtt_us, .. } => Some(rtt_us),
+        _ => None,
+    });
+    assert_eq!(rtt, Some(Some(65)));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_server_call_entered_before_the_session_is_marked_so() {
+    let mut m = open_model();
+    let mut recv = ev(
+        500,
+        EventBody::Server {
+            id: 1,
+            op: protocol::ServerSide::RecvFrom {
+                peer: addr(LOCAL),
+                data: "ab".into(),
+                size: 2,
+            },
+        },
+    );
+    // Entered before the session began: the bridge clamps it to the session's start.
+    recv.called_us = Some(0);
+    m.apply(recv);
+    let e = m.log().iter().last().unwrap();
+    assert!(e.began_before);
+    assert_eq!(e.called_us, Some(0));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn close_and_the_teardown_return_the_connection_to_idle() {
     let mut m = open_model();
     assert!(m.close_tcp().is_empty(), "nothing to close");

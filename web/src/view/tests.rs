@@ -116,7 +116,10 @@ fn draws_the_models_events_with_the_servers_bytes() {
 
     let echo = query(&host, r#"li[data-kind="echo"][data-proto="udp"]"#);
     assert_eq!(text(&echo, ".sl-payload"), "\"HéLLO\"");
-    assert_eq!(text(&echo, ".sl-text"), "recvfrom() → 6 B echo · round trip the calls saw 32 µs");
+    assert_eq!(
+        text(&echo, ".sl-text"),
+        "recvfrom() → 6 B echo · round trip the calls saw 32 µs"
+    );
     assert_eq!(text(&echo, ".sl-addrs"), "127.0.0.1:8081 → 127.0.0.1:50000");
     assert_eq!(
         query(&host, ".sl-status")

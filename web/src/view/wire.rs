@@ -488,23 +488,11 @@ fn call_html(html: &mut Html, place: &Place, c: &Catalog, e: &Entry, time: &str)
         text += " ";
         text += payload;
     }
-    let took = match (e.called_us, e.t_us) {
-        (Some(entered), Some(returned)) => {
-            let values = [("took", micros(returned.saturating_sub(entered)))];
-            let template = if waits(e) == "wait" {
-                c.w.waited
-            } else {
-                c.w.took
-            };
-            Some(fill_owned(template, &values))
-        }
-        _ => None,
-    };
     lanes(html, place, time, lane, |h| {
         h.open("span", &[("class", "sl-what"), ("title", &text)])
             .text(&text)
             .close("span");
-        if let Some(took) = &took {
+        if let Some(took) = &line.took {
             h.span("sl-took", took);
         }
     });
