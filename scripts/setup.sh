@@ -5,7 +5,9 @@
 #   scripts/setup.sh            toolchain + wasm target (enough for `cargo run -p bridge`)
 #   scripts/setup.sh --browser  also what the tests drive: Chromium, ChromeDriver, nginx (two
 #                               bridges behind a proxy), iproute2's `ss` (a reference for kernel
-#                               state) and the e2e npm packages
+#                               state), nftables' `nft` (a reference for the lossy link's rules;
+#                               the bridge itself writes them over netlink) and the e2e npm
+#                               packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,12 +25,15 @@ fi
 
 # 2. Debian packages: Chromium + ChromeDriver (test tools never download their own browser
 #    here), nginx (the reverse proxy of the deployment test; only its binary is used, the
-#    package's own service is left alone) and iproute2 (`ss`).
+#    package's own service is left alone), iproute2 (`ss`), nftables (`nft`) and util-linux's
+#    `setpriv` (runs the bridge without a capability).
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v ss >/dev/null || missing+=(iproute2)
+command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=(nftables)
+command -v setpriv >/dev/null || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} (Debian packages)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -66,6 +66,11 @@ pub struct Config {
     #[arg(long)]
     pub no_capture: bool,
 
+    /// Do not offer impaired links (the "Lossy link" experiment's loss, delay, reordering and
+    /// duplication). They need CAP_NET_ADMIN; without it the bridge says so once and carries on.
+    #[arg(long)]
+    pub no_impair: bool,
+
     /// Most browser sessions (WebSockets) at once; more get HTTP 503. Lowered at start if the
     /// open-file limit cannot hold them (the banner says so).
     #[arg(long, value_name = "N", default_value_t = 64)]

@@ -24,6 +24,7 @@ mod config;
 mod echo;
 mod fds;
 mod http;
+mod impair;
 mod kernel;
 mod observe;
 mod os_error;
@@ -35,7 +36,7 @@ mod session;
 pub use config::Config;
 
 use observe::Observers;
-use protocol::{CaptureState, LabSpec, Limits, Transport};
+use protocol::{CaptureState, ImpairState, LabSpec, Limits, Transport};
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -57,6 +58,9 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     /// Whether live packets come, told to every session.
     pub(crate) capture: CaptureState,
+    /// Whether lab servers can have an impaired link, told to every session.
+    pub(crate) impair_state: ImpairState,
+    pub(crate) impair: Option<Arc<impair::Impairments>>,
     /// How the TCP servers treat their clients (idle timeout, others' cap).
     pub(crate) client_policy: echo::tcp::Policy,
     /// The blocks of file descriptors for sessions running experiments (see `fds.rs`).
@@ -79,6 +83,9 @@ pub struct Lab {
     web: tokio::task::JoinHandle<()>,
     capture: CaptureState,
     capture_task: Option<tokio::task::JoinHandle<()>>,
+    impair_state: ImpairState,
+    impair: Option<Arc<impair::Impairments>>,
+    impair_task: Option<tokio::task::JoinHandle<()>>,
     budget: fds::Budget,
     udp_rcvbuf: usize,
 }
@@ -202,8 +209,16 @@ impl Lab {
         } else {
             capture::start(http.port(), observers.clone())
         };
+        // The queue's number is the HTTP port: unique among bridges on this machine.
+        let (impair_state, impair, impair_task) = if config.no_impair {
+            (ImpairState::Off, None, None)
+        } else {
+            impair::Impairments::start(http.port())
+        };
         let shared = Arc::new(Shared {
             capture: capture.clone(),
+            impair_state: impair_state.clone(),
+            impair: impair.clone(),
             tcp_target: reachable(tcp),
             udp_target: reachable(udp),
             tcp_target6: tcp6.map(reachable),
@@ -269,6 +284,9 @@ impl Lab {
             web,
             capture,
             capture_task,
+            impair_state,
+            impair,
+            impair_task,
             budget,
             udp_rcvbuf,
         })
@@ -353,6 +371,14 @@ impl Lab {
             CaptureState::NoPermission { hint } => println!("  Live packets: off — {hint}"),
             CaptureState::Failed { message } => println!("  Live packets: off — {message}"),
         }
+        match &self.impair_state() {
+            ImpairState::On { .. } => {
+                println!("  Lossy links: on (lab servers may lose, delay, reorder, duplicate)")
+            }
+            ImpairState::Off => println!("  Lossy links: off (--no-impair)"),
+            ImpairState::NoPermission { hint } => println!("  Lossy links: off — {hint}"),
+            ImpairState::Failed { message } => println!("  Lossy links: off — {message}"),
+        }
         println!("  Capacity: {}", self.budget);
         println!(
             "Try it from a terminal too: nc {} {}   or   nc -u {} {}",
@@ -380,6 +406,14 @@ impl Lab {
             self.web.abort();
         }
         self.tasks.shutdown().await;
+        if let Some(impair) = self.impair.take() {
+            let _ = tokio::task::spawn_blocking(move || impair.close()).await;
+        }
+    }
+
+    /// Whether lab servers can have an impaired link on this bridge.
+    pub fn impair_state(&self) -> ImpairState {
+        self.impair_state.clone()
     }
 }
 
@@ -388,6 +422,13 @@ impl Drop for Lab {
         self.web.abort();
         if let Some(task) = &self.capture_task {
             task.abort();
+        }
+        if let Some(task) = &self.impair_task {
+            task.abort();
+        }
+        // The kernel's rules outlive the process: take them away (a restart would too).
+        if let Some(impair) = &self.impair {
+            impair.close();
         }
     }
 }

@@ -148,6 +148,15 @@ impl Outbox {
     /// session's packet budget and its queue allow; otherwise counts it (see
     /// [`Outbox::take_dropped`]).
     pub(crate) fn try_push_packet(&self, id: Option<SocketId>, frame: &[u8], at: Mono) {
+        self.try_push_frame(id, frame, at, false);
+    }
+
+    /// Queues a packet the session's impaired link dropped (see [`Outbox::try_push_packet`]).
+    pub(crate) fn try_push_lost(&self, frame: &[u8], at: Mono) {
+        self.try_push_frame(None, frame, at, true);
+    }
+
+    fn try_push_frame(&self, id: Option<SocketId>, frame: &[u8], at: Mono, lost: bool) {
         let allowed = self
             .packet_budget
             .lock()
@@ -162,6 +171,7 @@ impl Outbox {
             id,
             at_us,
             data: frame.into(),
+            lost,
         });
     }
 

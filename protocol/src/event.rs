@@ -74,6 +74,9 @@ pub enum EventBody {
         /// Whether live packets will come, and if not, why.
         #[serde(default)]
         capture: CaptureState,
+        /// Whether lab servers can have a lossy link (`impair`), and if not, why.
+        #[serde(default)]
+        impair: ImpairState,
         /// When the session began, in microseconds since the Unix epoch: packets' `at_us` count
         /// from here (a pcap file needs wall-clock times).
         #[serde(default)]
@@ -87,6 +90,11 @@ pub enum EventBody {
         id: Option<SocketId>,
         at_us: u64,
         data: Bytes,
+        /// The lab server's impaired link dropped this packet (see `Impair`): it left the
+        /// sender's kernel and never reached the other end. Its bytes are the kernel's, taken
+        /// at the drop, with loopback's 14-byte Ethernet header in front like every frame here.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        lost: bool,
     },
     /// The kernel's state of TCP connection `id` (`getsockopt(TCP_INFO)` while the socket is
     /// open; the kernel's socket table after close, e.g. TIME_WAIT with `timer_ms` left). Sent
@@ -157,6 +165,9 @@ pub enum EventBody {
         queued: u32,
         backlog: u32,
     },
+    /// What lab server `server`'s impaired link did so far (sent when it changes, at most every
+    /// 200 ms).
+    LinkStats { server: ServerId, stats: LinkStats },
     /// The kernel's list of the sockets on lab server `server`'s port (not the listener), sent
     /// when it changes: states like ESTABLISHED, FIN_WAIT2, TIME_WAIT with its time left.
     KernelSockets {
@@ -206,6 +217,39 @@ pub enum CaptureState {
     NoPermission { hint: String },
     /// Capture failed for another reason.
     Failed { message: String },
+}
+
+/// Whether lab servers can have an impaired link (see [`crate::Impair`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ImpairState {
+    /// `impair` works; `available` names the `Impair` fields this bridge can apply
+    /// (`loss_pct`, `delay_ms`, `jitter_ms`, `reorder_pct`, `duplicate_pct`).
+    On { available: Vec<String> },
+    /// Turned off with `--no-impair`.
+    #[default]
+    Off,
+    /// The bridge may not change the kernel's packet filter; `hint` says how to allow it.
+    NoPermission { hint: String },
+    /// Impairments are unavailable for another reason (e.g. the kernel lacks NFQUEUE).
+    Failed { message: String },
+}
+
+/// What a lab server's impaired link did so far, counted by the bridge that applies it. The
+/// kernel's own view (retransmissions, RTT) is in `tcp_state`; the packets in `packet`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LinkStats {
+    /// Packets that went through the link (both directions).
+    pub packets: u64,
+    pub dropped: u64,
+    /// Packets held back by the delay (or jitter) before they went on.
+    pub delayed: u64,
+    /// Packets held back longer so that later ones overtook them.
+    pub reordered: u64,
+    /// Extra copies sent.
+    pub duplicated: u64,
+    /// Packets let through unimpaired because the link held too many already.
+    pub overflow: u64,
 }
 
 /// Figures from `TCP_INFO`, as the kernel keeps them for a connection.
@@ -304,6 +348,9 @@ pub enum ErrorCode {
     /// The bridge runs as many sessions' experiments at once as its file descriptors allow;
     /// this one may open sockets and lab servers when another session becomes idle.
     BridgeBusy,
+    /// A lab server asked for an impaired link, which this bridge cannot give (see the hello's
+    /// `impair`); the message says why and how to allow it.
+    ImpairUnavailable,
 }
 
 /// An error number from the kernel, e.g. `{"errno":111,"name":"ECONNREFUSED",...}`.

@@ -101,6 +101,37 @@ pub struct LabSpec {
     /// Listen on 127.0.0.1 (IPv4) or ::1 (IPv6).
     #[serde(default)]
     pub family: Family,
+    /// A lossy link between this server and its clients: impairments applied by the kernel's
+    /// packet path (nf_tables + NFQUEUE) to this server's traffic only, both directions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impair: Option<Impair>,
+}
+
+/// What the link to a lab server does to its packets. Every field defaults to 0 (a perfect
+/// link); each applies to every packet, in both directions, independently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Impair {
+    /// The share of packets dropped, in percent (0–100).
+    #[serde(default)]
+    pub loss_pct: u8,
+    /// How long every packet is held before it goes on, in ms.
+    #[serde(default)]
+    pub delay_ms: u32,
+    /// A random extra of −jitter … +jitter ms on each packet's delay (never below 0).
+    #[serde(default)]
+    pub jitter_ms: u32,
+    /// The share of packets held back longer (by the delay again, at least 10 ms), in percent,
+    /// so that the packets after them overtake them.
+    #[serde(default)]
+    pub reorder_pct: u8,
+    /// The share of packets sent twice, in percent.
+    #[serde(default)]
+    pub duplicate_pct: u8,
+    /// Seeds the link's random choices: the same seed and the same traffic make the same
+    /// choices (0 picks a seed). 32 bits, so that it survives JavaScript's numbers.
+    #[serde(default)]
+    pub seed: u32,
 }
 
 fn tutorial_buffer() -> usize {
@@ -126,6 +157,7 @@ impl LabSpec {
             framing: Framing::None,
             close_delay_ms: 0,
             family: Family::Ipv4,
+            impair: None,
         }
     }
 }

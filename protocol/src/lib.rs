@@ -24,12 +24,13 @@ mod lab;
 pub use bytes::Bytes;
 pub use client::{ClientMsg, Command, ParseError};
 pub use event::{
-    CaptureState, CloseBy, ErrorCode, Event, EventBody, Limits, OsError, ServerSide, TcpInfo,
+    CaptureState, CloseBy, ErrorCode, Event, EventBody, ImpairState, Limits, LinkStats, OsError,
+    ServerSide, TcpInfo,
 };
 pub use json::{DecodeError, SyntaxError};
 pub use lab::{
-    Family, FileProgress, FileResult, FileSource, Framing, KernelSocket, LabSpec, ServerId, Target,
-    Transport,
+    Family, FileProgress, FileResult, FileSource, Framing, Impair, KernelSocket, LabSpec, ServerId,
+    Target, Transport,
 };
 
 /// The protocol version. Bumped on any change that an older peer would misread.

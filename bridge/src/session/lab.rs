@@ -12,6 +12,7 @@
 use super::watch::KernelWatch;
 use crate::Shared;
 use crate::echo;
+use crate::impair::{self, LinkGuard};
 use crate::os_error::os_error;
 use crate::outbox::{Outbox, SessionGone};
 use protocol::{ErrorCode, EventBody, LabSpec, ServerId, Transport};
@@ -61,6 +62,8 @@ struct LabServer {
     addr: SocketAddr,
     /// The serving task and the way to order it to close its clients; `None` when stopped.
     running: Option<(Owned, watch::Sender<u64>)>,
+    /// Its impaired link, while it runs: dropping it removes the kernel's rules.
+    link: Option<LinkGuard>,
 }
 
 pub(crate) struct LabServers {
@@ -120,16 +123,26 @@ impl LabServers {
             && let Some((task, _)) = old.running
         {
             self.kernel.forget_listener(server);
+            self.kernel.forget_link(server);
             task.stop().await;
         }
         // The loopback of the spec's family, on a port the bridge picks.
         let ip = super::sockets::loopback(spec.family);
         match self.bind(server, SocketAddr::new(ip, 0), &spec).await {
             Ok((addr, running)) => {
+                // The link goes in before anyone knows the port: no packet passes unimpaired.
+                let link = match self.link(server, addr, &spec).await {
+                    Ok(link) => link,
+                    Err((code, message)) => {
+                        running.0.stop().await;
+                        return self.error(server, code, message, None).await;
+                    }
+                };
                 let lab = LabServer {
                     spec,
                     addr,
                     running: Some(running),
+                    link,
                 };
                 self.servers.insert(server, lab);
                 self.outbox
@@ -162,7 +175,47 @@ impl LabServers {
         if spec.backlog > MAX_BACKLOG {
             return bad(format!("backlog is at most {MAX_BACKLOG}"));
         }
+        if let Some(i) = &spec.impair {
+            impair::check(i).or_else(bad)?;
+            if self.shared.impair.is_none() {
+                let why = match &self.shared.impair_state {
+                    protocol::ImpairState::NoPermission { hint } => hint.clone(),
+                    protocol::ImpairState::Failed { message } => message.clone(),
+                    protocol::ImpairState::Off => "the bridge runs with --no-impair".into(),
+                    protocol::ImpairState::On { .. } => String::new(),
+                };
+                let message = format!("this bridge cannot impair a link: {why}");
+                return Err((ErrorCode::ImpairUnavailable, message));
+            }
+        }
         Ok(())
+    }
+
+    /// Impairs the link to the lab server at `addr` if its spec asks for it.
+    async fn link(
+        &self,
+        server: ServerId,
+        addr: SocketAddr,
+        spec: &LabSpec,
+    ) -> Result<Option<LinkGuard>, Refusal> {
+        let (Some(impair), Some(impairments)) = (spec.impair, &self.shared.impair) else {
+            return Ok(None);
+        };
+        let guard = impairments
+            .link(
+                spec.family,
+                spec.transport,
+                addr.port(),
+                impair,
+                &self.outbox,
+            )
+            .await
+            .map_err(|e| {
+                let message = format!("could not impair the link to lab server {server}: {e}");
+                (ErrorCode::ImpairUnavailable, message)
+            })?;
+        self.kernel.link(server, &guard.link);
+        Ok(Some(guard))
     }
 
     /// Binds and starts serving at `addr` (port 0 = any); a TCP server's accept queue is
@@ -205,6 +258,10 @@ impl LabServers {
         if let Some((task, _)) = lab.running.take() {
             self.kernel.forget_listener(server);
             task.stop().await;
+            // The link goes with the server; the last counts were sent already or go now.
+            if lab.link.take().is_some() {
+                self.kernel.forget_link(server);
+            }
             self.outbox.push(EventBody::LabStopped { server }).await?;
         }
         Ok(())
@@ -227,8 +284,16 @@ impl LabServers {
         spec.reuseaddr = reuseaddr;
         match self.bind(server, addr, &spec).await {
             Ok((_, running)) => {
+                let link = match self.link(server, addr, &spec).await {
+                    Ok(link) => link,
+                    Err((code, message)) => {
+                        running.0.stop().await;
+                        return self.error(server, code, message, None).await;
+                    }
+                };
                 let lab = self.servers.get_mut(&server).expect("checked above");
                 lab.running = Some(running);
+                lab.link = link;
                 lab.spec = spec;
                 self.outbox
                     .push(EventBody::LabStarted { server, addr, spec })

@@ -117,6 +117,7 @@ async fn read(
         limits: shared.limits,
         show_other_clients: shared.observers.shows_others(),
         capture: shared.capture.clone(),
+        impair: shared.impair_state.clone(),
         started_unix_us: outbox.started_unix_us(),
     };
     outbox.push(hello).await.ok()?;

@@ -20,11 +20,12 @@
 //! Every list is bounded (see the constants), so a learner who opens and closes connections as
 //! fast as they can costs a bounded amount of watching.
 
+use crate::impair::Link;
 use crate::kernel::sock_diag::SockDiag;
 use crate::kernel::{state_name, tcp_info};
 use crate::observe::Watch;
 use crate::outbox::{Outbox, SessionGone};
-use protocol::{EventBody, KernelSocket, ServerId, SocketId};
+use protocol::{EventBody, KernelSocket, LinkStats, ServerId, SocketId};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -63,6 +64,8 @@ pub(crate) struct KernelWatch {
 #[derive(Default)]
 struct Watched {
     listeners: HashMap<ServerId, Listener>,
+    /// Impaired links of running lab servers, and what was last said of each.
+    links: HashMap<ServerId, (Weak<Link>, Option<LinkStats>)>,
     labs: HashMap<ServerId, LabConnections>,
     closed: VecDeque<Closed>,
 }
@@ -146,6 +149,26 @@ impl KernelWatch {
         self.lock().listeners.remove(&server);
     }
 
+    /// Report what a lab server's impaired link does.
+    pub(crate) fn link(&self, server: ServerId, link: &Arc<Link>) {
+        self.lock()
+            .links
+            .insert(server, (Arc::downgrade(link), None));
+        self.wake();
+    }
+
+    /// Stop reporting a lab server's link, after one last report of its counts.
+    pub(crate) fn forget_link(&self, server: ServerId) {
+        let last = self.lock().links.remove(&server);
+        if let Some((link, said)) = last
+            && let Some(link) = link.upgrade()
+            && said != Some(link.stats())
+        {
+            let stats = link.stats();
+            self.outbox.try_push(EventBody::LinkStats { server, stats });
+        }
+    }
+
     /// Watch the server's end of a session connection to lab server `server` at `addr`.
     pub(crate) fn lab_client(
         &self,
@@ -201,7 +224,7 @@ impl KernelWatch {
 
     fn idle(&self) -> bool {
         let w = self.lock();
-        w.listeners.is_empty() && w.labs.is_empty() && w.closed.is_empty()
+        w.listeners.is_empty() && w.links.is_empty() && w.labs.is_empty() && w.closed.is_empty()
     }
 
     async fn run(&self, outbox: &Arc<Outbox>) -> Result<(), SessionGone> {
@@ -217,6 +240,9 @@ impl KernelWatch {
             }
             tick.tick().await;
             for event in self.listen_queues() {
+                outbox.push(event).await?;
+            }
+            for event in self.link_stats() {
                 outbox.push(event).await?;
             }
             if diag.is_none() {
@@ -259,6 +285,24 @@ impl KernelWatch {
                     queued,
                     backlog,
                 });
+            }
+            true
+        });
+        events
+    }
+
+    /// Every watched link whose counts changed.
+    fn link_stats(&self) -> Vec<EventBody> {
+        let mut w = self.lock();
+        let mut events = vec![];
+        w.links.retain(|&server, (link, said)| {
+            let Some(link) = link.upgrade() else {
+                return false;
+            };
+            let stats = link.stats();
+            if *said != Some(stats) {
+                *said = Some(stats);
+                events.push(EventBody::LinkStats { server, stats });
             }
             true
         });

@@ -64,13 +64,18 @@ pub async fn connect_with_origin(
             .insert("Origin", HeaderValue::from_str(origin).unwrap());
     }
     let (ws, _) = tokio_tungstenite::connect_async(request).await?;
-    let mut client = Client { ws, seen: vec![] };
-    let hello = client.next().await;
-    assert!(matches!(hello.body, EventBody::Hello { .. }), "{hello:?}");
-    Ok(client)
+    Ok(Client::from_ws(ws).await)
 }
 
 impl Client {
+    /// A client on an open WebSocket, once the bridge's hello has come.
+    pub async fn from_ws(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Client {
+        let mut client = Client { ws, seen: vec![] };
+        let hello = client.next().await;
+        assert!(matches!(hello.body, EventBody::Hello { .. }), "{hello:?}");
+        client
+    }
+
     pub async fn send(&mut self, cmd: Command) {
         self.send_text(&ClientMsg::new(cmd).to_json()).await;
     }
@@ -90,6 +95,10 @@ impl Client {
             panic!("no event within {PATIENCE:?}; the last ones were {last:#?}");
         };
         let frame = frame.expect("the WebSocket is open").expect("a frame");
+        // The bridge pings a quiet session (every 30 s); tungstenite answers by itself.
+        if matches!(frame, Message::Ping(_) | Message::Pong(_)) {
+            return Box::pin(self.next()).await;
+        }
         let Message::Text(text) = frame else {
             panic!("expected a text frame, got {frame:?}")
         };

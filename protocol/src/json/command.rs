@@ -104,8 +104,8 @@ fn target(to: &Target) -> String {
 }
 
 fn lab_spec(spec: &LabSpec) -> String {
-    ObjectWriter::new()
-        .str("transport", name_of(TRANSPORTS, &spec.transport))
+    let mut w = ObjectWriter::new();
+    w.str("transport", name_of(TRANSPORTS, &spec.transport))
         .num("read_delay_ms", spec.read_delay_ms.into())
         .num("recv_buffer", spec.recv_buffer as u64)
         .bool("one_at_a_time", spec.one_at_a_time)
@@ -113,8 +113,19 @@ fn lab_spec(spec: &LabSpec) -> String {
         .bool("reuseaddr", spec.reuseaddr)
         .str("framing", name_of(FRAMINGS, &spec.framing))
         .num("close_delay_ms", spec.close_delay_ms.into())
-        .str("family", name_of(FAMILIES, &spec.family))
-        .finish()
+        .str("family", name_of(FAMILIES, &spec.family));
+    if let Some(i) = &spec.impair {
+        let impair = ObjectWriter::new()
+            .num("loss_pct", i.loss_pct.into())
+            .num("delay_ms", i.delay_ms.into())
+            .num("jitter_ms", i.jitter_ms.into())
+            .num("reorder_pct", i.reorder_pct.into())
+            .num("duplicate_pct", i.duplicate_pct.into())
+            .num("seed", i.seed.into())
+            .finish();
+        w.raw("impair", &impair);
+    }
+    w.finish()
 }
 
 /// `{"generated":{"size":N}}` or `{"upload":{"name":…,"size":N}}`.

@@ -9,7 +9,8 @@ use super::read::{DecodeError, FromJson, Obj, variant};
 use super::value::{Value, parse};
 use crate::{
     CaptureState, CloseBy, ErrorCode, Event, EventBody, Family, FileProgress, FileResult, Framing,
-    KernelSocket, LabSpec, Limits, OsError, ServerSide, TcpInfo, Transport,
+    Impair, ImpairState, KernelSocket, LabSpec, Limits, LinkStats, OsError, ServerSide, TcpInfo,
+    Transport,
 };
 
 impl Event {
@@ -40,12 +41,14 @@ fn body(o: Obj, kind: &str) -> Result<EventBody, DecodeError> {
             limits: o.get("limits")?,
             show_other_clients: o.or("show_other_clients", false)?,
             capture: o.or("capture", CaptureState::Off)?,
+            impair: o.or("impair", ImpairState::Off)?,
             started_unix_us: o.or("started_unix_us", 0)?,
         },
         "packet" => EventBody::Packet {
             id: o.opt("id")?,
             at_us: o.get("at_us")?,
             data: o.get("data")?,
+            lost: o.or("lost", false)?,
         },
         "tcp_state" => EventBody::TcpState {
             id: o.get("id")?,
@@ -115,6 +118,10 @@ fn body(o: Obj, kind: &str) -> Result<EventBody, DecodeError> {
             dropped: o.get("dropped")?,
             rcvbuf: o.get("rcvbuf")?,
         },
+        "link_stats" => EventBody::LinkStats {
+            server: o.get("server")?,
+            stats: o.get("stats")?,
+        },
         "kernel_sockets" => EventBody::KernelSockets {
             server: o.get("server")?,
             sockets: o.get("sockets")?,
@@ -167,6 +174,56 @@ impl FromJson for CaptureState {
                     message: o.get("message")?,
                 },
                 other => return Err(DecodeError(format!("unknown capture state \"{other}\""))),
+            })
+        })
+    }
+}
+
+impl FromJson for ImpairState {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        object(value, |o| {
+            Ok(match o.tag("state")? {
+                "on" => ImpairState::On {
+                    available: o.get("available")?,
+                },
+                "off" => ImpairState::Off,
+                "no_permission" => ImpairState::NoPermission {
+                    hint: o.get("hint")?,
+                },
+                "failed" => ImpairState::Failed {
+                    message: o.get("message")?,
+                },
+                other => return Err(DecodeError(format!("unknown impair state \"{other}\""))),
+            })
+        })
+    }
+}
+
+impl FromJson for Impair {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        object(value, |o| {
+            Ok(Impair {
+                loss_pct: o.or("loss_pct", 0)?,
+                delay_ms: o.or("delay_ms", 0)?,
+                jitter_ms: o.or("jitter_ms", 0)?,
+                reorder_pct: o.or("reorder_pct", 0)?,
+                duplicate_pct: o.or("duplicate_pct", 0)?,
+                seed: o.or("seed", 0)?,
+            })
+        })
+    }
+}
+
+impl FromJson for LinkStats {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        object(value, |o| {
+            Ok(LinkStats {
+                packets: o.get("packets")?,
+                dropped: o.get("dropped")?,
+                delayed: o.get("delayed")?,
+                reordered: o.get("reordered")?,
+                duplicated: o.get("duplicated")?,
+                overflow: o.get("overflow")?,
             })
         })
     }
@@ -246,6 +303,7 @@ impl FromJson for LabSpec {
                 framing: o.or("framing", tutorial.framing)?,
                 close_delay_ms: o.or("close_delay_ms", tutorial.close_delay_ms)?,
                 family: o.or("family", tutorial.family)?,
+                impair: o.opt("impair")?,
                 transport: tutorial.transport,
             })
         })

@@ -35,6 +35,7 @@ pub(crate) const ERROR_CODES: &[(&str, ErrorCode)] = &[
     ("too_many_servers", ErrorCode::TooManyServers),
     ("packets_dropped", ErrorCode::PacketsDropped),
     ("bridge_busy", ErrorCode::BridgeBusy),
+    ("impair_unavailable", ErrorCode::ImpairUnavailable),
 ];
 
 /// The name of `value` in `table`.
@@ -88,8 +89,9 @@ mod tests {
             ErrorCode::TooManyServers => 14,
             ErrorCode::PacketsDropped => 15,
             ErrorCode::BridgeBusy => 16,
+            ErrorCode::ImpairUnavailable => 17,
         };
-        assert_eq!(ERROR_CODES.len(), 17);
+        assert_eq!(ERROR_CODES.len(), 18);
         for (i, (_, code)) in ERROR_CODES.iter().enumerate() {
             assert_eq!(place(*code), i);
         }

@@ -108,6 +108,12 @@ impl FromJson for u64 {
     }
 }
 
+impl FromJson for u8 {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        integer(value)
+    }
+}
+
 impl FromJson for u32 {
     fn from_json(value: &Value) -> Result<Self, String> {
         integer(value)

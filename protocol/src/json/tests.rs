@@ -38,6 +38,14 @@ fn unusual_spec(transport: Transport, framing: Framing) -> LabSpec {
         framing,
         close_delay_ms: 250,
         family: crate::Family::Ipv6,
+        impair: Some(crate::Impair {
+            loss_pct: 20,
+            delay_ms: 50,
+            jitter_ms: 5,
+            reorder_pct: 3,
+            duplicate_pct: 1,
+            seed: u32::MAX,
+        }),
     }
 }
 
@@ -58,6 +66,9 @@ fn sample_events() -> Vec<EventBody> {
             capture: CaptureState::NoPermission {
                 hint: "sudo setcap cap_net_raw+ep …".into(),
             },
+            impair: crate::ImpairState::NoPermission {
+                hint: "sudo setcap cap_net_admin+ep …".into(),
+            },
             started_unix_us: 1_795_000_000_000_000,
         },
         EventBody::Hello {
@@ -73,17 +84,22 @@ fn sample_events() -> Vec<EventBody> {
             capture: CaptureState::Failed {
                 message: "no lo".into(),
             },
+            impair: crate::ImpairState::Failed {
+                message: "no NFQUEUE".into(),
+            },
             started_unix_us: 0,
         },
         EventBody::Packet {
             id: Some(3),
             at_us: 12,
             data: Bytes(vec![0, 1, 2, 255]),
+            lost: false,
         },
         EventBody::Packet {
             id: None,
             at_us: 0,
             data: Bytes::default(),
+            lost: true,
         },
         EventBody::TcpState {
             id: 1,
@@ -227,6 +243,17 @@ fn sample_events() -> Vec<EventBody> {
             server: 2,
             sockets: vec![],
         },
+        EventBody::LinkStats {
+            server: 9,
+            stats: crate::LinkStats {
+                packets: 100,
+                dropped: 20,
+                delayed: 80,
+                reordered: 3,
+                duplicated: 1,
+                overflow: 0,
+            },
+        },
         EventBody::FileProgress {
             id: 5,
             progress: progress(),
@@ -289,6 +316,7 @@ fn event_variant(body: &EventBody) -> usize {
         EventBody::FileDone { .. } => 19,
         EventBody::Error { .. } => 20,
         EventBody::UdpDropped { .. } => 21,
+        EventBody::LinkStats { .. } => 22,
     }
 }
 
@@ -300,7 +328,7 @@ fn every_event_written_by_serde_reads_back_the_same() {
     seen.dedup();
     assert_eq!(
         seen,
-        (0..=21).collect::<Vec<_>>(),
+        (0..=22).collect::<Vec<_>>(),
         "a sample of every variant"
     );
     for (t_us, body) in samples.into_iter().enumerate() {
@@ -309,7 +337,14 @@ fn every_event_written_by_serde_reads_back_the_same() {
         assert_eq!(Event::from_json(&json), Ok(event), "{json}");
     }
     // The rest of the capture states and server ops, each alone.
-    for capture in [CaptureState::On, CaptureState::Off] {
+    let on = crate::ImpairState::On {
+        available: vec!["loss_pct".into(), "delay_ms".into()],
+    };
+    let impairs = [on, crate::ImpairState::Off];
+    for (capture, impair) in [CaptureState::On, CaptureState::Off]
+        .into_iter()
+        .zip(impairs)
+    {
         let event = Event::new(
             0,
             EventBody::Hello {
@@ -323,6 +358,7 @@ fn every_event_written_by_serde_reads_back_the_same() {
                 },
                 show_other_clients: false,
                 capture,
+                impair,
                 started_unix_us: 7,
             },
         );
@@ -348,6 +384,7 @@ fn fields_serde_defaults_may_be_left_out_and_unknown_fields_are_ignored() {
             },
             show_other_clients: false,
             capture: CaptureState::Off,
+            impair: crate::ImpairState::Off,
             started_unix_us: 0,
         }
     );

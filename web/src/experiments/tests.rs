@@ -26,6 +26,7 @@ fn open_model() -> Model {
             },
             show_other_clients: true,
             capture: Default::default(),
+            impair: Default::default(),
             started_unix_us: 0,
         },
     ));

@@ -327,6 +327,7 @@ fn en_error(code: ErrorCode) -> &'static str {
         ErrorCode::TooManyServers => "too many lab servers",
         ErrorCode::PacketsDropped => "some captured packets were dropped",
         ErrorCode::BridgeBusy => "the bridge is at capacity: try again in a minute",
+        ErrorCode::ImpairUnavailable => "this bridge cannot impair a link",
     }
 }
 
@@ -349,6 +350,7 @@ fn zh_error(code: ErrorCode) -> &'static str {
         ErrorCode::TooManyServers => "实验服务端太多",
         ErrorCode::PacketsDropped => "部分抓到的数据包被丢弃",
         ErrorCode::BridgeBusy => "桥接服务已满负荷：请一分钟后再试",
+        ErrorCode::ImpairUnavailable => "这个桥接服务无法模拟有损链路",
     }
 }
 

@@ -69,6 +69,8 @@ pub(crate) struct LabFacts {
     pub(crate) sockets: Vec<KernelSocket>,
     /// The last error about this server (e.g. a failed restart).
     pub(crate) error: Option<Failure>,
+    /// What its impaired link did so far, as the bridge counted it.
+    pub(crate) link: Option<protocol::LinkStats>,
 }
 
 /// One call of the lab's servers with a client that belongs to no session.
@@ -181,6 +183,7 @@ impl Facts {
                     queue,
                     sockets: vec![],
                     error: None,
+                    link: None,
                 };
                 // A restart on the same port keeps what the kernel said about it.
                 match self.labs.get_mut(server) {
@@ -207,6 +210,11 @@ impl Facts {
             } => {
                 if let Some(lab) = self.labs.get_mut(server) {
                     lab.queue = Some((*queued, *backlog));
+                }
+            }
+            EventBody::LinkStats { server, stats } => {
+                if let Some(lab) = self.labs.get_mut(server) {
+                    lab.link = Some(*stats);
                 }
             }
             EventBody::KernelSockets { server, sockets } => {

@@ -61,6 +61,8 @@ pub(crate) struct Model {
     servers: Option<(SocketAddr, SocketAddr)>,
     /// The same servers over IPv6, when the bridge has them.
     servers6: (Option<SocketAddr>, Option<SocketAddr>),
+    /// Whether the bridge can impair a lab server's link (from its hello).
+    impair: Option<protocol::ImpairState>,
     limits: Option<Limits>,
     /// The family "Send via TCP/UDP" uses.
     family: Family,
@@ -104,6 +106,7 @@ impl Model {
             bridge: BridgeState::Connecting,
             servers: None,
             servers6: (None, None),
+            impair: None,
             limits: None,
             family: Family::Ipv4,
             tcp: TcpConn::Idle,
@@ -140,6 +143,11 @@ impl Model {
     pub(crate) fn servers(&self) -> Option<(SocketAddr, SocketAddr)> {
         self.servers
     }
+    /// Whether the bridge can impair a link, as its hello said (`None` before the hello).
+    pub(crate) fn impair(&self) -> Option<&protocol::ImpairState> {
+        self.impair.as_ref()
+    }
+
     pub(crate) fn servers6(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
         self.servers6
     }
@@ -525,9 +533,14 @@ impl Model {
             self.outgoing.push(Command::TcpClose { id: *id });
         }
         match &event.body {
-            EventBody::Packet { id, at_us, data } => {
+            EventBody::Packet {
+                id,
+                at_us,
+                data,
+                lost,
+            } => {
                 let at_us = self.base_us + at_us;
-                let number = self.wire.push(at_us, *id, data.0.clone());
+                let number = self.wire.push(at_us, *id, data.0.clone(), *lost);
                 if self.wire.arrow(number).is_some() {
                     self.timeline.insert(at_us, Row::Packet(number));
                 }
@@ -575,11 +588,13 @@ impl Model {
                 limits,
                 show_other_clients,
                 capture,
+                impair,
                 started_unix_us,
             } => {
                 let _ = started_unix_us;
                 self.show_others = show_other_clients;
                 self.wire.capture = Some(capture);
+                self.impair = Some(impair);
                 self.servers = Some((tcp_server, udp_server));
                 self.servers6 = (tcp_server6, udp_server6);
                 self.limits = Some(limits);
@@ -732,6 +747,7 @@ impl Model {
             | EventBody::LabStopped { .. }
             | EventBody::ListenQueue { .. }
             | EventBody::KernelSockets { .. }
+            | EventBody::LinkStats { .. }
             | EventBody::FileProgress { .. }
             | EventBody::FileDone { .. }
             | EventBody::Packet { .. }

@@ -34,6 +34,7 @@ fn open_model() -> Model {
             },
             show_other_clients: false,
             capture: Default::default(),
+            impair: Default::default(),
             started_unix_us: 0,
         },
     ));
@@ -459,6 +460,7 @@ fn a_packet_and_the_log_messages_with_its_bytes_select_each_other() {
             id: Some(1),
             at_us: 3,
             data: frame.into(),
+            lost: false,
         },
     ));
     let sent_seq = m

@@ -55,6 +55,7 @@ fn open_model() -> Model {
             },
             show_other_clients: false,
             capture: Default::default(),
+            impair: Default::default(),
             started_unix_us: 0,
         },
     ));

@@ -33,6 +33,7 @@ fn captured() -> Vec<Captured> {
                 segment: decode(&frame),
                 other: None,
                 frame,
+                lost: false,
             }
         })
         .collect()

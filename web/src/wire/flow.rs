@@ -6,6 +6,12 @@
 //! themselves), and which segments are the handshake and the teardown. It also checks the
 //! relations the tutorial teaches on the real numbers: the SYN-ACK's ack is the client's
 //! sequence number + 1, and the third segment's ack is the server's + 1.
+//!
+//! On a lossy link it also marks what TCP does about loss, as Wireshark's analysis does: a
+//! segment whose bytes were sent before is a retransmission (after duplicate ACKs: a fast
+//! retransmit; after none: a timer fired, and how long the sender waited since it last sent
+//! those bytes); a bare ACK repeating the previous one while data is outstanding is a duplicate
+//! ACK. A packet the link dropped (`lost`) counts as sent — it did leave the sender.
 
 use super::decode::{Other, Proto, Segment};
 use crate::vec_map::VecMap;
@@ -38,6 +44,12 @@ pub(crate) enum Phase {
 pub(crate) enum Note {
     /// This ack is the peer's initial sequence number + 1 (the SYN counts as one byte).
     AckIsSeqPlusOne,
+    /// These bytes were sent before: `dupacks` duplicate ACKs came first (a fast retransmit
+    /// when there were some), and the sender last sent them `waited_us` ago.
+    Retransmission { dupacks: u32, waited_us: u64 },
+    /// The `n`th bare ACK in a row with the same number while data is outstanding: the
+    /// receiver is telling the sender that a segment is missing.
+    DupAck(u32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +78,8 @@ pub(crate) struct Arrow {
     pub(crate) socket: Option<SocketId>,
     /// An ICMP error's (type, code), or a fragment's (offset, more fragments).
     pub(crate) detail: Option<(u32, u32)>,
+    /// The impaired link dropped it: it never reached the other end.
+    pub(crate) lost: bool,
 }
 
 impl Arrow {
@@ -99,6 +113,9 @@ pub(crate) struct Captured {
     pub(crate) segment: Option<Segment>,
     /// What it is when it is not a segment (an ICMP error, a fragment).
     pub(crate) other: Option<Other>,
+    /// Dropped by the session's impaired link (not captured on the wire: reported by the
+    /// bridge with the kernel's bytes).
+    pub(crate) lost: bool,
 }
 
 #[derive(Default)]
@@ -110,6 +127,29 @@ struct Conn {
     wscale: (Option<u8>, Option<u8>),
     handshake_done: bool,
     fin_seen: bool,
+    /// Per direction (to the server, to the client): what TCP's loss analysis needs.
+    dir: [Direction; 2],
+}
+
+/// One direction of a connection.
+#[derive(Default)]
+struct Direction {
+    /// The end of the highest byte sent so far (sequence number space).
+    high: Option<u32>,
+    /// The latest transmissions, (seq, end, when): to find when bytes were last sent.
+    sent: VecDeque<(u32, u32, u64)>,
+    /// The last bare ACK's number and window, and how many repeated it.
+    last_ack: Option<(u32, u32)>,
+    dupacks: u32,
+}
+
+/// Transmissions remembered per direction, to time a retransmission against the last sending
+/// of the same bytes; older ones are forgotten (the wait is then left out).
+const MAX_SENT: usize = 64;
+
+/// `a` is before `b` in sequence space (which wraps at 2^32).
+fn before(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
 }
 
 fn key(s: &Segment) -> (Proto, SocketAddr, SocketAddr) {
@@ -185,6 +225,7 @@ impl Flow {
             note: None,
             socket: p.socket,
             detail: None,
+            lost: p.lost,
         };
         if s.proto == Proto::Udp {
             return Some(arrow);
@@ -247,6 +288,9 @@ impl Flow {
         arrow.bases = (own_isn, peer_isn);
         arrow.window = Some(window);
         arrow.phase = phase;
+        if !s.flags.syn && !s.flags.rst {
+            note = loss_note(c, s, to_server, window, p.at_us).or(note);
+        }
         arrow.note = note;
         Some(arrow)
     }
@@ -328,7 +372,57 @@ impl Flow {
             note: None,
             socket: p.socket,
             detail,
+            lost: p.lost,
         })
+    }
+}
+
+/// A retransmission or a duplicate ACK, from what this direction and the other did before.
+fn loss_note(c: &mut Conn, s: &Segment, to_server: bool, window: u32, at: u64) -> Option<Note> {
+    let (d, o) = if to_server { (0, 1) } else { (1, 0) };
+    let len = s.payload.len() as u32 + u32::from(s.flags.fin);
+    if len > 0 {
+        let end = s.seq.wrapping_add(len);
+        let dir = &mut c.dir[d];
+        let mut note = None;
+        if dir.high.is_some_and(|high| before(s.seq, high)) {
+            let last = dir
+                .sent
+                .iter()
+                .rev()
+                .find(|&&(from, to, _)| !before(s.seq, from) && before(s.seq, to))
+                .map(|&(_, _, when)| when);
+            note = Some(Note::Retransmission {
+                dupacks: c.dir[o].dupacks,
+                waited_us: last.map_or(0, |when| at.saturating_sub(when)),
+            });
+            c.dir[o].dupacks = 0;
+        }
+        let dir = &mut c.dir[d];
+        if dir.high.is_none_or(|high| before(high, end)) {
+            dir.high = Some(end);
+        }
+        if dir.sent.len() == MAX_SENT {
+            dir.sent.pop_front();
+        }
+        dir.sent.push_back((s.seq, end, at));
+        return note;
+    }
+    if !s.flags.ack {
+        return None;
+    }
+    // A bare ACK: the same number and window as the previous one, with the other side's data
+    // beyond it still unacknowledged, is a duplicate.
+    let outstanding = c.dir[o].high.is_some_and(|high| before(s.ack, high));
+    let dir = &mut c.dir[d];
+    let repeat = dir.last_ack == Some((s.ack, window));
+    dir.last_ack = Some((s.ack, window));
+    if repeat && outstanding {
+        dir.dupacks += 1;
+        Some(Note::DupAck(dir.dupacks))
+    } else {
+        dir.dupacks = 0;
+        None
     }
 }
 
@@ -360,6 +454,7 @@ mod tests {
                 segment: decode(&frame),
                 other: None,
                 frame,
+                lost: false,
             })
             .collect()
     }
@@ -409,6 +504,55 @@ mod tests {
         assert_eq!((a[3].seq(true), a[3].len, a[4].ack(true)), (1, 2, Some(3)));
         assert!(a[0].to_server && !a[1].to_server);
         assert_eq!(a[7].at_us, 170, "the packet's own time");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_lost_segment_brings_duplicate_acks_then_its_retransmission() {
+        let (c, s) = (50000, 8080);
+        let (x, y) = (1_000_000, 7_000);
+        let mut packets = captured(vec![
+            build::tcp(c, s, x, None, "S", None, b""),
+            build::tcp(s, c, y, Some(x + 1), "S", None, b""),
+            build::tcp(c, s, x + 1, Some(y + 1), "", None, b""),
+            build::tcp(c, s, x + 1, Some(y + 1), "P", None, b"aaaa"), // 3: lost on the link
+            build::tcp(c, s, x + 5, Some(y + 1), "P", None, b"bbbb"),
+            build::tcp(s, c, y + 1, Some(x + 1), "", None, b""), // 5: "still waiting for x+1"
+            build::tcp(c, s, x + 9, Some(y + 1), "P", None, b"cccc"),
+            build::tcp(s, c, y + 1, Some(x + 1), "", None, b""), // 7: duplicate ACK 1
+            build::tcp(s, c, y + 1, Some(x + 1), "", None, b""), // 8: duplicate ACK 2
+            build::tcp(c, s, x + 1, Some(y + 1), "P", None, b"aaaa"), // 9: fast retransmit
+            build::tcp(s, c, y + 1, Some(x + 13), "", None, b""),
+            build::tcp(c, s, x + 13, Some(y + 1), "P", None, b"dddd"), // 11: lost too
+            build::tcp(c, s, x + 13, Some(y + 1), "P", None, b"dddd"), // 12: after a timeout
+        ]);
+        packets[3].lost = true;
+        packets[11].lost = true;
+        packets[12].at_us = packets[11].at_us + 200_000;
+        let a = arrows(&packets);
+        assert!(a[3].lost && !a[4].lost);
+        let notes: Vec<Option<Note>> = a.iter().map(|a| a.note).collect();
+        assert_eq!(
+            notes[5], None,
+            "the first ACK of a number is not a duplicate"
+        );
+        assert_eq!(notes[7], Some(Note::DupAck(1)));
+        assert_eq!(notes[8], Some(Note::DupAck(2)));
+        assert_eq!(
+            notes[9],
+            Some(Note::Retransmission {
+                dupacks: 2,
+                waited_us: 60
+            })
+        );
+        assert_eq!(notes[10], None, "a new ACK");
+        assert_eq!(
+            notes[12],
+            Some(Note::Retransmission {
+                dupacks: 0,
+                waited_us: 200_000
+            })
+        );
+        assert!(notes[3..=4].iter().all(Option::is_none), "first sendings");
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -50,8 +50,15 @@ impl WireState {
         }
     }
 
-    /// A packet, at `at_us` on the console's clock; returns its number.
-    pub(crate) fn push(&mut self, at_us: u64, socket: Option<SocketId>, frame: Vec<u8>) -> u64 {
+    /// A packet, at `at_us` on the console's clock (`lost`: the impaired link dropped it);
+    /// returns its number.
+    pub(crate) fn push(
+        &mut self,
+        at_us: u64,
+        socket: Option<SocketId>,
+        frame: Vec<u8>,
+        lost: bool,
+    ) -> u64 {
         if self.packets.len() == MAX_PACKETS {
             self.packets.pop_front();
         }
@@ -67,6 +74,7 @@ impl WireState {
             frame,
             segment,
             other,
+            lost,
         };
         let arrow = self.flow.arrow(&captured);
         self.packets.push_back((captured, arrow));
@@ -90,7 +98,11 @@ impl WireState {
     }
 
     pub(crate) fn pcap(&self, epoch_us: u64) -> Vec<u8> {
-        pcap::write(epoch_us, self.packets.iter().map(|(p, _)| p))
+        // The file holds what the capture saw: not the packets the link dropped before the wire.
+        pcap::write(
+            epoch_us,
+            self.packets.iter().map(|(p, _)| p).filter(|p| !p.lost),
+        )
     }
 
     pub(crate) fn set_state(&mut self, id: SocketId, state: KernelState) {

@@ -52,6 +52,7 @@ mod tests {
                 frame: f.clone(),
                 segment: decode(f),
                 other: None,
+                lost: false,
             })
             .collect();
         let file = write(1_700_000_000_000_000, &packets);
