@@ -805,10 +805,10 @@ async fn lab_server_commands_are_checked() {
         ),
         "{err:?}"
     );
-    for server in 1..=8 {
+    for server in 1..=10 {
         start_lab(&mut c, server, tcp_lab(|_| {})).await;
     }
-    // The same id again replaces that server: still eight, with the new settings.
+    // The same id again replaces that server: still ten, with the new settings.
     let spec = tcp_lab(|s| s.recv_buffer = 10);
     c.send(Command::LabStart { server: 1, spec }).await;
     let again = c
@@ -818,7 +818,7 @@ async fn lab_server_commands_are_checked() {
         .await;
     assert!(matches!(again, EventBody::LabStarted { spec, .. } if spec.recv_buffer == 10));
     c.send(Command::LabStart {
-        server: 9,
+        server: 11,
         spec: tcp_lab(|_| {}),
     })
     .await;

@@ -39,7 +39,7 @@ export interface SocketLabOptions {
   /** The console's language. Default: the browser's. */
   lang?: "en" | "zh-CN";
   /** The tab to open with. Default: "echo". */
-  experiment?: "echo" | "sticky" | "empty" | "bigger" | "nobody" | "queue" | "time-wait" | "file" | "others" | "glossary";
+  experiment?: "echo" | "sticky" | "empty" | "bigger" | "nobody" | "queue" | "time-wait" | "file" | "lossy" | "others" | "glossary";
   /** Parts to show besides the current tab's panel. Default: all. */
   panels?: Array<"tabs" | "wire" | "log">;
   /** Colours. Default: "auto" (follows prefers-color-scheme). */

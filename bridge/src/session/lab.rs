@@ -22,9 +22,10 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Lab servers one session may have at once: the experiments use at most 6 (each a listening
-/// socket and a task); 8 leaves room without letting a session hold many ports.
-pub(crate) const MAX_LAB_SERVERS: usize = 8;
+/// Lab servers one session may have at once: the console's experiments use ten ids, one server
+/// each (a listening socket and a task), so a learner who tries every tab still fits; no more,
+/// so a session cannot hold many ports.
+pub(crate) const MAX_LAB_SERVERS: usize = 10;
 
 /// The bounds on a spec: anything else is refused with `bad_spec`.
 const MAX_READ_DELAY_MS: u32 = 10_000;

@@ -67,6 +67,9 @@ pub(crate) async fn run(
     let mut buf = vec![0u8; CLIENT_RECV_BUFFER];
     // When the last datagram left, while no reply has come since.
     let mut waiting: Option<Instant> = None;
+    // Datagrams sent and not answered yet (an echo server answers each once; a duplicating
+    // link may answer twice, hence saturating). Silence counts only while some are unanswered.
+    let mut unanswered: u32 = 0;
     // The pending recvfrom(): when it was entered (after the last send or receive: the
     // tutorial's client sends, then waits), and the room for its report.
     let mut recv_called = clock::now();
@@ -89,6 +92,7 @@ pub(crate) async fn run(
                     match sent {
                         Ok(len) => {
                             route.sent_datagram();
+                            unanswered = unanswered.saturating_add(1);
                             waiting.get_or_insert_with(Instant::now);
                             let body = EventBody::UdpSent { id, local, peer: server, len };
                             slot.send(Some(called), body);
@@ -106,7 +110,10 @@ pub(crate) async fn run(
                 None => return Ok(()),
             },
             got = socket.recv_from(&mut buf) => {
-                waiting = None;
+                // Every datagram answered: no silence to report; otherwise the wait starts
+                // again from this answer (a lossy link loses some and not others).
+                unanswered = unanswered.saturating_sub(1);
+                waiting = (unanswered > 0).then(Instant::now);
                 let slot = recv_slot.take().expect("taken above");
                 match got {
                     Ok((n, from)) => {
@@ -120,6 +127,7 @@ pub(crate) async fn run(
             }
             () = sleep_until(deadline) => {
                 waiting = None;
+                unanswered = 0;
                 let waited_ms = NO_REPLY_AFTER.as_millis() as u64;
                 outbox.push(EventBody::UdpNoReply { id, waited_ms }).await?;
             }

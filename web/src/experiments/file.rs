@@ -23,6 +23,8 @@ pub(crate) struct Run {
     pub(crate) transport: Transport,
     pub(crate) total: u64,
     pub(crate) name: Option<String>,
+    /// Where it goes: the shared echo server, or the lossy link's lab server.
+    pub(crate) to: Target,
 }
 
 /// A picked file being uploaded.
@@ -81,7 +83,13 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
         };
     }
     let size = p.number("size", 1024, 1, MAX_KIB) * 1024;
-    start(m, transport(action), FileSource::Generated { size }, None)
+    start(
+        m,
+        transport(action),
+        FileSource::Generated { size },
+        None,
+        Target::Echo,
+    )
 }
 
 /// Starts a transfer of a picked file's bytes.
@@ -90,7 +98,7 @@ pub(crate) fn upload(m: &mut Model, action: Action, name: String, data: Vec<u8>)
         name: name.clone(),
         size: data.len() as u64,
     };
-    let mut commands = start(m, transport(action), source, Some(name));
+    let mut commands = start(m, transport(action), source, Some(name), Target::Echo);
     if let Some(run) = &m.runs.file {
         m.runs.upload = Some(Upload {
             id: run.id,
@@ -102,11 +110,12 @@ pub(crate) fn upload(m: &mut Model, action: Action, name: String, data: Vec<u8>)
     commands
 }
 
-fn start(
+pub(crate) fn start(
     m: &mut Model,
     transport: Transport,
     source: FileSource,
     name: Option<String>,
+    to: Target,
 ) -> Vec<Command> {
     let mut commands = vec![];
     if let Some(old) = m.runs.file.take() {
@@ -121,11 +130,12 @@ fn start(
         transport,
         total,
         name,
+        to,
     });
     commands.push(Command::FileStart {
         id,
         transport,
-        to: Target::Echo,
+        to,
         source,
         datagram: 1024,
     });

@@ -11,6 +11,7 @@
 pub(crate) mod bigger;
 pub(crate) mod empty;
 pub(crate) mod file;
+pub(crate) mod lossy;
 pub(crate) mod nobody;
 pub(crate) mod others;
 pub(crate) mod queue;
@@ -32,6 +33,9 @@ pub(crate) const CONCURRENT: ServerId = 6;
 pub(crate) const RESTARTABLE: ServerId = 7;
 /// The wire view's "four-way teardown" server (it waits before `close()`).
 pub(crate) const TEARDOWN: ServerId = 8;
+/// The lossy link's servers.
+pub(crate) const LOSSY_TCP: ServerId = 9;
+pub(crate) const LOSSY_UDP: ServerId = 10;
 
 /// The console's tabs: the plain echo console, then one per experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,12 +48,13 @@ pub(crate) enum Tab {
     Queue,
     TimeWait,
     File,
+    Lossy,
     Others,
     Glossary,
 }
 
 impl Tab {
-    pub(crate) const ALL: [Tab; 10] = [
+    pub(crate) const ALL: [Tab; 11] = [
         Tab::Echo,
         Tab::Sticky,
         Tab::Empty,
@@ -58,6 +63,7 @@ impl Tab {
         Tab::Queue,
         Tab::TimeWait,
         Tab::File,
+        Tab::Lossy,
         Tab::Others,
         Tab::Glossary,
     ];
@@ -73,6 +79,7 @@ impl Tab {
             Tab::Queue => "queue",
             Tab::TimeWait => "time-wait",
             Tab::File => "file",
+            Tab::Lossy => "lossy",
             Tab::Others => "others",
             Tab::Glossary => "glossary",
         }
@@ -93,6 +100,7 @@ impl Tab {
             Tab::Queue => x.queue_title,
             Tab::TimeWait => x.tw_title,
             Tab::File => x.file_title,
+            Tab::Lossy => x.lossy_title,
             Tab::Others => x.others_title,
             Tab::Glossary => x.glossary_title,
         }
@@ -110,6 +118,7 @@ impl Tab {
             Tab::Queue => x.queue_intro,
             Tab::TimeWait => x.tw_intro,
             Tab::File => x.file_intro,
+            Tab::Lossy => x.lossy_intro,
             Tab::Others => x.others_intro,
             Tab::Glossary => x.glossary_intro,
         }
@@ -125,6 +134,7 @@ impl Tab {
             Tab::Queue => queue::controls(c),
             Tab::TimeWait => timewait::controls(c),
             Tab::File => file::controls(c),
+            Tab::Lossy => lossy::controls(c),
             Tab::Others | Tab::Glossary => vec![],
         }
     }
@@ -140,6 +150,7 @@ impl Tab {
             Tab::Queue => queue::results(m, c),
             Tab::TimeWait => timewait::results(m, c),
             Tab::File => file::results(m, c),
+            Tab::Lossy => lossy::results(m, c),
             Tab::Others => others::results(m, c),
             Tab::Glossary => glossary(c),
         }
@@ -210,6 +221,10 @@ pub(crate) enum Action {
     FileTcp,
     FileUdp,
     FileCancel,
+    LossyTcp,
+    LossyUdp,
+    LossyFileTcp,
+    LossyFileUdp,
 }
 
 /// The values of an experiment's controls when a button was clicked, by control key.
@@ -248,8 +263,10 @@ pub(crate) struct Block {
 pub(crate) struct Line {
     pub(crate) text: String,
     pub(crate) chips: Vec<String>,
-    /// "ok", "bad", "wait" or "info": for styling and for tests.
+    /// "ok", "bad", "wait", "info" or "chart": for styling and for tests.
     pub(crate) kind: &'static str,
+    /// A chart's values over time (oldest first), drawn as a line; empty for text lines.
+    pub(crate) points: Vec<u64>,
 }
 
 impl Line {
@@ -258,7 +275,13 @@ impl Line {
             text: text.into(),
             chips: vec![],
             kind,
+            points: vec![],
         }
+    }
+
+    pub(crate) fn points(mut self, points: Vec<u64>) -> Line {
+        self.points = points;
+        self
     }
 
     pub(crate) fn chips(mut self, chips: Vec<String>) -> Line {
@@ -284,6 +307,7 @@ pub(crate) struct Runs {
     pub(crate) tw: timewait::Run,
     pub(crate) file: Option<file::Run>,
     pub(crate) upload: Option<file::Upload>,
+    pub(crate) lossy: lossy::Run,
 }
 
 /// Carries out `action` with the experiment's control values; returns the commands to send.
@@ -301,6 +325,9 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
         | Action::TwRestartWithout
         | Action::TwRestartWith => timewait::run(m, action),
         Action::FileTcp | Action::FileUdp | Action::FileCancel => file::run(m, action, p),
+        Action::LossyTcp | Action::LossyUdp | Action::LossyFileTcp | Action::LossyFileUdp => {
+            lossy::run(m, action, p)
+        }
     }
 }
 

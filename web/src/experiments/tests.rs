@@ -26,7 +26,9 @@ fn open_model() -> Model {
             },
             show_other_clients: true,
             capture: Default::default(),
-            impair: Default::default(),
+            impair: protocol::ImpairState::On {
+                available: vec!["loss_pct".into(), "delay_ms".into()],
+            },
             started_unix_us: 0,
         },
     ));
@@ -571,4 +573,146 @@ fn the_glossary_pairs_the_tutorials_terms_in_the_consoles_language() {
     }
     assert!(en.contains("byte stream") && !en.contains("字节流："));
     assert!(zh.contains("字节流") && !zh.contains("byte stream:"));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_lossy_link_starts_impaired_servers_and_reads_what_came_back() {
+    let mut m = open_model();
+    let p = Params::default().with("loss", "30").with("delay", "40");
+    let cmds = m.experiment(Action::LossyTcp, &p);
+    let Command::LabStart {
+        server: LOSSY_TCP,
+        spec,
+    } = &cmds[0]
+    else {
+        panic!("{cmds:?}")
+    };
+    let impair = spec.impair.expect("an impaired link");
+    assert_eq!((impair.loss_pct, impair.delay_ms), (30, 40));
+    let (id, expected) = m.runs.lossy.tcp.clone().unwrap();
+    assert!(matches!(
+        &cmds[2],
+        Command::TcpSendBurst { messages, .. } if messages.len() == lossy::COUNT
+    ));
+    assert_eq!(expected.len(), lossy::COUNT * 1000);
+    // The echo comes back in pieces, whole in the end; TCP_INFO says it retransmitted.
+    apply(
+        &mut m,
+        EventBody::TcpConnected {
+            id,
+            local: "127.0.0.1:50000".parse().unwrap(),
+            peer: "127.0.0.1:40000".parse().unwrap(),
+            connect_us: 1_000_000,
+        },
+    );
+    let (a, b) = expected.split_at(5000);
+    for part in [a, b] {
+        apply(
+            &mut m,
+            EventBody::TcpReceived {
+                id,
+                data: part.to_vec().into(),
+            },
+        );
+    }
+    let info = protocol::TcpInfo {
+        rtt_us: 80_000,
+        cwnd: 4,
+        total_retrans: 3,
+        ..Default::default()
+    };
+    apply(
+        &mut m,
+        EventBody::TcpState {
+            id,
+            state: "ESTABLISHED".into(),
+            info: Some(info),
+            timer_ms: None,
+        },
+    );
+    let blocks = run_results(&m, Tab::Lossy);
+    let out = texts(&blocks);
+    assert!(out.contains("12000 B of 12000 B came back"), "{out}");
+    assert!(out.contains("every byte came back, in order"), "{out}");
+    assert!(
+        out.contains("segments the kernel retransmitted: 3"),
+        "{out}"
+    );
+    assert!(!out.contains("cannot"), "{out}");
+    let chart = blocks[0].lines.iter().find(|l| l.kind == "chart").unwrap();
+    assert_eq!(chart.points, [4]);
+    assert!(chart.text.contains("now 4"), "{}", chart.text);
+
+    // UDP: which numbered datagrams came back, in which order, how often.
+    let cmds = m.experiment(Action::LossyUdp, &p);
+    assert_eq!(cmds.len(), 1 + lossy::COUNT);
+    let id = m.runs.lossy.udp.unwrap();
+    for _ in 0..lossy::COUNT {
+        apply(
+            &mut m,
+            EventBody::UdpSent {
+                id,
+                local: "127.0.0.1:50001".parse().unwrap(),
+                peer: "127.0.0.1:40001".parse().unwrap(),
+                len: 2,
+            },
+        );
+    }
+    for n in ["01", "03", "02", "03", "05"] {
+        apply(
+            &mut m,
+            EventBody::UdpReceived {
+                id,
+                from: "127.0.0.1:40001".parse().unwrap(),
+                data: n.into(),
+            },
+        );
+    }
+    let out = texts(&run_results(&m, Tab::Lossy));
+    assert!(
+        out.contains("12 sent · 4 came back · 1 out of order · 1 twice"),
+        "{out}"
+    );
+    assert!(out.contains("not back yet: #04 #06"), "{out}");
+    apply(
+        &mut m,
+        EventBody::UdpNoReply {
+            id,
+            waited_ms: 2000,
+        },
+    );
+    let out = texts(&run_results(&m, Tab::Lossy));
+    assert!(out.contains("never came back: #04 #06"), "{out}");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn without_impairments_the_lossy_link_says_why_with_the_bridges_hint() {
+    let mut m = Model::new("ws://127.0.0.1:8000/ws");
+    m.bridge_opened();
+    m.apply(Event::new(
+        0,
+        EventBody::Hello {
+            tcp_server: "127.0.0.1:8080".parse().unwrap(),
+            udp_server: "127.0.0.1:8081".parse().unwrap(),
+            tcp_server6: None,
+            udp_server6: None,
+            limits: Limits {
+                max_message: 65536,
+                max_sockets: 16,
+            },
+            show_other_clients: false,
+            capture: Default::default(),
+            impair: protocol::ImpairState::NoPermission {
+                hint: "sudo setcap cap_net_raw,cap_net_admin+ep target/debug/bridge".into(),
+            },
+            started_unix_us: 0,
+        },
+    ));
+    let out = texts(&run_results(&m, Tab::Lossy));
+    assert!(
+        out.contains("This bridge cannot make a lossy link: sudo setcap"),
+        "{out}"
+    );
+    let zh = texts(&Tab::Lossy.results(&m, &crate::i18n::ZH_CN));
+    assert!(zh.contains("无法模拟有损链路：sudo setcap"), "{zh}");
 }

@@ -44,6 +44,14 @@ pub(crate) struct Wire {
     pub reset: &'static str,
     /// {peer_seq}
     pub ack_note: &'static str,
+    /// A packet the impaired link dropped.
+    pub lost: &'static str,
+    /// {n}: a retransmission after duplicate ACKs.
+    pub retrans_fast: &'static str,
+    /// {ms}: a retransmission after no ACK came for that long.
+    pub retrans_timer: &'static str,
+    /// {n}
+    pub dupack: &'static str,
     pub kernel: &'static str,
     /// {n}
     pub layers_title: &'static str,
@@ -112,6 +120,10 @@ pub(crate) static EN: Wire = Wire {
     datagram: "UDP: no handshake, no teardown",
     reset: "reset",
     ack_note: "ack = peer's seq + 1",
+    lost: "✗ lost on the link: it never arrived",
+    retrans_fast: "retransmission after {n} duplicate ACKs (fast retransmit)",
+    retrans_timer: "retransmission: no ACK for {ms} (a timer fired)",
+    dupack: "duplicate ACK #{n}: a segment is missing",
     kernel: "TCP state, from the kernel",
     layers_title: "Layers of packet #{n}",
     hover_hint: "Hover a field to see its bytes.",
@@ -179,6 +191,10 @@ pub(crate) static ZH_CN: Wire = Wire {
     datagram: "UDP：没有握手，也没有挥手",
     reset: "复位",
     ack_note: "ack = 对方的 seq + 1",
+    lost: "✗ 在链路上丢失：没有到达",
+    retrans_fast: "收到 {n} 个重复 ACK 后重传（快速重传）",
+    retrans_timer: "重传：{ms} 内没有收到 ACK（计时器到期）",
+    dupack: "第 {n} 个重复 ACK：有报文段缺失",
     kernel: "TCP 状态（来自内核）",
     layers_title: "数据包 #{n} 的各层",
     hover_hint: "把鼠标移到字段上，查看它对应的字节。",

@@ -51,7 +51,14 @@ pub(crate) struct SockFacts {
     pub(crate) error: Option<Failure>,
     pub(crate) no_reply: bool,
     pub(crate) file: Option<FileFacts>,
+    /// `TCP_INFO` as the bridge reported it while the connection was open, oldest first (the
+    /// lossy link's chart): the newest [`MAX_SAMPLES`].
+    pub(crate) info: std::collections::VecDeque<protocol::TcpInfo>,
 }
+
+/// `TCP_INFO` samples kept per connection: the bridge reports one when a figure changes, at
+/// most every 200 ms, so this is a minute or more of a busy connection.
+pub(crate) const MAX_SAMPLES: usize = 300;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct FileFacts {
@@ -249,6 +256,15 @@ impl Facts {
                 if let Some(lab) = server.and_then(|s| self.labs.get_mut(&s)) {
                     lab.error = error;
                 }
+            }
+            EventBody::TcpState {
+                id, info: Some(i), ..
+            } => {
+                let samples = &mut self.entry(*id).info;
+                if samples.len() == MAX_SAMPLES {
+                    samples.pop_front();
+                }
+                samples.push_back(*i);
             }
             EventBody::Hello { .. }
             | EventBody::UdpDropped { .. }

@@ -2,6 +2,7 @@
 //! its results (drawn from [`Block`]s). Generic: no experiment is special-cased here.
 
 use super::Intent;
+use super::html::Html;
 use crate::experiments::{Block, Control, Params, Tab};
 use crate::i18n::Catalog;
 use wasm_bindgen::JsCast;
@@ -113,36 +114,62 @@ impl Panel {
         if blocks == self.drawn {
             return Ok(());
         }
-        let doc = self.root.owner_document().ok_or("detached")?;
-        self.results.set_text_content(None);
+        let mut h = Html::default();
         for block in &blocks {
-            let b = doc.create_element("div")?;
-            b.set_class_name("sl-block");
-            let title = doc.create_element("h4")?;
-            title.set_text_content(Some(&block.title));
-            let list = doc.create_element("ul")?;
+            h.open("div", &[("class", "sl-block")])
+                .open("h4", &[])
+                .text(&block.title)
+                .close("h4")
+                .open("ul", &[]);
             for line in &block.lines {
-                let li = doc.create_element("li")?;
-                li.set_class_name("sl-line");
-                li.set_attribute("data-kind", line.kind)?;
-                let text = doc.create_element("span")?;
-                text.set_class_name("sl-line-text");
-                text.set_text_content(Some(&line.text));
-                li.append_child(&text)?;
+                h.open("li", &[("class", "sl-line"), ("data-kind", line.kind)])
+                    .span("sl-line-text", &line.text);
                 for chip in &line.chips {
-                    let span = doc.create_element("span")?;
-                    span.set_class_name("sl-chip");
-                    span.set_text_content(Some(chip));
-                    li.append_child(&span)?;
+                    h.span("sl-chip", chip);
                 }
-                list.append_child(&li)?;
+                if !line.points.is_empty() {
+                    chart(&mut h, &line.points, &line.text);
+                }
+                h.close("li");
             }
-            b.append_with_node_2(&title, &list)?;
-            self.results.append_child(&b)?;
+            h.close("ul").close("div");
         }
+        // One call into the browser for all the results (see `html.rs`).
+        self.results.set_inner_html(&h.finish());
         self.drawn = blocks;
         Ok(())
     }
+}
+
+/// Size of a chart, in its own units (the stylesheet scales it to the panel's width).
+const CHART_W: u64 = 300;
+const CHART_H: u64 = 48;
+
+/// Values over time as a line (an inline SVG): oldest on the left, 0 at the bottom, the
+/// largest value at the top. Its accessible name is the line's text (the current value).
+fn chart(h: &mut Html, points: &[u64], label: &str) {
+    let max = points.iter().copied().max().unwrap_or(0).max(1);
+    let step = CHART_W / (points.len() as u64).max(2).saturating_sub(1).max(1);
+    let mut path = String::new();
+    for (i, &v) in points.iter().enumerate() {
+        let x = (i as u64 * step).min(CHART_W);
+        let y = CHART_H - v * CHART_H / max;
+        path += &format!("{}{x},{y}", if i == 0 { "" } else { " " });
+    }
+    let view = format!("0 0 {CHART_W} {CHART_H}");
+    h.open(
+        "svg",
+        &[
+            ("class", "sl-chart"),
+            ("viewBox", &view),
+            ("preserveAspectRatio", "none"),
+            ("role", "img"),
+            ("aria-label", label),
+        ],
+    )
+    .open("polyline", &[("points", &path)])
+    .close("polyline")
+    .close("svg");
 }
 
 /// The input element of a value-holding control: (key, label, element).

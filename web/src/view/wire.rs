@@ -555,10 +555,21 @@ fn arrow_html(
         detail += &format!(" win={win}");
     }
     detail += &format!(" len={}", a.len);
-    let note = if a.note == Some(Note::AckIsSeqPlusOne) {
-        w.ack_note
-    } else {
-        ""
+    let note = match a.note {
+        Some(Note::AckIsSeqPlusOne) => w.ack_note.to_string(),
+        Some(Note::Retransmission { dupacks, .. }) if dupacks > 0 => {
+            fill_owned(w.retrans_fast, &[("n", dupacks.to_string())])
+        }
+        Some(Note::Retransmission { waited_us, .. }) => {
+            fill_owned(w.retrans_timer, &[("ms", micros(waited_us))])
+        }
+        Some(Note::DupAck(n)) => fill_owned(w.dupack, &[("n", n.to_string())]),
+        None => String::new(),
+    };
+    let note_kind = match a.note {
+        Some(Note::Retransmission { .. }) => "retransmission",
+        Some(Note::DupAck(_)) => "dupack",
+        _ => "",
     };
     let number = a.packet.to_string();
     let mut extra = vec![
@@ -575,6 +586,12 @@ fn arrow_html(
     if state.pressed {
         extra.push(("aria-pressed", "true"));
     }
+    if a.lost {
+        extra.push(("data-lost", "true"));
+    }
+    if !note_kind.is_empty() {
+        extra.push(("data-note", note_kind));
+    }
     let class = if state.highlighted {
         "sl-row sl-arrow sl-hl"
     } else {
@@ -590,10 +607,21 @@ fn arrow_html(
     for (class, text) in cells {
         open_cell(html, place, class);
         if class == "sl-mid" {
+            // The arrow, then one line of what it carries (cut with an ellipsis when long; the
+            // whole line is its title).
+            let lost = if a.lost { c.w.lost } else { "" };
+            let all = [detail.trim(), &phase, &note, lost]
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · ");
             html.span("sl-flags", &a.label)
+                .open("span", &[("class", "sl-info"), ("title", &all)])
                 .span("sl-detail", detail.trim())
                 .span("sl-phase", &phase)
-                .span("sl-note", note);
+                .span("sl-note", &note)
+                .span("sl-lost", lost)
+                .close("span");
         } else {
             html.text(&text);
         }

@@ -31,6 +31,15 @@ pub(crate) struct KernelState {
     pub(crate) timer_ms: Option<u64>,
 }
 
+/// What the timeline marked on one connection (see [`WireState::loss_marks`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LossMarks {
+    pub(crate) lost: u64,
+    pub(crate) fast: u64,
+    pub(crate) timer: u64,
+    pub(crate) dupacks: u64,
+}
+
 #[derive(Default)]
 pub(crate) struct WireState {
     packets: VecDeque<(Captured, Option<Arrow>)>,
@@ -80,6 +89,26 @@ impl WireState {
         self.packets.push_back((captured, arrow));
         self.next += 1;
         self.next - 1
+    }
+
+    /// What TCP did about loss on the connection whose client is `client`, from the arrows
+    /// kept: (packets the link dropped, fast retransmits, retransmissions after a timer,
+    /// duplicate ACKs).
+    pub(crate) fn loss_marks(&self, client: std::net::SocketAddr) -> LossMarks {
+        let mut marks = LossMarks::default();
+        for a in self.packets.iter().filter_map(|(_, a)| a.as_ref()) {
+            if a.client != client {
+                continue;
+            }
+            marks.lost += u64::from(a.lost);
+            match a.note {
+                Some(flow::Note::Retransmission { dupacks, .. }) if dupacks > 0 => marks.fast += 1,
+                Some(flow::Note::Retransmission { .. }) => marks.timer += 1,
+                Some(flow::Note::DupAck(_)) => marks.dupacks += 1,
+                _ => {}
+            }
+        }
+        marks
     }
 
     /// The packet numbered `number`, if kept.
