@@ -225,7 +225,7 @@ async fn without_the_privilege_the_bridge_says_how_to_allow_it_and_works() {
     }
     let said: Vec<&str> = banner
         .lines()
-        .filter(|l| l.contains("CAP_NET_RAW"))
+        .filter(|l| l.contains("Live packets") && l.contains("CAP_NET_RAW"))
         .collect();
     assert_eq!(said.len(), 1, "said once: {banner}");
     assert!(

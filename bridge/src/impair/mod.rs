@@ -243,9 +243,17 @@ impl Drop for LinkGuard {
     }
 }
 
-/// The hint for a bridge without the privilege.
-const HINT: &str = "impairments need CAP_NET_ADMIN (and CAP_NET_RAW for duplicates): run as root, \
-                    or once: sudo setcap cap_net_raw,cap_net_admin+ep target/debug/bridge";
+/// The hint for a bridge without the privilege, naming this very binary.
+fn hint() -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "target/debug/bridge".into());
+    format!(
+        "lossy links need the CAP_NET_ADMIN capability: run the bridge as root, or \
+         `sudo setcap cap_net_raw,cap_net_admin+ep {exe}` and start it again (a rebuild drops \
+         the capability)"
+    )
+}
 
 impl Impairments {
     /// Sets up the bridge's tables and its queue (number `queue`: the HTTP port, unique per
@@ -259,7 +267,7 @@ impl Impairments {
     ) {
         let failed = |e: std::io::Error, what: &str| {
             if e.kind() == std::io::ErrorKind::PermissionDenied {
-                ImpairState::NoPermission { hint: HINT.into() }
+                ImpairState::NoPermission { hint: hint() }
             } else {
                 ImpairState::Failed {
                     message: format!("{what}: {e}"),
