@@ -461,14 +461,14 @@ async fn send_cmd(ws: &mut RawWs, cmd: Command) {
 #[tokio::test]
 async fn a_small_descriptor_budget_shares_experiments_and_says_who_waits() {
     let (mut child, banner) = bridge_with_fd_limit(150);
-    // 150 descriptors: 80 for the bridge, 16 for pages, one block of 42 for experiments, and a
+    // 150 descriptors: 80 for the bridge, 16 for pages, one block of 44 for experiments, and a
     // WebSocket each for the rest.
     assert!(
-        banner.contains("150 file descriptors: 12 sessions, 1 of them running experiments at once"),
+        banner.contains("150 file descriptors: 10 sessions, 1 of them running experiments at once"),
         "{banner}"
     );
     assert!(
-        banner.contains("--max-sessions 64 lowered to 12"),
+        banner.contains("--max-sessions 64 lowered to 10"),
         "{banner}"
     );
     let http = banner
