@@ -181,7 +181,6 @@ async fn another_sessions_packets_are_never_delivered() {
 
 #[tokio::test]
 async fn without_the_privilege_the_bridge_says_how_to_allow_it_and_works() {
-    use std::io::{BufRead, BufReader};
     use std::process::{Command as Process, Stdio};
     let bin = env!("CARGO_BIN_EXE_bridge");
     let args = [
@@ -217,12 +216,7 @@ async fn without_the_privilege_the_bridge_says_how_to_allow_it_and_works() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut banner = String::new();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    while !banner.contains("Ctrl-C") {
-        banner += &lines.next().expect("banner").unwrap();
-        banner += "\n";
-    }
+    let banner = common::read_banner(&mut child);
     let said: Vec<&str> = banner
         .lines()
         .filter(|l| l.contains("Live packets") && l.contains("CAP_NET_RAW"))

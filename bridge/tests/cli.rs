@@ -1,6 +1,7 @@
 //! The `bridge` binary as a person runs it: banner, port-in-use error, Ctrl-C.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -58,12 +59,7 @@ fn prints_the_url_and_bound_addresses_and_stops_cleanly_on_ctrl_c() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = String::new();
-    while !banner.contains("Ctrl-C") {
-        banner += &lines.next().expect("banner line").unwrap();
-        banner += "\n";
-    }
+    let banner = common::read_banner(&mut child);
     assert!(banner.contains("Open http://127.0.0.1:"), "{banner}");
     assert!(
         !banner.contains(":0 "),

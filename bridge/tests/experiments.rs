@@ -446,7 +446,8 @@ async fn one_at_a_time_later_clients_wait_and_a_full_accept_queue_leaves_connect
         c.send(Command::TcpConnect { id, to }).await;
         connected(&mut c, id).await;
     }
-    c.until("queue of 6", |b| {
+    // The queue's report may have come while the connects were awaited: it is in `seen`.
+    c.seen_or_until("queue of 6", |b| {
         matches!(
             b,
             EventBody::ListenQueue {
@@ -648,12 +649,14 @@ async fn a_file_over_udp_is_counted_datagram_by_datagram() {
         50_000u64.div_ceil(1024 - 11),
         "numbered datagrams of at most 1024 bytes"
     );
-    assert_eq!(
-        p.recvs + result.lost,
-        p.sends,
-        "every datagram is received or counted lost"
-    );
-    assert_eq!(p.truncated, 0);
+    // On loopback to the shared server (a big receive buffer) every datagram comes back
+    // whole: counted as received, and every byte of the file echoed. (Loss, reordering and
+    // truncation, and the datagrams named as missing, are checked against a real lossy link and
+    // a small-buffer server in lossy.rs.)
+    assert_eq!(p.recvs, p.sends, "{result:?}");
+    assert_eq!(result.lost, 0);
+    assert_eq!(p.bytes_echoed, 50_000);
+    assert_eq!(result.sha256_echoed, result.sha256_expected);
 }
 
 #[tokio::test]

@@ -646,3 +646,144 @@ async fn without_the_privilege_the_bridge_says_what_to_run_and_everything_else_w
         .await;
     let _ = child.kill().await;
 }
+
+/// A known file: numbered lines of letters (so the uppercased echo differs from it).
+fn known_file(size: usize) -> Vec<u8> {
+    let mut file = vec![];
+    let mut n = 0;
+    while file.len() < size {
+        file.extend_from_slice(format!("line {n:05} abcdefghijklmnopqrstuvwxyz\n").as_bytes());
+        n += 1;
+    }
+    file.truncate(size);
+    file
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Uploads `file` through lab server `server` as transfer `id`; returns its result.
+async fn send_file(
+    c: &mut Client,
+    id: SocketId,
+    server: u32,
+    transport: Transport,
+    file: &[u8],
+    datagram: usize,
+) -> protocol::FileResult {
+    c.send(Command::FileStart {
+        id,
+        transport,
+        to: Target::Lab(server),
+        source: protocol::FileSource::Upload {
+            name: "known.txt".into(),
+            size: file.len() as u64,
+        },
+        datagram,
+    })
+    .await;
+    for chunk in file.chunks(32 * 1024) {
+        c.send(Command::FileChunk {
+            id,
+            data: chunk.to_vec().into(),
+        })
+        .await;
+    }
+    read_until(c, "file_done", |c| {
+        c.seen
+            .iter()
+            .any(|e| matches!(e.body, EventBody::FileDone { id: i, .. } if i == id))
+    })
+    .await;
+    c.seen
+        .iter()
+        .find_map(|e| match &e.body {
+            EventBody::FileDone { id: i, result } if *i == id => Some(result.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_file_through_the_lossy_link_tcp_intact_and_udp_names_what_never_came_back() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    if !impair_on(&c) {
+        return;
+    }
+    let file = known_file(100_000);
+    // The hash of what should come back, computed here, not by the bridge.
+    let expected = sha256_hex(&file.to_ascii_uppercase());
+
+    // TCP through 10 % loss: the same bytes come back; the kernel retransmitted.
+    let lossy = Impair {
+        loss_pct: 10,
+        seed: 4,
+        ..Impair::default()
+    };
+    start(&mut c, 1, spec(Transport::Tcp, lossy)).await;
+    let tcp = send_file(&mut c, 1, 1, Transport::Tcp, &file, 1024).await;
+    assert_eq!(tcp.sha256_expected, expected);
+    assert_eq!(tcp.sha256_echoed, expected, "every byte, in order");
+    assert!(tcp.retransmitted.is_some_and(|n| n > 0), "{tcp:?}");
+
+    // UDP through 20 % loss and some reordering: what never came back is named, and it is
+    // exactly what the link dropped — read from the lost packets' own bytes, either way.
+    let udp_link = Impair {
+        loss_pct: 20,
+        reorder_pct: 10,
+        seed: 4,
+        ..Impair::default()
+    };
+    let port = start(&mut c, 2, spec(Transport::Udp, udp_link)).await;
+    let udp = send_file(&mut c, 2, 2, Transport::Udp, &file, 1024).await;
+    let p = &udp.progress;
+    assert_eq!(udp.sha256_expected, expected);
+    assert_eq!(p.sends, 100_000u64.div_ceil(1024 - 11));
+    let mut dropped: Vec<u64> = c
+        .seen
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Packet {
+                data, lost: true, ..
+            } => {
+                let packet = SlicedPacket::from_ethernet(&data.0).ok()?;
+                match packet.transport? {
+                    TransportSlice::Udp(u)
+                        if u.source_port() == port || u.destination_port() == port =>
+                    {
+                        // Each datagram starts with its number: "0000000012:".
+                        std::str::from_utf8(u.payload().get(..10)?).ok()?.parse().ok()
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .collect();
+    dropped.sort();
+    dropped.dedup();
+    assert!(!dropped.is_empty(), "the link dropped some");
+    assert_eq!(udp.lost, dropped.len() as u64, "lost = what the link dropped");
+    assert_eq!(p.recvs, p.sends - udp.lost);
+    assert_eq!(udp.missing, dropped[..dropped.len().min(20)], "named");
+    assert_ne!(udp.sha256_echoed, expected, "the echo is not the file");
+
+    // A server that reads 512 bytes of 1024-byte datagrams: every echo is cut to what the
+    // server read (its header and 501 bytes of file), and each is counted truncated.
+    let small = LabSpec {
+        recv_buffer: 512,
+        ..LabSpec::tutorial(Transport::Udp)
+    };
+    start(&mut c, 3, small).await;
+    let cut = send_file(&mut c, 3, 3, Transport::Udp, &file[..20_000], 1024).await;
+    let p = &cut.progress;
+    assert_eq!(p.recvs, p.sends, "nothing lost on a perfect link");
+    assert_eq!(p.bytes_echoed, p.recvs * (512 - 11));
+    assert_eq!(p.truncated, p.recvs);
+}

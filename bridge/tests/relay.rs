@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{connect, lab, lab_with};
+use common::{PATIENCE, connect, lab, lab_with};
 use protocol::{CloseBy, Command, ErrorCode, EventBody, ServerSide};
 use std::time::Duration;
 
@@ -419,9 +419,24 @@ async fn a_closed_tab_closes_its_connections_and_the_lab_keeps_serving() {
     let lab = lab().await;
     let mut a = connect(&lab).await;
     a.send(Command::tcp_connect(1)).await;
-    a.until("connected", |e| matches!(e, EventBody::TcpConnected { .. }))
-        .await;
+    let EventBody::TcpConnected { local, .. } = a
+        .until("connected", |e| matches!(e, EventBody::TcpConnected { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    // The kernel has the connection, ESTABLISHED (`ss` reads its table on its own) …
+    assert!(established(local.port()), "ss lists the open connection");
     drop(a); // no close frame: the tab just vanished
+    // … and the bridge closes it: the kernel no longer lists it as established, from either end.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while established(local.port()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the vanished tab's connection is still open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut b = connect(&lab).await;
     b.send(Command::tcp_connect(1)).await;
     b.send(Command::TcpSend {
@@ -433,4 +448,14 @@ async fn a_closed_tab_closes_its_connections_and_the_lab_keeps_serving() {
         .until("echo", |e| matches!(e, EventBody::TcpReceived { .. }))
         .await;
     assert_eq!(data_of(&echo), b"NEXT");
+}
+
+/// Whether `ss` lists an ESTABLISHED TCP connection with `port` at either end.
+fn established(port: u16) -> bool {
+    let filter = format!("( sport = :{port} or dport = :{port} )");
+    let out = std::process::Command::new("ss")
+        .args(["-tnH", "state", "established", &filter])
+        .output()
+        .expect("ss (iproute2) runs");
+    !String::from_utf8_lossy(&out.stdout).trim().is_empty()
 }

@@ -164,7 +164,11 @@ test("sending a file: 1 MiB over TCP comes back with a matching SHA-256; a picke
   const counts = await waitLine(panel, /datagrams: \d+ sent · \d+ received · \d+ lost/);
   const [, sent, received, lost] = counts.match(/(\d+) sent · (\d+) received · (\d+) lost/).map(Number);
   assert.equal(sent, Math.ceil(65536 / 1013));
-  assert.equal(received + lost, sent);
+  // On loopback to the shared server nothing is lost: every datagram came back, and the
+  // echoed bytes hash as the file's. (Loss itself is checked through a real lossy link.)
+  assert.equal(received, sent);
+  assert.equal(lost, 0);
+  await waitLine(panel, "match: the file came back intact");
   await page.close();
 });
 

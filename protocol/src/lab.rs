@@ -227,6 +227,14 @@ pub struct FileResult {
     /// UDP: datagrams sent but never echoed within the wait.
     #[serde(default)]
     pub lost: u64,
+    /// UDP: the numbers (from 0) of the first datagrams that never came back, at most 20, in
+    /// order; numbers past 65,535 are counted in `lost` but not listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<u64>,
+    /// TCP: the segments the kernel retransmitted during the transfer (`TCP_INFO`'s
+    /// `total_retrans`), e.g. through a lossy link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retransmitted: Option<u32>,
     pub elapsed_us: u64,
     pub cancelled: bool,
 }

@@ -164,6 +164,26 @@ struct Tally {
     progress: FileProgress,
     expected: Sha256,
     echoed: Sha256,
+    /// UDP: which of the first [`TRACKED`] datagrams came back, one bit each (8 KiB at most,
+    /// allocated as they are sent).
+    arrived: Vec<u64>,
+    /// TCP: `TCP_INFO`'s retransmissions at the end.
+    retransmitted: Option<u32>,
+}
+
+/// UDP datagrams whose return is tracked one by one, to name the ones that never came back.
+const TRACKED: u64 = 65_536;
+/// How many missing datagrams a result names.
+const LISTED: usize = 20;
+
+impl Tally {
+    /// The numbers of the first datagrams that did not come back (at most [`LISTED`]).
+    fn missing(&self) -> Vec<u64> {
+        (0..self.progress.sends.min(TRACKED))
+            .filter(|&n| self.arrived.get((n / 64) as usize).is_none_or(|w| w >> (n % 64) & 1 == 0))
+            .take(LISTED)
+            .collect()
+    }
 }
 
 fn hex(digest: impl AsRef<[u8]>) -> String {
@@ -198,11 +218,14 @@ pub(crate) async fn run(
         }
         Err(Failure::Gone) => return Err(SessionGone),
     };
+    let missing = if lost > 0 { tally.missing() } else { vec![] };
     let result = FileResult {
+        missing,
         progress: tally.progress,
         sha256_expected: hex(tally.expected.finalize()),
         sha256_echoed: hex(tally.echoed.finalize()),
         lost,
+        retransmitted: tally.retransmitted,
         elapsed_us: started.elapsed().as_micros() as u64,
         cancelled,
     };
@@ -293,8 +316,11 @@ async fn tcp(
         Ok::<(), Failure>(())
     };
     let cancelled = drive(id, writer, reader, &lock, outbox).await?;
+    let retransmitted = crate::kernel::tcp_info::read(std::os::fd::AsRawFd::as_raw_fd(wr.as_ref()))
+        .map(|(_, info)| info.total_retrans);
     drop(wr);
-    let tally = tally.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut tally = tally.into_inner().unwrap_or_else(|e| e.into_inner());
+    tally.retransmitted = retransmitted;
     Ok((tally, 0, cancelled))
 }
 
@@ -366,7 +392,8 @@ async fn udp(
     let lock = || tally.lock().unwrap_or_else(|e| e.into_inner());
     let chunk = datagram - HEADER;
     // Every datagram carries `chunk` bytes of the file but the last, which carries the rest:
-    // an echo shorter than that was truncated. Constant state, however many datagrams.
+    // an echo shorter than that was truncated. Bounded state, however many datagrams: one bit
+    // per datagram for the first TRACKED (to name the missing ones), counters for the rest.
     let last_len = std::sync::atomic::AtomicU64::new(u64::MAX);
     let finished_sending = std::sync::atomic::AtomicBool::new(false);
 
@@ -445,6 +472,13 @@ async fn udp(
             t.progress.recvs += 1;
             t.progress.bytes_echoed += data.len() as u64;
             if let Some(seq) = seq {
+                if seq < TRACKED {
+                    let word = (seq / 64) as usize;
+                    if t.arrived.len() <= word {
+                        t.arrived.resize(word + 1, 0);
+                    }
+                    t.arrived[word] |= 1 << (seq % 64);
+                }
                 if highest.is_some_and(|h| seq < h) {
                     t.progress.reordered += 1;
                 }

@@ -157,11 +157,33 @@ impl Client {
         got
     }
 
-    /// Asserts that no event arrives for a short while (used only to show *absence*).
+    /// Asserts that no event arrives for a short while and the WebSocket stays open (used
+    /// only to show *absence*: a closed or failed socket would be silent too).
     pub async fn quiet_for(&mut self, wait: Duration) {
-        if let Ok(Some(Ok(frame))) = tokio::time::timeout(wait, self.ws.next()).await {
-            panic!("expected no event, got {frame:?}");
+        let end = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(end, self.ws.next()).await {
+                Err(_) => return,
+                // The bridge's keep-alive is not an event.
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(Some(Ok(frame))) => panic!("expected no event, got {frame:?}"),
+                Ok(Some(Err(e))) => panic!("expected a quiet, open WebSocket; it failed: {e}"),
+                Ok(None) => panic!("expected a quiet, open WebSocket; it closed"),
+            }
         }
+    }
+
+    /// Like [`Client::until`], but an event that already came counts too: `seen` keeps every
+    /// event, so waiting for one never loses another that arrived first.
+    pub async fn seen_or_until(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&EventBody) -> bool,
+    ) -> EventBody {
+        if let Some(e) = self.seen.iter().find(|e| pred(&e.body)) {
+            return e.body.clone();
+        }
+        self.until(what, pred).await
     }
 
     /// Reads until the bridge closes the WebSocket; returns its close frame's code and reason
@@ -189,6 +211,39 @@ impl Client {
 
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
+    }
+}
+
+/// Reads a spawned bridge's banner (through "Press Ctrl-C") from its stdout, giving up after
+/// [`PATIENCE`] instead of hanging on a child that never prints it.
+pub fn read_banner(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut banner = String::new();
+        let mut lines = std::io::BufReader::new(stdout).lines().map_while(Result::ok);
+        for line in lines.by_ref() {
+            banner += &line;
+            banner += "\n";
+            if line.contains("Ctrl-C") {
+                break;
+            }
+        }
+        let _ = tx.send(banner);
+        // Keep reading: a closed pipe would make the bridge's later lines ("Stopping…") fail.
+        lines.for_each(drop);
+    });
+    match rx.recv_timeout(PATIENCE) {
+        Ok(banner) if banner.contains("Ctrl-C") => banner,
+        Ok(partial) => {
+            let _ = child.kill();
+            panic!("the bridge stopped before its banner ended: {partial}")
+        }
+        Err(_) => {
+            let _ = child.kill();
+            panic!("no banner within {PATIENCE:?}")
+        }
     }
 }
 

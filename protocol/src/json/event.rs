@@ -346,6 +346,8 @@ impl FromJson for FileResult {
                 sha256_expected: o.get("sha256_expected")?,
                 sha256_echoed: o.get("sha256_echoed")?,
                 lost: o.or("lost", 0)?,
+                missing: o.or("missing", vec![])?,
+                retransmitted: o.opt("retransmitted")?,
                 elapsed_us: o.get("elapsed_us")?,
                 cancelled: o.get("cancelled")?,
             })

@@ -265,6 +265,8 @@ fn sample_events() -> Vec<EventBody> {
                 sha256_expected: "AB".into(),
                 sha256_echoed: "CD".into(),
                 lost: 3,
+                missing: vec![0, 7, 65_535],
+                retransmitted: Some(4),
                 elapsed_us: 1_000_000,
                 cancelled: true,
             },

@@ -201,6 +201,15 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
             ];
             let kind = if result.lost > 0 { "bad" } else { "ok" };
             lines.push(Line::new(kind, fill_owned(x.file_udp_counts, &counts)));
+            if !result.missing.is_empty() {
+                let chips = result.missing.iter().map(|n| format!("#{n}")).collect();
+                lines.push(Line::new("bad", x.lossy_udp_missing).chips(chips));
+            }
+        }
+        if let Some(n) = result.retransmitted {
+            let kind = if n > 0 { "ok" } else { "info" };
+            let n = n.to_string();
+            lines.push(Line::new(kind, fill(x.lossy_retrans, &[("n", &n)])));
         }
         let expected = &result.sha256_expected;
         let echoed = &result.sha256_echoed;

@@ -479,6 +479,8 @@ fn a_file_transfer_reports_progress_and_the_hash_verdict() {
         sha256_expected: "ab".into(),
         sha256_echoed: "ab".into(),
         lost: 0,
+        missing: vec![],
+        retransmitted: Some(2),
         elapsed_us: 1000,
         cancelled: false,
     };
@@ -486,6 +488,10 @@ fn a_file_transfer_reports_progress_and_the_hash_verdict() {
     let out = texts(&run_results(&m, Tab::File));
     assert!(
         out.contains("2048 B sent, 2048 B echoed, of 2048 B"),
+        "{out}"
+    );
+    assert!(
+        out.contains("segments the kernel retransmitted: 2"),
         "{out}"
     );
     assert!(out.contains("35 send() calls"), "{out}");
