@@ -758,7 +758,10 @@ async fn a_file_through_the_lossy_link_tcp_intact_and_udp_names_what_never_came_
                         if u.source_port() == port || u.destination_port() == port =>
                     {
                         // Each datagram starts with its number: "0000000012:".
-                        std::str::from_utf8(u.payload().get(..10)?).ok()?.parse().ok()
+                        std::str::from_utf8(u.payload().get(..10)?)
+                            .ok()?
+                            .parse()
+                            .ok()
                     }
                     _ => None,
                 }
@@ -769,7 +772,11 @@ async fn a_file_through_the_lossy_link_tcp_intact_and_udp_names_what_never_came_
     dropped.sort();
     dropped.dedup();
     assert!(!dropped.is_empty(), "the link dropped some");
-    assert_eq!(udp.lost, dropped.len() as u64, "lost = what the link dropped");
+    assert_eq!(
+        udp.lost,
+        dropped.len() as u64,
+        "lost = what the link dropped"
+    );
     assert_eq!(p.recvs, p.sends - udp.lost);
     assert_eq!(udp.missing, dropped[..dropped.len().min(20)], "named");
     assert_ne!(udp.sha256_echoed, expected, "the echo is not the file");

@@ -180,7 +180,11 @@ impl Tally {
     /// The numbers of the first datagrams that did not come back (at most [`LISTED`]).
     fn missing(&self) -> Vec<u64> {
         (0..self.progress.sends.min(TRACKED))
-            .filter(|&n| self.arrived.get((n / 64) as usize).is_none_or(|w| w >> (n % 64) & 1 == 0))
+            .filter(|&n| {
+                self.arrived
+                    .get((n / 64) as usize)
+                    .is_none_or(|w| w >> (n % 64) & 1 == 0)
+            })
             .take(LISTED)
             .collect()
     }

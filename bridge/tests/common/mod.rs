@@ -222,7 +222,9 @@ pub fn read_banner(child: &mut std::process::Child) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut banner = String::new();
-        let mut lines = std::io::BufReader::new(stdout).lines().map_while(Result::ok);
+        let mut lines = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok);
         for line in lines.by_ref() {
             banner += &line;
             banner += "\n";
