@@ -193,7 +193,8 @@ async fn max_message_bounds_every_way_in() {
 async fn lab_specs_out_of_range_are_refused_naming_the_server_and_the_limit() {
     let lab = lab_with(&[]).await;
     let mut c = connect(&lab).await;
-    let cases: [(u32, fn(&mut LabSpec), &str); 4] = [
+    type Case = (u32, fn(&mut LabSpec), &'static str);
+    let cases: [Case; 4] = [
         (4, |s| s.recv_buffer = 0, "recv_buffer is 1 to 65536"),
         (5, |s| s.recv_buffer = 65_537, "recv_buffer is 1 to 65536"),
         (6, |s| s.backlog = 129, "backlog is at most 128"),
