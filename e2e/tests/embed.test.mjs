@@ -111,6 +111,10 @@ test("a page on another origin is accepted with --allow-origin and refused witho
       server.listen(Number(new URL(origin).port), "127.0.0.1");
       await once(server, "listening");
       const page = await browser.newPage();
+      // What the browser's WebSocket attempts met: a refusal is the bridge's 403, not a dead
+      // address (which would also leave the console retrying).
+      const refusals = [];
+      page.on("websocket", (ws) => ws.on("socketerror", (e) => refusals.push(String(e))));
       await page.goto(`${origin}/`);
       const lab = page.locator("#lab");
       if (accepted) {
@@ -122,6 +126,7 @@ test("a page on another origin is accepted with --allow-origin and refused witho
         // it says so and keeps retrying, and the host page is unharmed.
         await lab.locator('.sl-status[data-state="retrying"]').waitFor({ timeout: PATIENCE });
         assert.equal(await lab.locator('.sl-status[data-state="open"]').count(), 0);
+        assert.ok(refusals.some((e) => e.includes("403")), `refused by the bridge: ${refusals}`);
       }
       await page.close();
       server.close();

@@ -179,6 +179,21 @@ test("a data segment and its message in the log select each other; the pcap down
   const file = await readFile(await download.path());
   assert.equal(file.readUInt32LE(0), 0xa1b2c3d4, "pcap magic");
   assert.equal(file.readUInt32LE(20), 1, "Ethernet link type");
-  assert.ok(file.length > 24 + 16 * 3, "packets are in it");
+  // Every record, read as Wireshark would: a 16-byte header, then an Ethernet frame carrying
+  // IPv4 or IPv6, whole (captured length = original length), ending exactly at the file's end.
+  const frames = [];
+  for (let at = 24; at < file.length; ) {
+    const incl = file.readUInt32LE(at + 8);
+    const orig = file.readUInt32LE(at + 12);
+    assert.equal(incl, orig, "whole frames");
+    const frame = file.subarray(at + 16, at + 16 + incl);
+    assert.equal(frame.length, incl, "a record runs past the end of the file");
+    assert.ok([0x0800, 0x86dd].includes(frame.readUInt16BE(12)), "IPv4 or IPv6");
+    frames.push(frame);
+    at += 16 + incl;
+  }
+  assert.ok(frames.length >= 7, `a handshake, the message and its echo: ${frames.length}`);
+  assert.ok(frames.some((f) => f.includes(Buffer.from("hello socket"))), "the message");
+  assert.ok(frames.some((f) => f.includes(Buffer.from("HELLO SOCKET"))), "the echo");
   await page.close();
 });
