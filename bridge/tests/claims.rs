@@ -243,3 +243,50 @@ async fn lab_specs_out_of_range_are_refused_naming_the_server_and_the_limit() {
     let refused = std::net::TcpStream::connect(addr).unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 }
+
+#[tokio::test]
+async fn other_clients_over_udp_are_shown_with_their_datagrams() {
+    let lab = lab_with(&["--show-other-clients"]).await;
+    let mut c = connect(&lab).await;
+    // `nc -u`, as a plain socket outside any session.
+    let nc = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    nc.send_to(b"from nc", lab.udp_addr()).await.unwrap();
+    let mut echo = [0u8; 16];
+    let (n, _) = tokio::time::timeout(PATIENCE, nc.recv_from(&mut echo))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&echo[..n], b"FROM NC");
+    let seen = c
+        .until("the other client's datagram", |b| {
+            matches!(
+                b,
+                EventBody::OtherClient {
+                    op: protocol::ServerSide::RecvFrom { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    let EventBody::OtherClient {
+        transport,
+        client,
+        op: protocol::ServerSide::RecvFrom { data, size, .. },
+    } = seen
+    else {
+        unreachable!()
+    };
+    assert_eq!(transport, Transport::Udp);
+    assert_eq!(client, nc.local_addr().unwrap());
+    assert_eq!((data.0.as_slice(), size), (&b"from nc"[..], 7));
+    c.until("its echo", |b| {
+        matches!(
+            b,
+            EventBody::OtherClient {
+                op: protocol::ServerSide::SendTo { len: 7, .. },
+                ..
+            }
+        )
+    })
+    .await;
+}
