@@ -589,6 +589,40 @@ async fn the_active_closer_keeps_time_wait_and_only_so_reuseaddr_restarts_on_the
     );
 }
 
+#[tokio::test]
+async fn time_wait_keeps_the_first_servers_setting_so_reuseaddr_alone_cannot_restart_it() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    // The first server without SO_REUSEADDR; the connection it accepted inherits that.
+    start_lab(&mut c, 1, tcp_lab(|s| s.reuseaddr = false)).await;
+    c.send(Command::TcpConnect {
+        id: 1,
+        to: Target::Lab(1),
+    })
+    .await;
+    connected(&mut c, 1).await;
+    c.send(Command::LabCloseClients { server: 1 }).await;
+    c.seen_or_until("TIME_WAIT", |b| {
+        matches!(b, EventBody::KernelSockets { sockets, .. } if sockets.iter().any(|s| s.state == "TIME_WAIT"))
+    })
+    .await;
+    // Now even a restart *with* SO_REUSEADDR fails: the TIME_WAIT socket does not have it.
+    c.send(Command::LabRestart {
+        server: 1,
+        reuseaddr: true,
+    })
+    .await;
+    let err = c
+        .until("bind error", |b| {
+            matches!(b, EventBody::Error { .. } | EventBody::LabStarted { .. })
+        })
+        .await;
+    let EventBody::Error { os: Some(os), .. } = &err else {
+        panic!("the restart must fail: {err:?}")
+    };
+    assert_eq!(os.name, "EADDRINUSE");
+}
+
 // ---- 7. Sending a file ----
 
 #[tokio::test]

@@ -146,6 +146,21 @@ test("TIME_WAIT: the server closes first; restarting needs SO_REUSEADDR", async 
   await waitLine(panel, "EADDRINUSE");
   await panel.getByRole("button", { name: "Restart with SO_REUSEADDR" }).click();
   await waitLine(panel, "server: listening on");
+  // The server log says who closed first: the server (its FIN went first on the wire).
+  await page.locator('[role=log] li[data-kind="server"]', { hasText: "closes first" }).first().waitFor({ timeout: PATIENCE });
+  await page.close();
+});
+
+test("TIME_WAIT keeps the first server's setting: without SO_REUSEADDR there, a restart with it fails too", async () => {
+  const page = await console_();
+  const panel = await openTab(page, "TIME_WAIT", "time-wait");
+  await panel.getByLabel("First server").selectOption("without");
+  await panel.getByRole("button", { name: "Connect a client" }).click();
+  await waitLine(panel, "ESTABLISHED");
+  await panel.getByRole("button", { name: "Server closes first" }).click();
+  await waitLine(panel, /TIME_WAIT · \d+ s left/);
+  await panel.getByRole("button", { name: "Restart with SO_REUSEADDR" }).click();
+  await waitLine(panel, "EADDRINUSE");
   await page.close();
 });
 

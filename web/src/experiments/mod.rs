@@ -323,7 +323,7 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
         Action::TwConnect
         | Action::TwServerClose
         | Action::TwRestartWithout
-        | Action::TwRestartWith => timewait::run(m, action),
+        | Action::TwRestartWith => timewait::run(m, action, p),
         Action::FileTcp | Action::FileUdp | Action::FileCancel => file::run(m, action, p),
         Action::LossyTcp | Action::LossyUdp | Action::LossyFileTcp | Action::LossyFileUdp => {
             lossy::run(m, action, p)

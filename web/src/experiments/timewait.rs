@@ -1,6 +1,6 @@
 //! 6. TIME_WAIT after the server's active close, and restarting with or without SO_REUSEADDR.
 
-use super::{Action, Block, Control, Line, RESTARTABLE};
+use super::{Action, Block, Control, Line, Params, RESTARTABLE};
 use crate::i18n::{Catalog, fill};
 use crate::model::Model;
 use protocol::{Command, LabSpec, SocketId, Target, Transport};
@@ -14,6 +14,11 @@ pub(crate) struct Run {
 pub(crate) fn controls(c: &Catalog) -> Vec<Control> {
     let x = c.x;
     vec![
+        Control::Select {
+            key: "first",
+            label: x.tw_first,
+            options: vec![("with", x.tw_first_with), ("without", x.tw_first_without)],
+        },
         Control::Button {
             label: x.tw_connect,
             action: Action::TwConnect,
@@ -33,13 +38,25 @@ pub(crate) fn controls(c: &Catalog) -> Vec<Control> {
     ]
 }
 
-pub(crate) fn run(m: &mut Model, action: Action) -> Vec<Command> {
+pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
     let server = RESTARTABLE;
     let mut commands = vec![];
+    // The server the client connects to: with SO_REUSEADDR (the tutorial's) or without. The
+    // connection it accepts — and so its TIME_WAIT — keeps that setting.
+    let reuseaddr = p.text("first") != "without";
     if !m.runs.tw.started {
-        let spec = LabSpec::tutorial(Transport::Tcp);
+        let spec = LabSpec {
+            reuseaddr,
+            ..LabSpec::tutorial(Transport::Tcp)
+        };
         commands.push(Command::LabStart { server, spec });
         m.runs.tw.started = true;
+    } else if action == Action::TwConnect
+        && m.facts()
+            .lab(server)
+            .is_some_and(|l| l.spec.reuseaddr != reuseaddr)
+    {
+        commands.push(Command::LabRestart { server, reuseaddr });
     }
     match action {
         Action::TwConnect => {

@@ -87,6 +87,9 @@ pub(crate) struct Exp {
 
     pub tw_title: &'static str,
     pub tw_intro: &'static str,
+    pub tw_first: &'static str,
+    pub tw_first_with: &'static str,
+    pub tw_first_without: &'static str,
     pub tw_connect: &'static str,
     pub tw_server_close: &'static str,
     pub tw_restart_without: &'static str,
@@ -233,7 +236,10 @@ pub(crate) static EN: Exp = Exp {
     queue_closed: "closed",
 
     tw_title: "TIME_WAIT",
-    tw_intro: "Whoever closes first (the active close) keeps the connection in TIME_WAIT for about a minute, so that late packets of the old connection cannot be mistaken for a new one. Here the server closes first. Restarting it on the same port without SO_REUSEADDR then fails with \"address already in use\"; with SO_REUSEADDR, as in the tutorial, it succeeds.",
+    tw_intro: "Whoever closes first (the active close) keeps the connection in TIME_WAIT for about a minute, so that late packets of the old connection cannot be mistaken for a new one. Here the server closes first. Restarting it on the same port without SO_REUSEADDR then fails with \"address already in use\"; with SO_REUSEADDR, as in the tutorial, it succeeds — but only if the server that accepted the connection had SO_REUSEADDR too: the TIME_WAIT socket keeps that server's setting. Try it: first server without SO_REUSEADDR, connect, server closes first, restart with SO_REUSEADDR.",
+    tw_first: "First server",
+    tw_first_with: "with SO_REUSEADDR (the tutorial's)",
+    tw_first_without: "without SO_REUSEADDR",
     tw_connect: "Connect a client",
     tw_server_close: "Server closes first",
     tw_restart_without: "Restart without SO_REUSEADDR",
@@ -363,7 +369,10 @@ pub(crate) static ZH_CN: Exp = Exp {
     queue_closed: "已关闭",
 
     tw_title: "TIME_WAIT",
-    tw_intro: "先关闭的一方（主动关闭）会让连接在 TIME_WAIT 状态停留约一分钟，以免旧连接迟到的报文被当成新连接的。这里由服务端先关闭。之后不设置 SO_REUSEADDR 就在同一端口重启，会以“地址已被使用”失败；像教程那样设置 SO_REUSEADDR，就能成功。",
+    tw_intro: "先关闭的一方（主动关闭）会让连接在 TIME_WAIT 状态停留约一分钟，以免旧连接迟到的报文被当成新连接的。这里由服务端先关闭。之后不设置 SO_REUSEADDR 就在同一端口重启，会以“地址已被使用”失败；像教程那样设置 SO_REUSEADDR，就能成功——但前提是接受这个连接的服务端也设置了 SO_REUSEADDR：处于 TIME_WAIT 的套接字沿用那个服务端的设置。试试看：第一个服务端不设置 SO_REUSEADDR，连接，服务端先关闭，再带 SO_REUSEADDR 重启。",
+    tw_first: "第一个服务端",
+    tw_first_with: "设置 SO_REUSEADDR（教程的做法）",
+    tw_first_without: "不设置 SO_REUSEADDR",
     tw_connect: "连接一个客户端",
     tw_server_close: "服务端先关闭",
     tw_restart_without: "不带 SO_REUSEADDR 重启",
