@@ -169,15 +169,21 @@ test("sending a file: 1 MiB over TCP comes back with a matching SHA-256; a picke
   const panel = await openTab(page, "Sending a file", "file");
   await panel.getByRole("button", { name: "Send file via TCP" }).click();
   await waitLine(panel, "1048576 B sent, 1048576 B echoed, of 1048576 B");
-  await waitLine(panel, "match: the file came back intact");
+  await waitLine(panel, "match: the echo is the file uppercased, byte for byte");
 
   const text = "line one\nline two\nsin newline at the end";
   await panel.getByLabel("File", { exact: true }).setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from(text) });
   await panel.getByRole("button", { name: "Send file via TCP" }).click();
   await panel.locator(".sl-block h4", { hasText: "TCP · notes.txt" }).waitFor({ timeout: PATIENCE });
   await waitLine(panel, `${text.length} B sent, ${text.length} B echoed`);
-  await waitLine(panel, "3 send() calls");
-  await waitLine(panel, "match: the file came back intact");
+  await waitLine(panel, "client: 3 send() calls");
+  await waitLine(panel, "match: the echo is the file uppercased, byte for byte");
+  // The words are checked against a hash computed here: of the file, uppercased.
+  const { createHash } = await import("node:crypto");
+  const upper = createHash("sha256").update(Buffer.from(text).toString("latin1").toUpperCase(), "latin1").digest("hex");
+  await waitLine(panel, `SHA-256 of what came back: ${upper}`);
+  // Starting this second transfer cancelled nothing: no error about the finished first one.
+  assert.equal(await page.locator('[role=log] li[data-kind="error"]').count(), 0);
 
   await panel.getByLabel("File", { exact: true }).setInputFiles([]);
   await panel.getByLabel("Or a generated file of (KiB)").fill("64");
@@ -189,7 +195,7 @@ test("sending a file: 1 MiB over TCP comes back with a matching SHA-256; a picke
   // echoed bytes hash as the file's. (Loss itself is checked through a real lossy link.)
   assert.equal(received, sent);
   assert.equal(lost, 0);
-  await waitLine(panel, "match: the file came back intact");
+  await waitLine(panel, "match: the echo is the file uppercased, byte for byte");
   await page.close();
 });
 

@@ -118,8 +118,16 @@ pub(crate) fn start(
     to: Target,
 ) -> Vec<Command> {
     let mut commands = vec![];
+    // A transfer still running is cancelled; a finished one has nothing left to cancel.
     if let Some(old) = m.runs.file.take() {
-        commands.push(Command::FileCancel { id: old.id });
+        let done = m
+            .facts()
+            .socket(old.id)
+            .and_then(|f| f.file.as_ref())
+            .is_some_and(|f| f.result.is_some());
+        if !done {
+            commands.push(Command::FileCancel { id: old.id });
+        }
     }
     let total = match &source {
         FileSource::Generated { size } | FileSource::Upload { size, .. } => *size,
@@ -225,8 +233,13 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         } else {
             lines.push(Line::new("bad", x.file_differ));
         }
-        // Bytes per microsecond are megabytes per second.
-        let rate = format!("{} MB/s", fixed(p.bytes_sent, result.elapsed_us, 1));
+        // Bytes per microsecond are megabytes per second; under one, kilobytes (a small file
+        // would otherwise say "0.0 MB/s").
+        let rate = if p.bytes_sent >= result.elapsed_us {
+            format!("{} MB/s", fixed(p.bytes_sent, result.elapsed_us, 1))
+        } else {
+            format!("{} KB/s", fixed(p.bytes_sent * 1000, result.elapsed_us, 1))
+        };
         lines.push(Line::new("info", fill(x.file_rate, &[("rate", &rate)])));
     }
     lines.extend(super::error_line(m, c, run.id));

@@ -494,8 +494,17 @@ fn a_file_transfer_reports_progress_and_the_hash_verdict() {
         out.contains("segments the kernel retransmitted: 2"),
         "{out}"
     );
-    assert!(out.contains("35 send() calls"), "{out}");
-    assert!(out.contains("match: the file came back intact"), "{out}");
+    assert!(out.contains("client: 35 send() calls"), "{out}");
+    assert!(
+        out.contains("match: the echo is the file uppercased, byte for byte"),
+        "{out}"
+    );
+    // A second transfer cancels nothing: the first one is finished.
+    let cmds = m.experiment(Action::FileTcp, &Params::default());
+    assert!(
+        !cmds.iter().any(|c| matches!(c, Command::FileCancel { .. })),
+        "{cmds:?}"
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
