@@ -26,16 +26,16 @@ test("sticky packets: five TCP sends arrive in fewer reads, five datagrams stay 
   const page = await console_();
   const panel = await openTab(page, "Sticky packets", "sticky");
   await panel.getByRole("button", { name: "Run burst" }).click();
-  const tcp = await waitLine(panel, /5 send\(\) calls → [1-4] recv\(\) calls/);
+  const tcp = await waitLine(panel, /send\(\) × 5 → recv\(\) × [1-4]/);
   // Each recv()'s bytes are shown: together, in order, they are the five messages, and there
   // are as many as the line says recv() calls — fewer than five, so some were merged.
   const reads = [...tcp.matchAll(/"([a-e]+)"/g)].map((m) => m[1]);
-  const calls = Number(tcp.match(/→ (\d) recv\(\) calls/)[1]);
+  const calls = Number(tcp.match(/→ recv\(\) × (\d)/)[1]);
   assert.equal(reads.join(""), "abcde", tcp);
   assert.equal(reads.length, calls, tcp);
   assert.ok(reads.some((r) => r.length > 1), `merged: ${tcp}`);
   await waitLine(panel, "merged");
-  await waitLine(panel, "5 datagrams → 5 recvfrom() calls");
+  await waitLine(panel, "datagrams: 5 → recvfrom() × 5");
 
   await panel.getByLabel("Framing").selectOption("length");
   await panel.getByRole("button", { name: "Run burst" }).click();
@@ -176,7 +176,7 @@ test("sending a file: 1 MiB over TCP comes back with a matching SHA-256; a picke
   await panel.getByRole("button", { name: "Send file via TCP" }).click();
   await panel.locator(".sl-block h4", { hasText: "TCP · notes.txt" }).waitFor({ timeout: PATIENCE });
   await waitLine(panel, `${text.length} B sent, ${text.length} B echoed`);
-  await waitLine(panel, "client: 3 send() calls");
+  await waitLine(panel, "client: send() × 3");
   await waitLine(panel, "match: the echo is the file uppercased, byte for byte");
   // The words are checked against a hash computed here: of the file, uppercased.
   const { createHash } = await import("node:crypto");

@@ -46,9 +46,17 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
                 ONE_AT_A_TIME
             };
             if m.runs.queue.server != Some(server) {
-                // Another server: start it, and let the old clients go.
-                for (_, id) in m.runs.queue.clients.drain(..) {
-                    commands.push(Command::TcpClose { id });
+                // Another server: start it, and let the old clients go (those still open: a
+                // closed one has nothing to close, and asking would be an error).
+                let clients: Vec<_> = m.runs.queue.clients.drain(..).collect();
+                for (_, id) in clients {
+                    let open = m
+                        .facts()
+                        .socket(id)
+                        .is_none_or(|f| f.closed.is_none() && f.error.is_none());
+                    if open {
+                        commands.push(Command::TcpClose { id });
+                    }
                 }
                 let spec = LabSpec {
                     one_at_a_time: server == ONE_AT_A_TIME,

@@ -154,9 +154,9 @@ fn sticky_starts_slow_servers_and_bursts_over_tcp_and_as_datagrams() {
         let _ = d;
     }
     let out = texts(&run_results(&m, Tab::Sticky));
-    assert!(out.contains("3 send() calls → 1 recv() calls"), "{out}");
+    assert!(out.contains("send() × 3 → recv() × 1"), "{out}");
     assert!(out.contains("merged"), "{out}");
-    assert!(out.contains("3 datagrams → 3 recvfrom() calls"), "{out}");
+    assert!(out.contains("datagrams: 3 → recvfrom() × 3"), "{out}");
     assert!(out.contains("\"a\" \"b\" \"c\""), "{out}");
 }
 
@@ -230,7 +230,7 @@ fn bigger_shows_tcp_chunks_and_the_udp_truncation() {
     );
     let out = texts(&run_results(&m, Tab::Bigger));
     assert!(
-        out.contains("3 recv() calls, of these sizes: 1024 B 1024 B 952 B"),
+        out.contains("recv() × 3, of these sizes: 1024 B 1024 B 952 B"),
         "{out}"
     );
     assert!(out.contains("echo received: 3000 B of 3000 B"), "{out}");
@@ -494,7 +494,7 @@ fn a_file_transfer_reports_progress_and_the_hash_verdict() {
         out.contains("segments the kernel retransmitted: 2"),
         "{out}"
     );
-    assert!(out.contains("client: 35 send() calls"), "{out}");
+    assert!(out.contains("client: send() × 35"), "{out}");
     assert!(
         out.contains("match: the echo is the file uppercased, byte for byte"),
         "{out}"
@@ -578,7 +578,8 @@ fn the_glossary_pairs_the_tutorials_terms_in_the_consoles_language() {
         "粘包 · message boundaries",
         "三次握手 · three-way handshake",
         "四次挥手 · four-way teardown",
-        "半连接池 · SYN and accept queues",
+        "半连接池 · SYN queue",
+        "全连接队列 · accept queue",
         "套接字 · socket",
     ] {
         assert!(

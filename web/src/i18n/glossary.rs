@@ -29,15 +29,15 @@ pub(crate) static TERMS: [(&str, &str, &str, &str); 16] = [
     ),
     (
         "半连接池",
-        "SYN and accept queues (listen backlog)",
-        "connections the kernel is completing or has completed, waiting for accept(); listen(5) sizes them",
-        "内核正在完成或已完成、等待 accept() 的连接；listen(5) 决定其大小",
+        "SYN queue (half-open connections)",
+        "connections whose SYN arrived and whose handshake is not complete; on Linux its size is tcp_max_syn_backlog (with SYN cookies past it), not listen()'s backlog — the tutorial's 半连接池 for listen(5) is the accept queue",
+        "收到了 SYN、握手还没完成的连接；在 Linux 上它的大小由 tcp_max_syn_backlog 决定（超过时用 SYN cookies），而不是 listen() 的 backlog——教程把 listen(5) 说成半连接池，实际限制的是全连接队列",
     ),
     (
         "全连接队列",
         "accept queue",
-        "connections whose handshake is done, waiting for the program's accept()",
-        "握手已完成、等待程序 accept() 的连接",
+        "connections whose handshake is done, waiting for the program's accept(); listen(5)'s backlog bounds it (Linux queues backlog + 1); when it is full the kernel drops new SYNs and counts ListenOverflows",
+        "握手已完成、等待程序 accept() 的连接；listen(5) 的 backlog 限制它的长度（Linux 最多排 backlog + 1 个）；满了之后内核丢弃新的 SYN，并计入 ListenOverflows",
     ),
     (
         "数据报",
