@@ -476,6 +476,17 @@ async fn one_at_a_time_later_clients_wait_and_a_full_accept_queue_leaves_connect
             "2 waits for 1"
         );
     }
+    // The kernel counted the dropped SYN (ListenOverflows), and the lab reports it.
+    let over = c
+        .seen_or_until(
+            "an overflow count",
+            |b| matches!(b, EventBody::ListenQueue { overflows: Some(n), .. } if *n > 0),
+        )
+        .await;
+    assert!(
+        matches!(over, EventBody::ListenQueue { queued: 6, .. }),
+        "{over:?}"
+    );
     // Client 1 leaves: the server accepts 2, which gets its echo, and 8 fits in the queue.
     c.send(Command::TcpClose { id: 1 }).await;
     c.until_all(

@@ -164,6 +164,11 @@ pub enum EventBody {
         server: ServerId,
         queued: u32,
         backlog: u32,
+        /// How much the kernel's `ListenOverflows` counter (`/proc/net/netstat`: SYNs dropped
+        /// because an accept queue was full — every listener's on this machine) grew since this
+        /// server's queue was first full; absent until then.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        overflows: Option<u64>,
     },
     /// What lab server `server`'s impaired link did so far (sent when it changes, at most every
     /// 200 ms).

@@ -10,6 +10,7 @@
 //! - [`sock_diag`]: a netlink lookup of one four-tuple — a connection that has no file
 //!   descriptor any more (TIME_WAIT), or the server's end of a session's connection.
 
+pub(crate) mod netstat;
 pub(crate) mod sock_diag;
 pub(crate) mod tcp_info;
 

@@ -22,7 +22,7 @@
 
 use crate::impair::Link;
 use crate::kernel::sock_diag::SockDiag;
-use crate::kernel::{state_name, tcp_info};
+use crate::kernel::{netstat, state_name, tcp_info};
 use crate::observe::Watch;
 use crate::outbox::{Outbox, SessionGone};
 use protocol::{EventBody, KernelSocket, LinkStats, ServerId, SocketId};
@@ -72,7 +72,10 @@ struct Watched {
 
 struct Listener {
     socket: Weak<TcpListener>,
-    last: Option<(u32, u32)>,
+    /// (queued, backlog, overflows) last reported.
+    last: Option<(u32, u32, Option<u64>)>,
+    /// The kernel's `ListenOverflows` when this queue was first full (see `kernel::netstat`).
+    overflows_at_full: Option<u64>,
 }
 
 struct LabConnections {
@@ -137,6 +140,7 @@ impl KernelWatch {
         let listener = Listener {
             socket: Arc::downgrade(socket),
             last: None,
+            overflows_at_full: None,
         };
         self.lock().listeners.insert(server, listener);
         self.wake();
@@ -275,15 +279,24 @@ impl KernelWatch {
             let Some(socket) = l.socket.upgrade() else {
                 return false;
             };
-            let now = tcp_info::listen_queue(socket.as_raw_fd());
-            if let Some((queued, backlog)) = now
-                && now != l.last
-            {
+            let Some((queued, backlog)) = tcp_info::listen_queue(socket.as_raw_fd()) else {
+                return true;
+            };
+            // Full (Linux queues backlog + 1): from now on, the kernel's overflow count too.
+            if queued > backlog && l.overflows_at_full.is_none() {
+                l.overflows_at_full = netstat::listen_overflows();
+            }
+            let overflows = l
+                .overflows_at_full
+                .and_then(|at| Some(netstat::listen_overflows()?.saturating_sub(at)));
+            let now = Some((queued, backlog, overflows));
+            if now != l.last {
                 l.last = now;
                 events.push(EventBody::ListenQueue {
                     server,
                     queued,
                     backlog,
+                    overflows,
                 });
             }
             true

@@ -112,6 +112,7 @@ fn body(o: Obj, kind: &str) -> Result<EventBody, DecodeError> {
             server: o.get("server")?,
             queued: o.get("queued")?,
             backlog: o.get("backlog")?,
+            overflows: o.opt("overflows")?,
         },
         "udp_dropped" => EventBody::UdpDropped {
             addr: o.get("addr")?,

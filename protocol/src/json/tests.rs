@@ -221,6 +221,13 @@ fn sample_events() -> Vec<EventBody> {
             server: 1,
             queued: 2,
             backlog: 1,
+            overflows: Some(3),
+        },
+        EventBody::ListenQueue {
+            server: 1,
+            queued: 0,
+            backlog: 5,
+            overflows: None,
         },
         EventBody::KernelSockets {
             server: 1,

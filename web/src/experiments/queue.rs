@@ -111,6 +111,10 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         ];
         let kind = if queued > backlog { "bad" } else { "info" };
         lines.push(Line::new(kind, fill_owned(x.queue_depth, &values)));
+        if let Some(n) = m.facts().lab(server).and_then(|l| l.overflows) {
+            let n = n.to_string();
+            lines.push(Line::new("bad", fill(x.queue_overflows, &[("n", &n)])));
+        }
     }
     for &(n, id) in &m.runs.queue.clients {
         let f = m.facts().socket(id).cloned().unwrap_or_default();

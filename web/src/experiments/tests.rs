@@ -359,6 +359,7 @@ fn queue_shows_the_kernels_queue_and_each_clients_state() {
             server: ONE_AT_A_TIME,
             queued: 1,
             backlog: 5,
+            overflows: None,
         },
     );
     let out = texts(&run_results(&m, Tab::Queue));
@@ -366,6 +367,7 @@ fn queue_shows_the_kernels_queue_and_each_clients_state() {
         out.contains("accept queue, from the kernel: 1 waiting (backlog 5"),
         "{out}"
     );
+    assert!(!out.contains("dropped SYNs"), "nothing overflowed: {out}");
     assert!(out.contains("client 1: served"), "{out}");
     assert!(
         out.contains("client 2: connected (handshake done), no echo yet"),

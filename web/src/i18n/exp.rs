@@ -79,6 +79,8 @@ pub(crate) struct Exp {
     /// {queued} {backlog}
     pub queue_depth: &'static str,
     /// {n}
+    /// {n}
+    pub queue_overflows: &'static str,
     pub queue_client: &'static str,
     pub queue_connecting: &'static str,
     pub queue_waiting: &'static str,
@@ -229,6 +231,7 @@ pub(crate) static EN: Exp = Exp {
     queue_open: "Open a client",
     queue_close: "Close the oldest client",
     queue_depth: "accept queue, from the kernel: {queued} waiting (backlog {backlog}; Linux queues backlog + 1)",
+    queue_overflows: "the kernel counted {n} dropped SYNs since the queue filled (ListenOverflows in /proc/net/netstat, every listener on this machine); the client's kernel sends its SYN again",
     queue_client: "client {n}:",
     queue_connecting: "connect() has not returned yet (when the queue is full, the SYN is dropped and the kernel retries)",
     queue_waiting: "connected (handshake done), no echo yet: waiting for accept()",
@@ -362,7 +365,8 @@ pub(crate) static ZH_CN: Exp = Exp {
     queue_open: "打开一个客户端",
     queue_close: "关闭最早的客户端",
     queue_depth: "全连接队列（来自内核）：{queued} 个等待中（backlog {backlog}；Linux 最多排 backlog + 1 个）",
-    queue_client: "客户端 {n}:",
+    queue_overflows: "队列满了以后，内核记录了 {n} 个被丢弃的 SYN（/proc/net/netstat 中的 ListenOverflows，本机所有监听套接字合计）；客户端的内核会重发 SYN",
+    queue_client: "客户端 {n}：",
     queue_connecting: "connect() 尚未返回（队列满时 SYN 被丢弃，内核会重试）",
     queue_waiting: "已连接（握手完成），还没有回显：等待 accept()",
     queue_served: "已服务：收到回显",

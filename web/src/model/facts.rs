@@ -78,6 +78,8 @@ pub(crate) struct LabFacts {
     pub(crate) error: Option<Failure>,
     /// What its impaired link did so far, as the bridge counted it.
     pub(crate) link: Option<protocol::LinkStats>,
+    /// How much the kernel's ListenOverflows grew since its queue was first full.
+    pub(crate) overflows: Option<u64>,
 }
 
 /// One call of the lab's servers with a client that belongs to no session.
@@ -191,6 +193,7 @@ impl Facts {
                     sockets: vec![],
                     error: None,
                     link: None,
+                    overflows: None,
                 };
                 // A restart on the same port keeps what the kernel said about it.
                 match self.labs.get_mut(server) {
@@ -214,9 +217,11 @@ impl Facts {
                 server,
                 queued,
                 backlog,
+                overflows,
             } => {
                 if let Some(lab) = self.labs.get_mut(server) {
                     lab.queue = Some((*queued, *backlog));
+                    lab.overflows = *overflows;
                 }
             }
             EventBody::LinkStats { server, stats } => {

@@ -129,6 +129,9 @@ struct Conn {
     fin_seen: bool,
     /// Per direction (to the server, to the client): what TCP's loss analysis needs.
     dir: [Direction; 2],
+    /// When the client's last SYN went (a SYN sent again means the first got no answer: a
+    /// full accept queue, or a lossy link).
+    syn_at: Option<u64>,
 }
 
 /// One direction of a connection.
@@ -230,6 +233,17 @@ impl Flow {
         if s.proto == Proto::Udp {
             return Some(arrow);
         }
+        let mut syn_again = None;
+        if s.flags.syn && !s.flags.ack && to_server {
+            if c.isn.0 == Some(s.seq) {
+                let waited_us = c.syn_at.map_or(0, |at| p.at_us.saturating_sub(at));
+                syn_again = Some(Note::Retransmission {
+                    dupacks: 0,
+                    waited_us,
+                });
+            }
+            c.syn_at = Some(p.at_us);
+        }
         if s.flags.syn {
             if to_server {
                 c.isn.0 = Some(s.seq);
@@ -291,6 +305,7 @@ impl Flow {
         if !s.flags.syn && !s.flags.rst {
             note = loss_note(c, s, to_server, window, p.at_us).or(note);
         }
+        note = syn_again.or(note);
         arrow.note = note;
         Some(arrow)
     }
@@ -553,6 +568,26 @@ mod tests {
             })
         );
         assert!(notes[3..=4].iter().all(Option::is_none), "first sendings");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_syn_sent_again_is_marked_with_the_wait() {
+        let (c, s) = (50000, 8080);
+        let mut packets = captured(vec![
+            build::tcp(c, s, 77, None, "S", None, b""),
+            build::tcp(c, s, 77, None, "S", None, b""),
+        ]);
+        packets[1].at_us = packets[0].at_us + 1_000_000;
+        let a = arrows(&packets);
+        assert_eq!(a[0].note, None);
+        assert_eq!(
+            a[1].note,
+            Some(Note::Retransmission {
+                dupacks: 0,
+                waited_us: 1_000_000
+            })
+        );
+        assert_eq!(a[1].phase, Phase::Handshake(1));
     }
 
     #[wasm_bindgen_test(unsupported = test)]

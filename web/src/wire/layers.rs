@@ -70,7 +70,7 @@ pub(crate) fn layers(frame: &[u8], w: &Wire) -> Option<Vec<Layer>> {
                 fields: vec![
                     f(
                         "version, IHL",
-                        format!("4, {ihl} bytes"),
+                        format!("4, {ihl} B"),
                         w.f_ip_version,
                         ip,
                         ip + 1,
@@ -218,7 +218,7 @@ pub(crate) fn layers(frame: &[u8], w: &Wire) -> Option<Vec<Layer>> {
                 ),
                 f(
                     "header length, flags",
-                    format!("{off} bytes, {}", names.join(" ")),
+                    format!("{off} B, {}", names.join(" ")),
                     w.f_tcp_flags,
                     t + 12,
                     t + 14,
@@ -248,7 +248,7 @@ pub(crate) fn layers(frame: &[u8], w: &Wire) -> Option<Vec<Layer>> {
             if off > 20 {
                 fields.push(f(
                     "options",
-                    format!("{} bytes", off - 20),
+                    format!("{} B", off - 20),
                     w.f_tcp_options,
                     t + 20,
                     t + off,
