@@ -32,6 +32,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 const PAGE_CSS: &str = include_str!("../../www/page.css");
+const FAVICON: &str = include_str!("../../www/favicon.svg");
 const WEB_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/pkg/web.js"));
 const WEB_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pkg/web_bg.wasm"));
 /// The same two files gzipped by `build.rs`, for browsers that say `Accept-Encoding: gzip`.
@@ -59,8 +60,30 @@ fn file(content_type: &'static str, body: &'static [u8]) -> Response {
     response
 }
 
-pub(crate) async fn index() -> Response {
-    file("text/html; charset=utf-8", INDEX.as_bytes())
+/// `/`: the page, with the addresses this bridge really serves in its `nc` lines and its hint
+/// (the file has the default ones).
+pub(crate) async fn index(
+    axum::extract::State(state): axum::extract::State<crate::http::AppState>,
+) -> Response {
+    let (tcp, udp, http) = state.addresses();
+    let page = INDEX
+        .replace(
+            "nc 127.0.0.1 8080",
+            &format!("nc {} {}", tcp.ip(), tcp.port()),
+        )
+        .replace(
+            "nc -u 127.0.0.1 8081",
+            &format!("nc -u {} {}", udp.ip(), udp.port()),
+        )
+        .replace("http://127.0.0.1:8000/", &format!("http://{http}/"));
+    let mut response = file("text/html; charset=utf-8", b"");
+    *response.body_mut() = axum::body::Body::from(page);
+    response
+}
+
+/// `/favicon.svg` (and `/favicon.ico`, which browsers ask for by themselves).
+pub(crate) async fn favicon() -> Response {
+    file("image/svg+xml", FAVICON.as_bytes())
 }
 
 /// `/embed`: the chrome-less console for iframes.

@@ -37,6 +37,8 @@ pub(crate) struct AppState {
     trust_forwarded: bool,
     idle: Duration,
     stop: watch::Receiver<bool>,
+    /// The page's address, as a browser on this machine reaches it.
+    page: SocketAddr,
 }
 
 impl AppState {
@@ -58,7 +60,13 @@ impl AppState {
             trust_forwarded: config.trust_x_forwarded_for,
             idle: Duration::from_secs(config.idle_timeout),
             stop,
+            page: crate::reachable(bound),
         }
+    }
+
+    /// The TCP and UDP echo servers' addresses and the page's, as a browser reaches them.
+    pub(crate) fn addresses(&self) -> (SocketAddr, SocketAddr, SocketAddr) {
+        (self.shared.tcp_target, self.shared.udp_target, self.page)
     }
 
     /// The client's address: the connection's peer, or behind a trusted proxy the address the
@@ -101,6 +109,8 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(assets::index))
         .route("/page.css", get(assets::page_css))
+        .route("/favicon.svg", get(assets::favicon))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/pkg/web.js", get(assets::web_js))
         .route("/pkg/web_bg.wasm", get(assets::web_wasm))
         .route("/socket-lab.js", get(assets::element_js))

@@ -472,7 +472,7 @@ impl V6 {
 
 /// An address a client on this machine can connect to: a server bound to "all interfaces"
 /// (0.0.0.0 or ::) is reached through loopback.
-fn reachable(bound: SocketAddr) -> SocketAddr {
+pub(crate) fn reachable(bound: SocketAddr) -> SocketAddr {
     match bound.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, bound.port()).into(),
         IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, bound.port()).into(),

@@ -143,3 +143,23 @@ test("a bridge that may not capture says how to allow it, in the wire view", { s
     child.kill("SIGINT");
   }
 });
+
+test("the page speaks the reader's language, page and console alike, and can switch", async () => {
+  const page = await browser.newPage({ locale: "zh-CN" });
+  await page.goto(bridge.url);
+  await waitConnected(page);
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "zh-CN");
+  await page.getByRole("heading", { name: "看什么" }).waitFor({ timeout: PATIENCE });
+  assert.equal(await page.getByRole("heading", { name: "What to look for" }).count(), 0);
+  assert.equal(await page.locator(".socket-lab").getAttribute("lang"), "zh-CN");
+  // The switch: English page, English console.
+  await page.getByRole("link", { name: "English" }).click();
+  await waitConnected(page);
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "en");
+  await page.getByRole("heading", { name: "What to look for" }).waitFor({ timeout: PATIENCE });
+  assert.equal(await page.locator(".socket-lab").getAttribute("lang"), "en");
+  // The terminal lines name this bridge's real servers.
+  const tcpPort = bridge.tcp.split(":").pop();
+  assert.match(await page.locator("pre").first().textContent(), new RegExp(`nc 127\\.0\\.0\\.1 ${tcpPort}`));
+  await page.close();
+});
