@@ -51,8 +51,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ -z "$own_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
-# 3. playwright-core for the end-to-end tests (no browser download: it drives /usr/bin/chromium).
-if [ ! -d e2e/node_modules/playwright-core ]; then
+# 3. playwright-core for the end-to-end tests (no browser download: it drives /usr/bin/chromium)
+#    and axe-core for the accessibility checks.
+if [ ! -d e2e/node_modules/playwright-core ] || [ ! -d e2e/node_modules/axe-core ]; then
   say "installing e2e npm packages"
   (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi

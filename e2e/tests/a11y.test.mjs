@@ -1,0 +1,77 @@
+// Accessibility, checked by a tool nobody here wrote: axe-core, injected into Chromium, on every
+// page a reader meets (the console's page, the iframe embed, the example tutorials in English
+// and Chinese, the element example), in light and dark, before and after traffic (a TCP and a
+// UDP echo, a packet opened). Any serious or critical violation fails the test.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { startBridge, launchBrowser, PATIENCE } from "./helpers.mjs";
+
+const axeSource = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+let bridge, browser;
+before(async () => {
+  bridge = await startBridge();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await bridge?.stop();
+});
+
+/** The serious and critical violations on `page`, as readable lines. */
+async function violations(page) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      nodes: v.nodes.slice(0, 3).map((n) => `${n.target.join(" ")}: ${n.failureSummary?.split("\n")[1] ?? ""}`),
+    }));
+  });
+  return result
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}\n    ${v.nodes.join("\n    ")}`);
+}
+
+/** Some traffic: a TCP and a UDP echo in every console that has the buttons, a packet opened. */
+async function traffic(page) {
+  const sends = page.getByRole("button", { name: "Send via TCP" });
+  if ((await sends.count()) === 0) return;
+  // The first console with the echo buttons (a tutorial's first console may show other panels).
+  const lab = page.locator(".socket-lab", { has: sends.first() }).first();
+  await lab.getByRole("button", { name: "Send via TCP" }).click();
+  await lab.locator('[role=log] li[data-kind="echo"]').first().waitFor({ timeout: PATIENCE });
+  await lab.getByRole("button", { name: "Send via UDP" }).click();
+  await lab.locator('[role=log] li[data-kind="echo"][data-proto="udp"]').first().waitFor({ timeout: PATIENCE });
+  const packet = lab.locator(".sl-arrow:visible").first();
+  if ((await packet.count()) > 0) await packet.click();
+}
+
+const pages = [
+  ["/", "en"],
+  ["/", "zh-CN"],
+  ["/embed?lang=en", "en"],
+  ["/examples/tutorial-en.html", "en"],
+  ["/examples/tutorial-zh.html", "zh-CN"],
+  ["/examples/element.html", "en"],
+];
+
+for (const [path, locale] of pages) {
+  for (const colorScheme of ["light", "dark"]) {
+    test(`axe-core: ${path} (${locale}, ${colorScheme}), before and after traffic`, async () => {
+      const page = await browser.newPage({ locale, colorScheme, viewport: { width: 1280, height: 900 } });
+      await page.goto(new URL(path, bridge.url).href);
+      // Every console on the page connected (element.html also has a decoy .socket-lab div).
+      await page.locator('.sl-status[data-state="open"]').first().waitFor({ timeout: PATIENCE });
+      const before = await violations(page);
+      await traffic(page);
+      const after = await violations(page);
+      assert.deepEqual([...before, ...after], [], `${path}:\n${[...before, ...after].join("\n")}`);
+      await page.close();
+    });
+  }
+}
