@@ -96,11 +96,21 @@ pub(crate) async fn element_js() -> Response {
     file("text/javascript; charset=utf-8", ELEMENT_JS.as_bytes())
 }
 
-/// `/examples/` and its pages.
-pub(crate) async fn example(name: Option<axum::extract::Path<String>>) -> Response {
+/// `/examples/` and its pages, their snippets naming this bridge's real address (the files say
+/// the default, `127.0.0.1:8000`).
+pub(crate) async fn example(
+    axum::extract::State(state): axum::extract::State<crate::http::AppState>,
+    name: Option<axum::extract::Path<String>>,
+) -> Response {
     let name = name.map(|n| n.0).unwrap_or_default();
     match EXAMPLES.iter().find(|(n, _)| *n == name) {
-        Some((_, page)) => file("text/html; charset=utf-8", page.as_bytes()),
+        Some((_, page)) => {
+            let (_, _, http) = state.addresses();
+            let page = page.replace("127.0.0.1:8000", &http.to_string());
+            let mut response = file("text/html; charset=utf-8", b"");
+            *response.body_mut() = axum::body::Body::from(page);
+            response
+        }
         None => (StatusCode::NOT_FOUND, "No such example. See /examples/\n").into_response(),
     }
 }

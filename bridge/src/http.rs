@@ -115,8 +115,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/pkg/web_bg.wasm", get(assets::web_wasm))
         .route("/socket-lab.js", get(assets::element_js))
         .route("/embed", get(assets::embed))
-        .route("/examples/", get(|| assets::example(None)))
-        .route("/examples/{name}", get(|name| assets::example(Some(name))))
+        .route("/examples/", get(|state| assets::example(state, None)))
+        .route(
+            "/examples/{name}",
+            get(|state, name| assets::example(state, Some(name))),
+        )
         .route("/ws", get(websocket))
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not found. The lab is at /\n") })
         .layer(middleware::from_fn_with_state(state.clone(), check_host))

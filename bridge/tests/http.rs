@@ -160,6 +160,20 @@ async fn the_page_names_the_servers_this_bridge_runs_and_has_an_icon() {
     );
     assert!(page.contains(&format!("http://{host}/")), "{page}");
     assert!(!page.contains(" 8080 "), "no default port left over");
+    // The examples' snippets too: copied from the page, they must point at this bridge.
+    for example in ["/examples/element.html", "/examples/iframe.html"] {
+        let (status, _, body) = http_get(&lab, example, &host).await;
+        assert_eq!(status, 200, "{example}");
+        let page = String::from_utf8(body).unwrap();
+        assert!(
+            page.contains(&format!("http://{host}/")),
+            "{example}: {page}"
+        );
+        assert!(
+            !page.contains("127.0.0.1:8000"),
+            "{example}: a default left over"
+        );
+    }
     for path in ["/favicon.ico", "/favicon.svg"] {
         let (status, head, body) = http_get(&lab, path, &host).await;
         assert_eq!(status, 200, "{path}");

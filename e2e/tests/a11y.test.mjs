@@ -1,7 +1,8 @@
 // Accessibility, checked by a tool nobody here wrote: axe-core, injected into Chromium, on every
 // page a reader meets (the console's page, the iframe embed, the example tutorials in English
 // and Chinese, the element example), in light and dark, before and after traffic (a TCP and a
-// UDP echo, a packet opened). Any serious or critical violation fails the test.
+// UDP echo, a packet opened). Any violation fails the test (the issue asks for no serious or
+// critical one; the pages have none of the moderate and minor kind either, and keep it so).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -20,7 +21,7 @@ after(async () => {
   await bridge?.stop();
 });
 
-/** The serious and critical violations on `page`, as readable lines. */
+/** The violations on `page`, whatever their impact, as readable lines. */
 async function violations(page) {
   await page.addScriptTag({ content: axeSource });
   const result = await page.evaluate(async () => {
@@ -32,9 +33,7 @@ async function violations(page) {
       nodes: v.nodes.slice(0, 3).map((n) => `${n.target.join(" ")}: ${n.failureSummary?.split("\n")[1] ?? ""}`),
     }));
   });
-  return result
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.impact} ${v.id}\n    ${v.nodes.join("\n    ")}`);
+  return result.map((v) => `${v.impact} ${v.id}\n    ${v.nodes.join("\n    ")}`);
 }
 
 /** Some traffic: a TCP and a UDP echo in every console that has the buttons, a packet opened. */

@@ -174,7 +174,7 @@ test("sending a file: 1 MiB over TCP comes back with a matching SHA-256; a picke
   const text = "line one\nline two\nsin newline at the end";
   await panel.getByLabel("File", { exact: true }).setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from(text) });
   await panel.getByRole("button", { name: "Send file via TCP" }).click();
-  await panel.locator(".sl-block h4", { hasText: "TCP · notes.txt" }).waitFor({ timeout: PATIENCE });
+  await panel.locator(".sl-block h3", { hasText: "TCP · notes.txt" }).waitFor({ timeout: PATIENCE });
   await waitLine(panel, `${text.length} B sent, ${text.length} B echoed`);
   await waitLine(panel, "client: send() × 3");
   await waitLine(panel, "match: the echo is the file uppercased, byte for byte");

@@ -61,7 +61,14 @@ impl Console {
         let panels = options.panels().map_err(bad)?;
         let theme = options.theme().map_err(bad)?;
         let host = shadow_host(&element)?;
-        let view = View::build(&host.1, catalog, lang.tag(), panels, theme)?;
+        let mut view = View::build(&host.1, catalog, lang.tag(), panels, theme)?;
+        // The second console mounted on a page is "Socket Lab 2", …: every region's name differs.
+        let mounted = host
+            .0
+            .owner_document()
+            .and_then(|d| d.query_selector_all(".socket-lab-host").ok())
+            .map_or(1, |all| all.length());
+        view.number = (mounted > 1).then_some(mounted);
         let state = Rc::new(RefCell::new(State {
             model: {
                 let mut model = Model::new(url.clone());

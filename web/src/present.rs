@@ -162,6 +162,15 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
         What::BridgeUp { url } => ("note", fill(c.ev_bridge_up, &[("url", url)])),
         What::BridgeDown { url } => ("error", fill(c.ev_bridge_down, &[("url", url)])),
         What::NoBridge => ("error", c.ev_no_bridge.to_string()),
+        What::OutOfRange(r) => {
+            let values = [
+                ("label", r.label(c).to_string()),
+                ("value", r.value.clone()),
+                ("min", r.min.to_string()),
+                ("max", r.max.to_string()),
+            ];
+            ("error", fill_owned(c.ev_out_of_range, &values))
+        }
         What::TooLarge { len, max } => {
             let values = [("n", n(*len)), ("max", n(*max))];
             ("error", fill_owned(c.ev_too_large, &values))
@@ -225,7 +234,14 @@ pub(crate) fn failure_text(c: &Catalog, f: &Failure) -> String {
     let text = if c.bridge_text {
         f.message.clone()
     } else {
-        (c.error)(f.code).to_string()
+        // In another language: what it means, then the bridge's own words, which name the call,
+        // the address and the kernel's message (nothing of the detail is lost in translation).
+        let meaning = f
+            .errno
+            .as_deref()
+            .and_then(c.errno_meaning)
+            .unwrap_or((c.error)(f.code));
+        fill(c.error_detail, &[("text", meaning), ("detail", &f.message)])
     };
     match &f.errno {
         Some(name) => fill(c.errno_text, &[("errno", name), ("text", &text)]),
@@ -463,7 +479,10 @@ mod tests {
                 },
             },
         };
-        assert_eq!(line(&ZH_CN, &e).text, "错误：ECONNREFUSED：套接字调用失败");
+        assert_eq!(
+            line(&ZH_CN, &e).text,
+            "错误：ECONNREFUSED：连接被拒绝（connect() to 127.0.0.1:9 failed: Connection refused）"
+        );
         let en = line(&EN, &e).text;
         assert!(
             en.contains("Connection refused") && en.starts_with("error: ECONNREFUSED"),

@@ -124,6 +124,21 @@ impl Tab {
         }
     }
 
+    /// The tab whose button asks for `action`.
+    pub(crate) fn of(action: Action) -> Tab {
+        use Action::*;
+        match action {
+            StickyRun => Tab::Sticky,
+            EmptyTcp | EmptyUdp => Tab::Empty,
+            BigTcp | BigUdp => Tab::Bigger,
+            NobodyTcp | NobodyUdp | NobodyUdpConnected => Tab::Nobody,
+            QueueOpen | QueueClose => Tab::Queue,
+            TwConnect | TwServerClose | TwRestartWithout | TwRestartWith => Tab::TimeWait,
+            FileTcp | FileUdp | FileCancel => Tab::File,
+            LossyTcp | LossyUdp | LossyFileTcp | LossyFileUdp => Tab::Lossy,
+        }
+    }
+
     pub(crate) fn controls(self, c: &Catalog) -> Vec<Control> {
         match self {
             Tab::Echo => vec![],
@@ -241,7 +256,8 @@ impl Params {
         self.0.get(key).map(String::as_str).unwrap_or("")
     }
 
-    /// A number control's value, clamped to its range; `default` when empty or not a number.
+    /// A number control's value; `default` when empty. [`run`] has refused the action already
+    /// when the value is not a whole number in the control's range (the clamp is only a guard).
     pub(crate) fn number(&self, key: &str, default: u64, min: u64, max: u64) -> u64 {
         self.text(key)
             .trim()
@@ -312,6 +328,12 @@ pub(crate) struct Runs {
 
 /// Carries out `action` with the experiment's control values; returns the commands to send.
 pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
+    // Cancelling reads no control: it must work whatever the boxes hold.
+    let reads_controls = action != Action::FileCancel;
+    if let Some(refused) = out_of_range(Tab::of(action), p).filter(|_| reads_controls) {
+        m.refuse(refused);
+        return vec![];
+    }
     match action {
         Action::StickyRun => sticky::run(m, p),
         Action::EmptyTcp | Action::EmptyUdp => empty::run(m, action),
@@ -329,6 +351,53 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
             lossy::run(m, action, p)
         }
     }
+}
+
+/// A number control whose value is not a whole number in its range: nothing is sent, and the
+/// learner is told the range (a value silently replaced would send what nobody asked for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OutOfRange {
+    pub(crate) tab: Tab,
+    pub(crate) key: &'static str,
+    pub(crate) value: String,
+    pub(crate) min: u64,
+    pub(crate) max: u64,
+}
+
+impl OutOfRange {
+    /// The control's label in the catalog `c`.
+    pub(crate) fn label(&self, c: &Catalog) -> &'static str {
+        self.tab
+            .controls(c)
+            .into_iter()
+            .find_map(|control| match control {
+                Control::Number { key, label, .. } if key == self.key => Some(label),
+                _ => None,
+            })
+            .unwrap_or(self.key)
+    }
+}
+
+/// The first number control of `tab` whose value (when not empty) is out of range.
+fn out_of_range(tab: Tab, p: &Params) -> Option<OutOfRange> {
+    // The ranges are the same in every language; the English catalog gives them here.
+    tab.controls(&crate::i18n::EN)
+        .into_iter()
+        .find_map(|control| {
+            let Control::Number { key, min, max, .. } = control else {
+                return None;
+            };
+            let value = p.text(key).trim();
+            let fits =
+                value.is_empty() || value.parse::<u64>().is_ok_and(|v| (min..=max).contains(&v));
+            (!fits).then(|| OutOfRange {
+                tab,
+                key,
+                value: value.to_string(),
+                min,
+                max,
+            })
+        })
 }
 
 #[cfg(test)]

@@ -734,3 +734,49 @@ fn without_impairments_the_lossy_link_says_why_with_the_bridges_hint() {
     let zh = texts(&Tab::Lossy.results(&m, &crate::i18n::ZH_CN));
     assert!(zh.contains("无法模拟有损链路：sudo setcap"), "{zh}");
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_number_out_of_its_range_sends_nothing_and_says_the_range_in_both_languages() {
+    let mut m = open_model();
+    // Each of these was once replaced without a word (−5 sent 3,000 bytes, 70,000 sent 65,536).
+    for (action, key, value) in [
+        (Action::BigTcp, "size", "-5"),
+        (Action::BigUdp, "size", "70000"),
+        (Action::BigTcp, "buffer", "0"),
+        (Action::StickyRun, "delay", "2001"),
+        (Action::FileTcp, "size", "1.5"),
+        (Action::LossyTcp, "loss", "101"),
+        (Action::LossyUdp, "delay", "?"),
+    ] {
+        let p = Params::default().with(key, value);
+        assert_eq!(m.experiment(action, &p), [], "{action:?} {key}={value}");
+        let (_, last) = m.log().since(0).last().unwrap();
+        let crate::model::log::What::OutOfRange(r) = &last.what else {
+            panic!("{action:?} {key}={value}: {:?}", last.what);
+        };
+        assert_eq!(
+            (r.tab, r.key, r.value.as_str()),
+            (Tab::of(action), key, value)
+        );
+        let en = crate::present::line(&EN, last).text;
+        let zh = crate::present::line(&crate::i18n::ZH_CN, last).text;
+        let range = (r.min.to_string(), r.max.to_string());
+        for text in [&en, &zh] {
+            assert!(
+                text.contains(&range.0) && text.contains(&range.1) && text.contains(value),
+                "{text}"
+            );
+        }
+        assert!(
+            en.starts_with("not sent: ") && en.contains(r.label(&EN)),
+            "{en}"
+        );
+        assert!(
+            zh.starts_with("未发送：") && zh.contains(r.label(&crate::i18n::ZH_CN)),
+            "{zh}"
+        );
+    }
+    // In range, or left empty (the default), goes out.
+    let p = Params::default().with("size", "70").with("buffer", "");
+    assert!(!m.experiment(Action::BigTcp, &p).is_empty());
+}

@@ -127,6 +127,7 @@ pub(crate) struct Catalog {
     pub ev_no_bridge: &'static str,
     /// {n} {max}
     pub ev_too_large: &'static str,
+    pub ev_out_of_range: &'static str,
     /// {reason}
     pub ev_bad_frame: &'static str,
     /// {file} {error}: the browser could not read a picked file (`error` is the browser's
@@ -160,6 +161,10 @@ pub(crate) struct Catalog {
     pub lang: Lang,
     /// Show the bridge's own (English) error messages; otherwise describe the error's code.
     pub bridge_text: bool,
+    /// When `bridge_text` is false: an error's meaning with the bridge's words beside it.
+    pub error_detail: &'static str,
+    /// The meaning of a common errno name in this language.
+    pub errno_meaning: fn(&str) -> Option<&'static str>,
     /// What an error code means, in this language.
     pub error: fn(ErrorCode) -> &'static str,
 }
@@ -217,6 +222,7 @@ pub(crate) static EN: Catalog = Catalog {
     ev_bridge_down: "lost the bridge at {url}; its sockets are closed",
     ev_no_bridge: "not sent: the bridge is not connected",
     ev_too_large: "not sent: the message is {n}; the limit is {max}",
+    ev_out_of_range: "not sent: {label} takes a whole number from {min} to {max}, not “{value}”",
     ev_bad_frame: "the bridge sent something this console does not understand: {reason}",
     ev_file_unreadable: "the browser could not read the file {file} ({error})",
     ev_send_failed: "the browser could not send to the bridge ({error})",
@@ -233,6 +239,8 @@ pub(crate) static EN: Catalog = Catalog {
     w: &wire::EN,
     lang: Lang::En,
     bridge_text: true,
+    error_detail: "{text} ({detail})",
+    errno_meaning: |_| None,
     error: en_error,
 };
 
@@ -289,6 +297,7 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_bridge_down: "与桥接服务 {url} 的连接断开，其套接字均已关闭",
     ev_no_bridge: "未发送：桥接服务未连接",
     ev_too_large: "未发送：消息大小 {n}，上限 {max}",
+    ev_out_of_range: "未发送：{label}须为 {min} 到 {max} 之间的整数，而不是“{value}”",
     ev_bad_frame: "桥接服务发来了无法识别的内容：{reason}",
     ev_file_unreadable: "浏览器无法读取文件 {file}（{error}）",
     ev_send_failed: "浏览器无法向桥接服务发送（{error}）",
@@ -305,6 +314,8 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     w: &wire::ZH_CN,
     lang: Lang::ZhCn,
     bridge_text: false,
+    error_detail: "{text}（{detail}）",
+    errno_meaning: zh_errno,
     error: zh_error,
 };
 
@@ -329,6 +340,25 @@ fn en_error(code: ErrorCode) -> &'static str {
         ErrorCode::BridgeBusy => "the bridge is at capacity: try again in a minute",
         ErrorCode::ImpairUnavailable => "this bridge cannot impair a link",
     }
+}
+
+/// The errors a learner meets in the lab, in Chinese (others keep the generic "a call failed").
+fn zh_errno(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "ECONNREFUSED" => "连接被拒绝",
+        "ECONNRESET" => "连接被对方重置",
+        "EADDRINUSE" => "地址已被占用",
+        "EADDRNOTAVAIL" => "地址不可用",
+        "EMSGSIZE" => "消息太长",
+        "ETIMEDOUT" => "连接超时",
+        "EPIPE" => "管道已断开（对方已关闭）",
+        "ENETUNREACH" => "网络不可达",
+        "EHOSTUNREACH" => "主机不可达",
+        "EMFILE" | "ENFILE" => "打开的文件太多",
+        "EPERM" | "EACCES" => "没有权限",
+        "ENOBUFS" | "ENOMEM" => "内核缓冲区不足",
+        _ => return None,
+    })
 }
 
 fn zh_error(code: ErrorCode) -> &'static str {
@@ -427,11 +457,13 @@ mod tests {
             (EN.ev_bridge_up, ZH_CN.ev_bridge_up),
             (EN.ev_bridge_down, ZH_CN.ev_bridge_down),
             (EN.ev_too_large, ZH_CN.ev_too_large),
+            (EN.ev_out_of_range, ZH_CN.ev_out_of_range),
             (EN.ev_bad_frame, ZH_CN.ev_bad_frame),
             (EN.ev_file_unreadable, ZH_CN.ev_file_unreadable),
             (EN.ev_send_failed, ZH_CN.ev_send_failed),
             (EN.ev_open_failed, ZH_CN.ev_open_failed),
             (EN.errno_text, ZH_CN.errno_text),
+            (EN.error_detail, ZH_CN.error_detail),
             (EN.ev_server_close_idle, ZH_CN.ev_server_close_idle),
             (EN.ev_udp_dropped, ZH_CN.ev_udp_dropped),
             (EN.ev_session_idle, ZH_CN.ev_session_idle),

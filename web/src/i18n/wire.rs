@@ -56,6 +56,10 @@ pub(crate) struct Wire {
     /// {n}
     pub layers_title: &'static str,
     pub hover_hint: &'static str,
+    /// A header field's name in this language (the layer view's names are English in code).
+    pub field_name: fn(&'static str) -> &'static str,
+    /// "bytes 14–15:" before a field's bytes in the layer view.
+    pub field_bytes: &'static str,
     pub layer_link: &'static str,
     pub layer_ipv4: &'static str,
     pub layer_ipv6: &'static str,
@@ -126,7 +130,9 @@ pub(crate) static EN: Wire = Wire {
     dupack: "duplicate ACK #{n}: a segment is missing",
     kernel: "TCP state, from the kernel",
     layers_title: "Layers of packet #{n}",
-    hover_hint: "Hover a field to see its bytes.",
+    hover_hint: "Point at, tap or Tab to a field to light up its bytes in the dump.",
+    field_name: |name| name,
+    field_bytes: "bytes {from}–{to}:",
     layer_link: "Link (Ethernet)",
     layer_ipv4: "Network (IPv4)",
     layer_ipv6: "Network (IPv6)",
@@ -197,7 +203,9 @@ pub(crate) static ZH_CN: Wire = Wire {
     dupack: "第 {n} 个重复 ACK：有报文段缺失",
     kernel: "TCP 状态（来自内核）",
     layers_title: "数据包 #{n} 的各层",
-    hover_hint: "把鼠标移到字段上，查看它对应的字节。",
+    hover_hint: "指向、轻触或用 Tab 键选中一个字段，它的字节会在右边高亮。",
+    field_name: zh_field,
+    field_bytes: "第 {from}–{to} 字节：",
     layer_link: "链路层（以太网）",
     layer_ipv4: "网络层（IPv4）",
     layer_ipv6: "网络层（IPv6）",
@@ -231,3 +239,36 @@ pub(crate) static ZH_CN: Wire = Wire {
     f_udp_len: "数据报的长度：首部加数据",
     f_data: "应用程序的字节：send() 发出的内容",
 };
+
+/// The layer view's field names in Chinese, the usual textbook terms.
+fn zh_field(name: &'static str) -> &'static str {
+    match name {
+        "destination" => "目的地址",
+        "source" => "源地址",
+        "type" => "类型",
+        "version, IHL" => "版本、首部长度",
+        "DSCP/ECN" => "区分服务/ECN",
+        "total length" => "总长度",
+        "identification" => "标识",
+        "flags, fragment offset" => "标志、片偏移",
+        "TTL" => "生存时间 TTL",
+        "protocol" => "协议",
+        "header checksum" => "首部校验和",
+        "version, class, flow" => "版本、流量类别、流标签",
+        "payload length" => "有效载荷长度",
+        "next header" => "下一个首部",
+        "hop limit" => "跳数限制",
+        "source port" => "源端口",
+        "destination port" => "目的端口",
+        "sequence number" => "序号",
+        "acknowledgment number" => "确认号",
+        "header length, flags" => "首部长度、标志",
+        "window" => "窗口",
+        "checksum" => "校验和",
+        "urgent pointer" => "紧急指针",
+        "options" => "选项",
+        "length" => "长度",
+        "data" => "数据",
+        other => other,
+    }
+}

@@ -128,6 +128,8 @@ pub(crate) enum What {
         url: String,
     },
     NoBridge,
+    /// An experiment's number control out of its range: nothing was sent.
+    OutOfRange(crate::experiments::OutOfRange),
     TooLarge {
         len: usize,
         max: usize,

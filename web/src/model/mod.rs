@@ -307,6 +307,11 @@ impl Model {
         experiments::run(self, action, params)
     }
 
+    /// An experiment's number out of its range: nothing was sent, and the log says the range.
+    pub(crate) fn refuse(&mut self, refused: experiments::OutOfRange) {
+        self.note(None, What::OutOfRange(refused));
+    }
+
     /// "Send file via TCP/UDP" with a file the learner picked (its bytes, read by the view).
     pub(crate) fn upload_file(
         &mut self,

@@ -85,6 +85,8 @@ pub(crate) struct View {
     log_region: Element,
     log_older: Element,
     tabs: Vec<(Element, Tab)>,
+    /// This console's number among those mounted on the page, when it is not the only one.
+    pub(crate) number: Option<u32>,
     echo_panel: Element,
     panels: Vec<Panel>,
     /// Tab and experiment buttons with their intents, bound in [`View::bind`].
@@ -126,7 +128,8 @@ impl View {
         root.append_child(&style)?;
 
         let head = el("header", "sl-head")?;
-        let title = el("strong", "sl-title")?;
+        // The console's heading; its parts' headings are h3–h5 below it.
+        let title = el("h2", "sl-title")?;
         title.set_text_content(Some(c.title));
         let status = el("span", "sl-status")?;
         status.set_attribute("role", "status")?;
@@ -215,6 +218,9 @@ impl View {
             t.set_attribute("type", "button")?;
             t.set_attribute("role", "tab")?;
             t.set_attribute("data-tab", tab.key())?;
+            // Ids are the shadow root's own, so several consoles on a page do not clash.
+            t.set_attribute("id", &format!("sl-tab-{}", tab.key()))?;
+            t.set_attribute("aria-controls", &format!("sl-panel-{}", tab.key()))?;
             t.set_text_content(Some(tab.title(c)));
             tablist.append_child(&t)?;
             actions.push((t.clone(), Intent::Tab(tab)));
@@ -224,6 +230,7 @@ impl View {
         echo_panel.set_attribute("role", "tabpanel")?;
         echo_panel.set_attribute("aria-label", c.x.tab_echo)?;
         echo_panel.set_attribute("data-tab", Tab::Echo.key())?;
+        echo_panel.set_attribute("id", "sl-panel-echo")?;
         echo_panel.append_with_node_3(&compose, &tcp_row, &udp_row)?;
         let mut panels = vec![];
         for tab in Tab::ALL.into_iter().filter(|t| *t != Tab::Echo) {
@@ -269,6 +276,7 @@ impl View {
             log_region,
             log_older,
             tabs,
+            number: None,
             echo_panel,
             panels,
             actions,
@@ -328,16 +336,64 @@ impl View {
                 }
             });
         }
-        // Hovering a field of the layer view lights up its bytes in the hex dump.
-        let layers = self.wire.layers.clone();
-        self.listen(self.wire.layers.clone().into(), "mouseover", move |e| {
-            let range = attr_of(&e, "data-start").zip(attr_of(&e, "data-end"));
-            wire::highlight_bytes(&layers, range);
-        });
-        let layers = self.wire.layers.clone();
-        self.listen(self.wire.layers.clone().into(), "mouseout", move |_| {
-            wire::highlight_bytes(&layers, None);
-        });
+        // Pointing at a field of the layer view, or focusing it (Tab, or a tap), lights up its
+        // bytes in the hex dump.
+        for (on, off) in [("mouseover", "mouseout"), ("focusin", "focusout")] {
+            let layers = self.wire.layers.clone();
+            self.listen(self.wire.layers.clone().into(), on, move |e| {
+                let range = attr_of(&e, "data-start").zip(attr_of(&e, "data-end"));
+                wire::highlight_bytes(&layers, range);
+            });
+            let layers = self.wire.layers.clone();
+            self.listen(self.wire.layers.clone().into(), off, move |_| {
+                wire::highlight_bytes(&layers, None);
+            });
+        }
+        // The tab list, the ARIA way: Left/Right move to the previous/next tab and show it,
+        // Home/End to the first/last.
+        if let Some((first, _)) = self.tabs.first()
+            && let Some(tablist) = first.parent_element()
+        {
+            let h = handler.clone();
+            let tabs = self.tabs.clone();
+            self.listen(tablist.into(), "keydown", move |e| {
+                let Some(key) = e.dyn_ref::<web_sys::KeyboardEvent>().map(|k| k.key()) else {
+                    return;
+                };
+                let Some(at) = tabs.iter().position(|(t, _)| {
+                    e.target()
+                        .is_some_and(|target| &target == t.unchecked_ref::<web_sys::EventTarget>())
+                }) else {
+                    return;
+                };
+                let last = tabs.len() - 1;
+                let to = match key.as_str() {
+                    "ArrowRight" => {
+                        if at == last {
+                            0
+                        } else {
+                            at + 1
+                        }
+                    }
+                    "ArrowLeft" => {
+                        if at == 0 {
+                            last
+                        } else {
+                            at - 1
+                        }
+                    }
+                    "Home" => 0,
+                    "End" => last,
+                    _ => return,
+                };
+                e.prevent_default();
+                let (element, tab) = &tabs[to];
+                h(Intent::Tab(*tab));
+                if let Some(element) = element.dyn_ref::<web_sys::HtmlElement>() {
+                    let _ = element.focus();
+                }
+            });
+        }
         let h = handler.clone();
         self.listen(self.input.clone().into(), "keydown", move |e| {
             if let Some(key) = e.dyn_ref::<web_sys::KeyboardEvent>()
@@ -447,9 +503,19 @@ impl View {
             }
         }
         let active = model.tab();
+        // A page may hold several consoles: each region is named by the tab it shows.
+        let name = match self.number {
+            Some(n) => format!("{} {n}: {}", c.title, active.title(c)),
+            None => format!("{}: {}", c.title, active.title(c)),
+        };
+        if self.root.get_attribute("aria-label").as_deref() != Some(name.as_str()) {
+            self.root.set_attribute("aria-label", &name)?;
+        }
         for (element, tab) in &self.tabs {
             let selected = if *tab == active { "true" } else { "false" };
             element.set_attribute("aria-selected", selected)?;
+            // One stop for the whole tab list in the Tab order; arrows move within it.
+            element.set_attribute("tabindex", if *tab == active { "0" } else { "-1" })?;
         }
         self.echo_panel
             .toggle_attribute_with_force("hidden", active != Tab::Echo)?;

@@ -31,6 +31,7 @@ impl Panel {
         root.set_attribute("role", "tabpanel")?;
         root.set_attribute("aria-label", tab.title(c))?;
         root.set_attribute("data-tab", tab.key())?;
+        root.set_attribute("id", &format!("sl-panel-{}", tab.key()))?;
         let intro = doc.create_element("p")?;
         intro.set_class_name("sl-intro");
         intro.set_text_content(Some(tab.intro(c)));
@@ -84,7 +85,12 @@ impl Panel {
             let value = if let Some(select) = field.dyn_ref::<HtmlSelectElement>() {
                 select.value()
             } else if let Some(input) = field.dyn_ref::<HtmlInputElement>() {
-                input.value()
+                // A number box holding what is not a number reads as empty: say so instead
+                // (the experiment refuses it with the allowed range).
+                match input.value() {
+                    v if v.is_empty() && !input.check_validity() => "?".to_string(),
+                    v => v,
+                }
             } else {
                 String::new()
             };
@@ -117,9 +123,9 @@ impl Panel {
         let mut h = Html::default();
         for block in &blocks {
             h.open("div", &[("class", "sl-block")])
-                .open("h4", &[])
+                .open("h3", &[])
                 .text(&block.title)
-                .close("h4")
+                .close("h3")
                 .open("ul", &[]);
             for line in &block.lines {
                 h.open("li", &[("class", "sl-line"), ("data-kind", line.kind)])

@@ -14,7 +14,7 @@
 
 use super::Intent;
 use super::html::Html;
-use crate::i18n::{Catalog, fill, fill_owned};
+use crate::i18n::{Catalog, Wire, fill, fill_owned};
 use crate::model::Model;
 use crate::model::log::{Entry, Side};
 use crate::model::timeline::Row;
@@ -335,11 +335,18 @@ impl WireView {
             for f in &layer.fields {
                 let (start, end) = (f.start.to_string(), f.end.to_string());
                 let range = [("data-start", start.as_str()), ("data-end", end.as_str())];
-                h.open("dt", &range)
-                    .text(&format!("{} = {}", f.name, f.value))
+                // Focusable, so a keyboard or a tap lights up the bytes as a pointer does; the
+                // bytes are also written out, for a reader who cannot see the highlight.
+                let field = [range[0], range[1], ("tabindex", "0")];
+                h.open("dt", &field)
+                    .text(&format!("{} = {}", (w.field_name)(f.name), f.value))
                     .close("dt")
                     .open("dd", &range)
                     .text(f.note)
+                    .text(" ")
+                    .open("span", &[("class", "sl-bytes")])
+                    .text(&field_bytes(w, &packet.frame, f.start, f.end))
+                    .close("span")
                     .close("dd");
             }
             h.close("dl");
@@ -628,6 +635,27 @@ fn arrow_html(
         html.close("span");
     }
     html.close("button");
+}
+
+/// "bytes 14–15: 45 00": a field's bytes as text (the first 16 of a longer field, then "…").
+fn field_bytes(w: &Wire, frame: &[u8], start: usize, end: usize) -> String {
+    /// Enough to read any header field whole; a payload is in the dump.
+    const SHOWN: usize = 16;
+    let bytes = frame.get(start..end.min(frame.len())).unwrap_or_default();
+    let mut text = fill(
+        w.field_bytes,
+        &[
+            ("from", &start.to_string()),
+            ("to", &(end.max(1) - 1).to_string()),
+        ],
+    );
+    for b in bytes.iter().take(SHOWN) {
+        text.push_str(&format!(" {b:02x}"));
+    }
+    if bytes.len() > SHOWN {
+        text.push_str(" …");
+    }
+    text
 }
 
 /// Lights up the hex bytes `start..end` of the layer view (a focused or hovered field), or none.
