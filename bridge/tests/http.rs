@@ -119,10 +119,13 @@ async fn sessions_beyond_the_limit_get_503() {
 
 /// What a browser downloads for the console, gzip-encoded (the JS glue and the wasm), may not
 /// grow past this. The goal is 120,000 bytes (README, "Size and speed budget"); the lossy link
-/// and the truer sentences took the console over it (128,490). This ceiling is what the console
-/// weighs now plus a little: any growth past it fails here, and raising it needs a line in the
-/// README's budget section saying what the bytes bought. Lower it as the console shrinks.
-const CONSOLE_CEILING: usize = 129_000;
+/// and the truer sentences took the console over it (128,490), and keyboard and screen-reader
+/// use (arrow keys in the tab list, focusable fields with their bytes written out, one summary
+/// per exchange, Chinese field names and errno meanings, ranges refused) added 4.3 KB (132,816).
+/// This ceiling is what the console weighs now plus a little: any growth past it fails here,
+/// and raising it needs a line in the README's budget section saying what the bytes bought.
+/// Lower it as the console shrinks.
+const CONSOLE_CEILING: usize = 133_500;
 
 #[tokio::test]
 async fn the_console_download_stays_within_its_ceiling() {

@@ -85,6 +85,8 @@ pub(crate) struct View {
     log_region: Element,
     log_older: Element,
     tabs: Vec<(Element, Tab)>,
+    /// For screen readers: one sentence per exchange (the echo, or what went wrong).
+    announce: Element,
     /// This console's number among those mounted on the page, when it is not the only one.
     pub(crate) number: Option<u32>,
     echo_panel: Element,
@@ -200,8 +202,13 @@ impl View {
         let log_region = el("div", "sl-log")?;
         log_region.set_attribute("role", "log")?;
         log_region.set_attribute("aria-label", c.log)?;
-        log_region.set_attribute("aria-live", "polite")?;
+        // Not read out line by line (one TCP echo is about seven lines): `announce` says one
+        // summary per exchange, and Alt+L brings the reader here for the detail.
+        log_region.set_attribute("aria-live", "off")?;
+        log_region.set_attribute("aria-keyshortcuts", "Alt+L")?;
         log_region.set_attribute("tabindex", "0")?;
+        let announce = el("p", "sl-announce")?;
+        announce.set_attribute("role", "status")?;
         let log_older = el("p", "sl-older")?;
         log_older.toggle_attribute_with_force("hidden", true)?;
         let log = el("ol", "sl-entries")?;
@@ -248,7 +255,7 @@ impl View {
         let (wire, wire_buttons) = wire::WireView::build(&doc, c)?;
         actions.extend(wire_buttons);
         root.append_child(&wire.root)?;
-        for part in [&log_head, &log_region] {
+        for part in [&log_head, &log_region, &announce] {
             root.append_child(part)?;
         }
         // The parts an embedding page asked not to show.
@@ -276,6 +283,7 @@ impl View {
             log_region,
             log_older,
             tabs,
+            announce,
             number: None,
             echo_panel,
             panels,
@@ -394,6 +402,18 @@ impl View {
                 }
             });
         }
+        // Alt+L: to the log, for the detail of what was just announced.
+        let log_region = self.log_region.clone();
+        self.listen(self.root.clone().into(), "keydown", move |e| {
+            if let Some(key) = e.dyn_ref::<web_sys::KeyboardEvent>()
+                && key.alt_key()
+                && key.code() == "KeyL"
+                && let Some(log) = log_region.dyn_ref::<web_sys::HtmlElement>()
+            {
+                e.prevent_default();
+                let _ = log.focus();
+            }
+        });
         let h = handler.clone();
         self.listen(self.input.clone().into(), "keydown", move |e| {
             if let Some(key) = e.dyn_ref::<web_sys::KeyboardEvent>()
@@ -560,9 +580,21 @@ impl View {
         }
         let follow = at_bottom(&self.log_region);
         let mut html = html::Html::default();
+        let mut summary = None;
         for (seq, entry) in log.since(self.drawn_to) {
-            entry_html(&mut html, seq, &present::line(c, entry));
+            let line = present::line(c, entry);
+            if matches!(line.kind, "echo" | "error") {
+                summary = Some(summary_of(&line));
+            }
+            entry_html(&mut html, seq, &line);
             self.drawn_to += 1;
+        }
+        if let Some(mut summary) = summary {
+            // The same words twice in a row are still a new exchange: make the text differ.
+            if self.announce.text_content().as_deref() == Some(summary.as_str()) {
+                summary.push('\u{a0}');
+            }
+            self.announce.set_text_content(Some(&summary));
         }
         let html = html.finish();
         let appended = !html.is_empty();
@@ -591,6 +623,19 @@ impl View {
         }
         self.root.remove();
     }
+}
+
+/// What a screen reader hears of an exchange: "TCP: echo received: 12 B “HELLO SOCKET”".
+fn summary_of(line: &present::Line) -> String {
+    let mut text = line.text.clone();
+    if !line.proto.is_empty() {
+        text = format!("{}: {text}", line.proto);
+    }
+    if let Some(payload) = &line.payload {
+        text.push(' ');
+        text.push_str(payload);
+    }
+    text
 }
 
 /// Whether a scrolled list shows its end (or has nothing to scroll): new rows are followed only

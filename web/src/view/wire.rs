@@ -46,6 +46,9 @@ pub(crate) struct WireView {
     pub(crate) layers: Element,
     /// What was drawn last, to skip identical redraws.
     drawn: Option<Drawn>,
+    /// The packet whose layers are shown: drawn once, so a field in focus keeps its focus
+    /// and its lit bytes while other packets arrive.
+    layers_of: std::cell::Cell<Option<u64>>,
 }
 
 #[derive(PartialEq)]
@@ -136,6 +139,7 @@ impl WireView {
             dropped,
             layers,
             drawn: None,
+            layers_of: Default::default(),
         };
         Ok((
             view,
@@ -216,8 +220,21 @@ impl WireView {
                 self.row(&mut html, model, c, i, at, row, &packets, &busy);
             }
         }
-        // One call into the browser for the whole window (see `html.rs`).
+        // One call into the browser for the whole window (see `html.rs`). A row in keyboard
+        // focus is focused again after (new packets must not throw a keyboard user out).
+        let focused = self
+            .spacer
+            .query_selector(":focus")
+            .ok()
+            .flatten()
+            .and_then(|e| e.get_attribute("data-row"));
         self.spacer.set_inner_html(&html.finish());
+        if let Some(row) = focused
+            && let Ok(Some(again)) = self.spacer.query_selector(&format!("[data-row=\"{row}\"]"))
+            && let Some(again) = again.dyn_ref::<web_sys::HtmlElement>()
+        {
+            let _ = again.focus();
+        }
         self.render_layers(model, c);
         self.drawn = Some(drawn);
         Ok(())
@@ -313,7 +330,13 @@ impl WireView {
 
     /// The selected packet's layers and hex dump (one `innerHTML`, like the rows).
     fn render_layers(&self, model: &Model, c: &Catalog) {
-        let Some(packet) = model.selected_packet().and_then(|n| model.wire().packet(n)) else {
+        let selected = model
+            .selected_packet()
+            .filter(|n| model.wire().packet(*n).is_some());
+        if self.layers_of.replace(selected) == selected {
+            return;
+        }
+        let Some(packet) = selected.and_then(|n| model.wire().packet(n)) else {
             self.layers.set_inner_html("");
             return;
         };
