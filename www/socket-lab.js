@@ -1,23 +1,41 @@
 // <socket-lab>: one <script type="module" src=".../socket-lab.js"> registers the element.
 //
 //   <socket-lab bridge="ws://127.0.0.1:8000/ws" lang="zh-CN" experiment="sticky"
-//               panels="log" theme="dark" height="600px"></socket-lab>
+//               panels="log" theme="dark" height="600px"
+//               recording="/recordings/sticky-en.jsonl" lazy click-to-load></socket-lab>
 //
 // Every attribute is optional and the element reacts to changes: it remounts the console with
 // the new options. The console itself renders into a shadow root (see mount()), so the host
 // page's CSS and the console's CSS stay apart; theme it with --sl-* custom properties.
-import init, { mount } from "./pkg/web.js";
+//
+// Loading and connecting, for pages with several consoles:
+// - `lazy`: connect on the reader's first use of the console (a click, a key, a focus), not at
+//   load. On by default when the page has more than one <socket-lab>; `lazy="false"` turns it off.
+// - `click-to-load`: show a "Load" button and fetch nothing (not even the WebAssembly) until it
+//   is pressed (the convention of StackBlitz's clickToLoad).
+// - `recording`: a recording to play, labelled as such, when the bridge cannot be reached.
 
-const ready = init();
-const OPTIONS = ["bridge", "lang", "experiment", "theme"];
+// The console's code is fetched once, when the first console needs it.
+let loading = null;
+function load() {
+  loading ??= import("./pkg/web.js").then(async (module) => {
+    await module.default();
+    return module;
+  });
+  return loading;
+}
+
+const OPTIONS = ["bridge", "lang", "experiment", "theme", "recording"];
 
 class SocketLabElement extends HTMLElement {
   static get observedAttributes() {
-    return [...OPTIONS, "panels", "height"];
+    return [...OPTIONS, "panels", "height", "lazy", "click-to-load"];
   }
 
   #console = null;
   #scheduled = false;
+  // Pressed "Load" (click-to-load): from then on this element behaves as any other.
+  #asked = false;
 
   connectedCallback() {
     this.#schedule();
@@ -38,14 +56,35 @@ class SocketLabElement extends HTMLElement {
     this.#scheduled = true;
     queueMicrotask(async () => {
       this.#scheduled = false;
-      await ready;
-      if (this.isConnected) this.#mount();
+      if (this.hasAttribute("click-to-load") && !this.#asked) {
+        this.#placeholder();
+        return;
+      }
+      const module = await load();
+      if (this.isConnected) this.#mount(module.mount);
     });
   }
 
-  #mount() {
+  // click-to-load: a button, and nothing fetched until it is pressed.
+  #placeholder() {
     this.#console?.destroy();
     this.#console = null;
+    const zh = (this.getAttribute("lang") ?? navigator.language ?? "").toLowerCase().startsWith("zh");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "socket-lab-load";
+    button.textContent = zh ? "加载 Socket Lab 控制台" : "Load the Socket Lab console";
+    button.addEventListener("click", () => {
+      this.#asked = true;
+      this.#schedule();
+    });
+    this.replaceChildren(button);
+  }
+
+  #mount(mount) {
+    this.#console?.destroy();
+    this.#console = null;
+    this.replaceChildren();
     const options = {};
     for (const name of OPTIONS) {
       const value = this.getAttribute(name);
@@ -53,6 +92,9 @@ class SocketLabElement extends HTMLElement {
     }
     const panels = this.getAttribute("panels");
     if (panels !== null) options.panels = panels.split(/[\s,]+/).filter(Boolean);
+    const lazy = this.getAttribute("lazy");
+    // A reader who pressed "Load" has used the console already.
+    options.lazy = this.#asked ? false : lazy === null ? document.querySelectorAll("socket-lab").length > 1 : lazy !== "false";
     const height = this.getAttribute("height");
     this.style.display = "block";
     this.style.height = height ?? "";

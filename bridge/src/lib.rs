@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     /// Whether lab servers can have an impaired link, told to every session.
     pub(crate) impair_state: ImpairState,
     pub(crate) impair: Option<Arc<impair::Impairments>>,
+    /// "Linux 6.1.0-28-amd64": the kernel the sockets run on, told in the hello.
+    pub(crate) kernel: String,
     /// How the TCP servers treat their clients (idle timeout, others' cap).
     pub(crate) client_policy: echo::tcp::Policy,
     /// The blocks of file descriptors for sessions running experiments (see `fds.rs`).
@@ -219,6 +221,7 @@ impl Lab {
             capture: capture.clone(),
             impair_state: impair_state.clone(),
             impair: impair.clone(),
+            kernel: kernel_name(),
             tcp_target: reachable(tcp),
             udp_target: reachable(udp),
             tcp_target6: tcp6.map(reachable),
@@ -477,5 +480,18 @@ pub(crate) fn reachable(bound: SocketAddr) -> SocketAddr {
         IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, bound.port()).into(),
         IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, bound.port()).into(),
         _ => bound,
+    }
+}
+
+/// The kernel's name and release, as `uname -sr` prints them ("Linux 6.1.0-28-amd64"), read
+/// from `/proc` (the same strings `uname(2)` returns).
+fn kernel_name() -> String {
+    let read = |path: &str| std::fs::read_to_string(path).map(|s| s.trim().to_string());
+    match (
+        read("/proc/sys/kernel/ostype"),
+        read("/proc/sys/kernel/osrelease"),
+    ) {
+        (Ok(name), Ok(release)) => format!("{name} {release}"),
+        _ => String::new(),
     }
 }

@@ -21,19 +21,28 @@ after(async () => {
 });
 
 for (const [page_, lang, tab] of [["tutorial-en.html", "en", "Sticky packets"], ["tutorial-zh.html", "zh-CN", "粘包"]]) {
-  test(`the example tutorial ${page_} mounts every console, connected, in its language`, async () => {
+  test(`the example tutorial ${page_} mounts every console in its language, lazily: none connects until used`, async () => {
     const page = await browser.newPage();
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
+    const sockets = [];
+    page.on("websocket", (ws) => sockets.push(ws.url()));
     await page.goto(`${bridge.url}examples/${page_}`);
     const consoles = page.locator("socket-lab");
     const count = await consoles.count();
     assert.ok(count >= 6, `${count} consoles`);
     for (let i = 0; i < count; i++) {
       const lab = consoles.nth(i);
-      await waitConnected(lab);
+      await lab.locator('.sl-status[data-state="lazy"]').waitFor({ timeout: PATIENCE });
       assert.equal(await lab.locator(".socket-lab").getAttribute("lang"), lang);
     }
+    await page.waitForTimeout(300);
+    assert.deepEqual(sockets, [], "six consoles on the page, no WebSocket until one is used");
+    // The reader uses the third console: it, and only it, connects.
+    await consoles.nth(2).locator("button:visible").first().click();
+    await waitConnected(consoles.nth(2));
+    assert.equal(sockets.length, 1, JSON.stringify(sockets));
+    assert.equal(await consoles.nth(0).locator(".sl-status").getAttribute("data-state"), "lazy");
     // A console opened on its experiment shows that experiment's panel, in the page's language.
     const sticky = consoles.filter({ has: page.locator(`[role=tabpanel][data-tab="sticky"]:not([hidden])`) });
     await sticky.first().waitFor({ timeout: PATIENCE });
@@ -53,6 +62,7 @@ test("the custom element's theme, height and experiment attributes do what they 
     lab.setAttribute("height", "420px");
     lab.setAttribute("experiment", "lossy");
     lab.setAttribute("lang", "en");
+    lab.setAttribute("lazy", "false");
     document.body.append(lab);
   });
   const lab = page.locator("#themed");

@@ -68,6 +68,7 @@ test("an event the console does not understand is said in the log, in each langu
         lab.setAttribute("bridge", url);
         lab.setAttribute("lang", lang);
         lab.setAttribute("panels", "log");
+        lab.setAttribute("lazy", "false");
         document.body.append(lab);
       }, [fake.url, lang]);
       const log = page.locator("#fake [role=log]");
@@ -97,6 +98,7 @@ test("a 1009 close (a frame over the bridge's limit) is said, and the console re
       lab.setAttribute("bridge", url);
       lab.setAttribute("lang", "en");
       lab.setAttribute("panels", "log");
+      lab.setAttribute("lazy", "false");
       document.body.append(lab);
     }, fake.url);
     const said = page.locator("#fake [role=log] li", { hasText: "WebSocket close 1009" });

@@ -81,6 +81,13 @@ pub enum EventBody {
         /// from here (a pcap file needs wall-clock times).
         #[serde(default)]
         started_unix_us: u64,
+        /// The bridge's version (`CARGO_PKG_VERSION`), e.g. "0.4.0": a recording says what
+        /// made it.
+        #[serde(default)]
+        bridge_version: String,
+        /// The kernel the sockets ran on, as `uname -sr` prints it, e.g. "Linux 6.1.0-28-amd64".
+        #[serde(default)]
+        kernel: String,
     },
     /// One packet of this session's sockets, captured on the loopback interface: the raw
     /// Ethernet frame as the kernel saw it. `at_us` is the kernel's timestamp, in microseconds

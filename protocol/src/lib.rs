@@ -27,7 +27,7 @@ pub use event::{
     CaptureState, CloseBy, ErrorCode, Event, EventBody, ImpairState, Limits, LinkStats, OsError,
     ServerSide, TcpInfo,
 };
-pub use json::{DecodeError, SyntaxError};
+pub use json::{DecodeError, SyntaxError, sent_data};
 pub use lab::{
     Family, FileProgress, FileResult, FileSource, Framing, Impair, KernelSocket, LabSpec, ServerId,
     Target, Transport,

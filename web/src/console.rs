@@ -35,10 +35,26 @@ struct State {
     host: Element,
     /// A redraw requested for the next animation frame: (request id, callback).
     frame: Option<(i32, Closure<dyn FnMut()>)>,
-    /// What the learner asked for while the session was closed for being idle: carried out
-    /// once the bridge is back.
+    /// What the learner asked for while the session was closed for being idle (or not yet
+    /// opened): carried out once the bridge is back.
     pending: Option<Intent>,
+    /// The recording to play if the bridge cannot be reached (taken when tried).
+    recording: Option<String>,
+    /// The link opened at least once: a bridge that went away later is retried, not replaced
+    /// by a recording.
+    opened: bool,
+    /// The replay's next step: (timeout id, callback).
+    replay_timer: Option<(i32, Closure<dyn FnMut()>)>,
+    /// Lazy: the listeners that connect on first use, removed once they have.
+    wake: Vec<Wake>,
 }
+
+/// A listener that connects a lazy console: (target, event name, callback).
+type Wake = (web_sys::EventTarget, &'static str, Closure<dyn FnMut()>);
+
+/// Most recorded events played in one go when they are due together (a burst of packets):
+/// then the page is drawn, and the rest follow on the next turn.
+const REPLAY_BATCH: u32 = 256;
 
 /// The handle `mount()` returns.
 pub(crate) struct Handle(Rc<RefCell<State>>);
@@ -85,13 +101,21 @@ impl Console {
             host: host.0,
             frame: None,
             pending: None,
+            recording: options.recording.clone(),
+            opened: false,
+            replay_timer: None,
+            wake: vec![],
         }));
         let for_intents = state.clone();
         state
             .borrow_mut()
             .view
             .bind(move |intent| on_intent(&for_intents, intent));
-        connect(&state);
+        if options.lazy {
+            wait_for_use(&state);
+        } else {
+            connect(&state);
+        }
         Ok(Handle(state))
     }
 }
@@ -110,6 +134,10 @@ impl Handle {
             && let Some(w) = web_sys::window()
         {
             let _ = w.cancel_animation_frame(id);
+        }
+        stop_replay_timer(&mut s);
+        for (target, kind, f) in s.wake.drain(..) {
+            let _ = target.remove_event_listener_with_callback(kind, f.as_ref().unchecked_ref());
         }
         s.view.remove();
         s.host.remove();
@@ -137,13 +165,23 @@ fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {
     let Ok(mut s) = state.try_borrow_mut() else {
         return;
     };
-    // An idle session was closed by the bridge: this action reconnects, and is carried out
-    // when the bridge is back.
-    if matches!(s.model.bridge(), BridgeState::Idle { .. }) && intent.needs_bridge() {
-        s.pending = Some(intent);
-        drop(s);
-        connect(state);
-        return;
+    // An idle session was closed by the bridge, or a lazy console was never connected: this
+    // action connects, and is carried out when the bridge is there. While the first connection
+    // is being made, it waits for it too.
+    if intent.needs_bridge() {
+        match s.model.bridge() {
+            BridgeState::Idle { .. } | BridgeState::Lazy => {
+                s.pending = Some(intent);
+                drop(s);
+                connect(state);
+                return;
+            }
+            BridgeState::Connecting if !s.opened => {
+                s.pending = Some(intent);
+                return;
+            }
+            _ => {}
+        }
     }
     let s = &mut *s;
     let commands = match intent {
@@ -178,9 +216,40 @@ fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {
             vec![]
         }
         Intent::DownloadPcap => {
-            if let Err(e) = download("socket-lab.pcap", &s.model.wire().pcap(s.model.epoch_us())) {
+            let pcap = s.model.wire().pcap(s.model.epoch_us());
+            if let Err(e) = download("socket-lab.pcap", PCAP_TYPE, &pcap) {
                 web_sys::console::error_1(&e);
             }
+            vec![]
+        }
+        Intent::SaveRecording => {
+            let now = js_sys::Date::now() as u64;
+            if let Some(file) = s.model.recording_file(now)
+                && let Err(e) = download(
+                    "socket-lab-recording.jsonl",
+                    "application/jsonl",
+                    file.as_bytes(),
+                )
+            {
+                web_sys::console::error_1(&e);
+            }
+            vec![]
+        }
+        Intent::ReplayToggle => {
+            if s.model.replay_toggle() {
+                schedule_replay(state, s, 0);
+            } else {
+                stop_replay_timer(s);
+            }
+            vec![]
+        }
+        Intent::ReplayStep => {
+            stop_replay_timer(s);
+            s.model.replay_step();
+            vec![]
+        }
+        Intent::ReplaySpeed(percent) => {
+            s.model.set_replay_speed(percent);
             vec![]
         }
         Intent::TeardownDemo => s.model.teardown_demo(),
@@ -207,8 +276,10 @@ fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {
 fn send(s: &mut State, commands: Vec<Command>) {
     if let Some(link) = &s.link {
         for cmd in commands {
-            if let Err(e) = link.send(&ClientMsg::new(cmd).to_json()) {
-                s.model.browser_failed(BrowserCall::Send, error_name(&e));
+            let frame = ClientMsg::new(cmd).to_json();
+            match link.send(&frame) {
+                Ok(()) => s.model.record_sent(&frame),
+                Err(e) => s.model.browser_failed(BrowserCall::Send, error_name(&e)),
             }
         }
     }
@@ -256,6 +327,7 @@ fn connect(state: &Rc<RefCell<State>>) {
             let pending = {
                 let mut s = on_open.borrow_mut();
                 s.attempts = 0;
+                s.opened = true;
                 s.model.bridge_opened();
                 redraw(&mut s);
                 s.pending.take()
@@ -267,6 +339,8 @@ fn connect(state: &Rc<RefCell<State>>) {
         move |text| {
             {
                 let mut s = on_text.borrow_mut();
+                // Kept as it came, for "Save recording".
+                s.model.record(&text);
                 match Event::from_json(&text) {
                     Ok(event) => s.model.apply(event),
                     Err(e) => s.model.bad_frame(e.to_string()),
@@ -317,6 +391,17 @@ fn schedule_reconnect(state: &Rc<RefCell<State>>) {
     if s.destroyed {
         return;
     }
+    // Never reached, and the page came with a recording: play it instead (once).
+    if !s.opened
+        && let Some(url) = s.recording.take()
+    {
+        s.link = None;
+        s.pending = None;
+        drop(s);
+        load_recording(state.clone(), url);
+        return;
+    }
+    s.pending = None;
     let delay = backoff_ms(s.attempts);
     s.attempts += 1;
     s.link = None;
@@ -375,11 +460,14 @@ fn redraw(s: &mut State) {
     }
 }
 
-/// Offers `bytes` to the learner as a file download.
-fn download(name: &str, bytes: &[u8]) -> Result<(), JsValue> {
+/// The pcap file's media type.
+const PCAP_TYPE: &str = "application/vnd.tcpdump.pcap";
+
+/// Offers `bytes` to the learner as a file download of media type `kind`.
+fn download(name: &str, kind: &str, bytes: &[u8]) -> Result<(), JsValue> {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/vnd.tcpdump.pcap");
+    options.set_type(kind);
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)?;
     let document = web_sys::window()
@@ -390,4 +478,121 @@ fn download(name: &str, bytes: &[u8]) -> Result<(), JsValue> {
     a.set_download(name);
     a.click();
     web_sys::Url::revoke_object_url(&url)
+}
+
+/// Lazy: connects on the reader's first pointer, key or focus inside the console.
+fn wait_for_use(state: &Rc<RefCell<State>>) {
+    let mut s = state.borrow_mut();
+    s.model.bridge_lazy();
+    redraw(&mut s);
+    let target: web_sys::EventTarget = s.host.clone().into();
+    for kind in ["pointerdown", "keydown", "focusin"] {
+        let again = state.clone();
+        let wake = Closure::<dyn FnMut()>::new(move || {
+            let lazy = again
+                .try_borrow()
+                .is_ok_and(|s| *s.model.bridge() == BridgeState::Lazy);
+            if lazy {
+                connect(&again);
+            }
+        });
+        if target
+            .add_event_listener_with_callback(kind, wake.as_ref().unchecked_ref())
+            .is_ok()
+        {
+            s.wake.push((target.clone(), kind, wake));
+        }
+    }
+}
+
+/// Fetches the recording at `url` and plays it; if that fails, says why and goes on trying
+/// the bridge.
+fn load_recording(state: Rc<RefCell<State>>, url: String) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let text = fetch_text(&url).await;
+        let Ok(mut s) = state.try_borrow_mut() else {
+            return;
+        };
+        if s.destroyed {
+            return;
+        }
+        let replay = match text {
+            Ok(text) => crate::model::recording::Replay::parse(&text).map_err(|e| e.to_string()),
+            Err(e) => Err(error_name(&e)),
+        };
+        match replay {
+            Ok(replay) => {
+                s.model.start_replay(replay, &url, true);
+                let s = &mut *s;
+                schedule_replay(&state, s, 0);
+                redraw(s);
+            }
+            Err(why) => {
+                s.model.replay_failed(&url, why);
+                drop(s);
+                schedule_reconnect(&state);
+            }
+        }
+    });
+}
+
+/// The body of `url` as text; an HTTP error status is an error too.
+async fn fetch_text(url: &str) -> Result<String, JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(url))
+            .await?
+            .dyn_into()?;
+    if !response.ok() {
+        return Err(JsValue::from_str(&format!("HTTP {}", response.status())));
+    }
+    let text = wasm_bindgen_futures::JsFuture::from(response.text()?).await?;
+    text.as_string().ok_or_else(|| "not text".into())
+}
+
+/// Plays the recording's next event(s) in `ms`.
+fn schedule_replay(state: &Rc<RefCell<State>>, s: &mut State, ms: u64) {
+    stop_replay_timer(s);
+    let again = state.clone();
+    let step = Closure::<dyn FnMut()>::new(move || replay_tick(&again));
+    let id = web_sys::window().and_then(|w| {
+        w.set_timeout_with_callback_and_timeout_and_arguments_0(
+            step.as_ref().unchecked_ref(),
+            ms.min(i32::MAX as u64) as i32,
+        )
+        .ok()
+    });
+    if let Some(id) = id {
+        s.replay_timer = Some((id, step));
+    }
+}
+
+fn stop_replay_timer(s: &mut State) {
+    if let Some((id, _)) = s.replay_timer.take()
+        && let Some(w) = web_sys::window()
+    {
+        w.clear_timeout_with_handle(id);
+    }
+}
+
+/// Plays what is due now (up to [`REPLAY_BATCH`] events), draws, and schedules the rest.
+fn replay_tick(state: &Rc<RefCell<State>>) {
+    let Ok(mut s) = state.try_borrow_mut() else {
+        return;
+    };
+    // This callback's own closure: kept alive until it returns.
+    let running = s.replay_timer.take();
+    let mut budget = REPLAY_BATCH;
+    let wait = loop {
+        match s.model.replay_next() {
+            Some(0) if budget > 0 => budget -= 1,
+            other => break other,
+        }
+    };
+    if let Some(ms) = wait {
+        schedule_replay(state, &mut s, ms);
+    }
+    redraw(&mut s);
+    drop(s);
+    drop(running);
 }

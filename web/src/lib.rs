@@ -44,13 +44,18 @@ export interface SocketLabOptions {
   panels?: Array<"tabs" | "wire" | "log">;
   /** Colours. Default: "auto" (follows prefers-color-scheme). */
   theme?: "light" | "dark" | "auto";
+  /** URL of a recording ("Save recording") to play, labelled as such, when the bridge cannot be reached. */
+  recording?: string;
+  /** Connect on the reader's first use (click, key, focus) instead of at load. Default: false. */
+  lazy?: boolean;
 }
 "#;
 
 /// Mounts a console into `element` and returns its handle. `options` (all fields optional):
 /// `bridge` (WebSocket URL; default `/ws` on the page's own host), `lang` (`"en"` or `"zh-CN"`;
 /// default the browser's), `experiment` (the tab to open with), `panels` (`["tabs", "wire",
-/// "log"]` by default), `theme` (`"light"`, `"dark"` or `"auto"`).
+/// "log"]` by default), `theme` (`"light"`, `"dark"` or `"auto"`), `recording` (URL of a recording
+/// to play when the bridge cannot be reached), `lazy` (connect on first use, not at load).
 #[wasm_bindgen]
 pub fn mount(
     element: web_sys::Element,

@@ -17,6 +17,12 @@ pub(crate) struct Options {
     pub(crate) panels: Option<Vec<String>>,
     /// "light", "dark" or "auto" (the default: follows `prefers-color-scheme`).
     pub(crate) theme: Option<String>,
+    /// URL of a recording (a file saved with "Save recording") to play when the bridge cannot
+    /// be reached.
+    pub(crate) recording: Option<String>,
+    /// Connect on the reader's first use of the console (a click, a key, a focus), not at load:
+    /// a page of several consoles opens no WebSocket until a reader uses one.
+    pub(crate) lazy: bool,
 }
 
 /// The parts of the console that can be hidden.
@@ -81,11 +87,28 @@ impl Options {
             experiment: string("experiment")?,
             panels,
             theme: string("theme")?,
+            recording: string("recording")?,
+            lazy: {
+                let v = js_sys::Reflect::get(object, &JsValue::from_str("lazy"))?;
+                match v.as_bool() {
+                    Some(lazy) => lazy,
+                    None if v.is_undefined() || v.is_null() => false,
+                    None => return Err(bad("option \"lazy\" must be true or false".into())),
+                }
+            },
         })
     }
 
     /// The option names `mount()` understands.
-    const FIELDS: &'static [&'static str] = &["bridge", "lang", "experiment", "panels", "theme"];
+    const FIELDS: &'static [&'static str] = &[
+        "bridge",
+        "lang",
+        "experiment",
+        "panels",
+        "theme",
+        "recording",
+        "lazy",
+    ];
 
     /// The parts to show; an unknown name is an error that names it.
     pub(crate) fn panels(&self) -> Result<Panels, String> {

@@ -162,6 +162,19 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
         What::BridgeUp { url } => ("note", fill(c.ev_bridge_up, &[("url", url)])),
         What::BridgeDown { url } => ("error", fill(c.ev_bridge_down, &[("url", url)])),
         What::NoBridge => ("error", c.ev_no_bridge.to_string()),
+        What::NotLive => ("error", c.ev_not_live.to_string()),
+        What::Replay { from, unreachable } => match unreachable {
+            Some(url) => (
+                "note",
+                fill(c.ev_replay_unreachable, &[("url", url), ("from", from)]),
+            ),
+            None => ("note", fill(c.ev_replay, &[("from", from)])),
+        },
+        What::ReplayFailed { from, why } => (
+            "error",
+            fill(c.ev_replay_failed, &[("from", from), ("why", why)]),
+        ),
+        What::ReplayEnded => ("note", c.ev_replay_ended.to_string()),
         What::OutOfRange(r) => {
             let values = [
                 ("label", r.label(c).to_string()),

@@ -119,6 +119,8 @@ async fn read(
         capture: shared.capture.clone(),
         impair: shared.impair_state.clone(),
         started_unix_us: outbox.started_unix_us(),
+        bridge_version: env!("CARGO_PKG_VERSION").to_string(),
+        kernel: shared.kernel.clone(),
     };
     outbox.push(hello).await.ok()?;
     let mut sockets = Sockets::new(shared.clone(), outbox.clone());

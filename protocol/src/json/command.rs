@@ -4,6 +4,7 @@
 //! would, member for member. The tests in `json/tests.rs` read every variant back with serde.
 
 use super::names::{FAMILIES, FRAMINGS, TRANSPORTS, name_of};
+use super::read::Obj;
 use super::write::{ObjectWriter, push_string};
 use crate::{Bytes, ClientMsg, Command, FileSource, LabSpec, Target};
 
@@ -79,6 +80,18 @@ impl ClientMsg {
             Command::FileCancel { id } => w.str("type", "file_cancel").num("id", (*id).into()),
         };
         w.finish()
+    }
+}
+
+/// The socket id and bytes of a `tcp_send` or `udp_send` command frame; `None` for any other
+/// frame. A console's recording keeps its own commands beside the bridge's events, and this is
+/// what a replay needs of them: the events say how many bytes were sent, not which.
+pub fn sent_data(text: &str) -> Option<(crate::SocketId, Bytes)> {
+    let value = super::value::parse(text).ok()?;
+    let o = Obj::of(&value).ok()?;
+    match o.tag("type").ok()? {
+        "tcp_send" | "udp_send" => Some((o.get("id").ok()?, o.get("data").ok()?)),
+        _ => None,
     }
 }
 

@@ -43,6 +43,8 @@ fn body(o: Obj, kind: &str) -> Result<EventBody, DecodeError> {
             capture: o.or("capture", CaptureState::Off)?,
             impair: o.or("impair", ImpairState::Off)?,
             started_unix_us: o.or("started_unix_us", 0)?,
+            bridge_version: o.or("bridge_version", String::new())?,
+            kernel: o.or("kernel", String::new())?,
         },
         "packet" => EventBody::Packet {
             id: o.opt("id")?,

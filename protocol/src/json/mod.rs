@@ -27,5 +27,6 @@ mod write;
 #[cfg(test)]
 mod tests;
 
+pub use command::sent_data;
 pub use read::DecodeError;
 pub use value::SyntaxError;

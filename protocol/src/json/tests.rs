@@ -70,6 +70,8 @@ fn sample_events() -> Vec<EventBody> {
                 hint: "sudo setcap cap_net_admin+ep …".into(),
             },
             started_unix_us: 1_795_000_000_000_000,
+            bridge_version: String::new(),
+            kernel: String::new(),
         },
         EventBody::Hello {
             tcp_server: addr("127.0.0.1:1"),
@@ -88,6 +90,8 @@ fn sample_events() -> Vec<EventBody> {
                 message: "no NFQUEUE".into(),
             },
             started_unix_us: 0,
+            bridge_version: String::new(),
+            kernel: String::new(),
         },
         EventBody::Packet {
             id: Some(3),
@@ -369,6 +373,8 @@ fn every_event_written_by_serde_reads_back_the_same() {
                 capture,
                 impair,
                 started_unix_us: 7,
+                bridge_version: String::new(),
+                kernel: String::new(),
             },
         );
         assert_eq!(Event::from_json(&event.to_json()), Ok(event));
@@ -395,6 +401,8 @@ fn fields_serde_defaults_may_be_left_out_and_unknown_fields_are_ignored() {
             capture: CaptureState::Off,
             impair: crate::ImpairState::Off,
             started_unix_us: 0,
+            bridge_version: String::new(),
+            kernel: String::new(),
         }
     );
     let lab = r#"{"v":1,"t_us":5,"type":"lab_started","server":1,"addr":"127.0.0.1:9",
@@ -636,4 +644,17 @@ fn commands_are_written_in_the_protocols_shape() {
         }),
         r#"{"v":1,"type":"file_start","id":5,"transport":"tcp","to":"echo","source":{"generated":{"size":1048576}},"datagram":1024}"#
     );
+}
+
+#[test]
+fn a_recordings_send_commands_give_back_their_bytes() {
+    let send = ClientMsg::new(Command::TcpSend {
+        id: 3,
+        data: b"hello socket".to_vec().into(),
+    });
+    let (id, data) = crate::sent_data(&send.to_json()).unwrap();
+    assert_eq!((id, data.0.as_slice()), (3, &b"hello socket"[..]));
+    let close = ClientMsg::new(Command::TcpClose { id: 3 });
+    assert_eq!(crate::sent_data(&close.to_json()), None);
+    assert_eq!(crate::sent_data("not json"), None);
 }

@@ -30,6 +30,8 @@ fn open_model() -> Model {
                 available: vec!["loss_pct".into(), "delay_ms".into()],
             },
             started_unix_us: 0,
+            bridge_version: String::new(),
+            kernel: String::new(),
         },
     ));
     m
@@ -724,6 +726,8 @@ fn without_impairments_the_lossy_link_says_why_with_the_bridges_hint() {
                 hint: "sudo setcap cap_net_raw,cap_net_admin+ep target/debug/bridge".into(),
             },
             started_unix_us: 0,
+            bridge_version: String::new(),
+            kernel: String::new(),
         },
     ));
     let out = texts(&run_results(&m, Tab::Lossy));

@@ -128,6 +128,19 @@ pub(crate) enum What {
         url: String,
     },
     NoBridge,
+    /// A click that needs a bridge while a recording plays: nothing is sent.
+    NotLive,
+    /// A recording (from URL or file `from`) plays instead of a live session; `unreachable` is
+    /// the bridge URL that could not be reached, when that is why.
+    Replay {
+        from: String,
+        unreachable: Option<String>,
+    },
+    ReplayFailed {
+        from: String,
+        why: String,
+    },
+    ReplayEnded,
     /// An experiment's number control out of its range: nothing was sent.
     OutOfRange(crate::experiments::OutOfRange),
     TooLarge {

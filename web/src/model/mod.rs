@@ -10,6 +10,7 @@
 
 pub(crate) mod facts;
 pub(crate) mod log;
+pub(crate) mod recording;
 pub(crate) mod timeline;
 
 use crate::experiments::{self, Action, Params, Runs, Tab};
@@ -35,6 +36,10 @@ pub(crate) enum BridgeState {
     Idle {
         minutes: u32,
     },
+    /// Playing a recording: nothing is live, and nothing is sent.
+    Replaying,
+    /// Lazy: not connected yet; the reader's first use connects.
+    Lazy,
 }
 
 /// The WebSocket close code the bridge uses for a session it closed for being idle.
@@ -97,6 +102,10 @@ pub(crate) struct Model {
     pub(crate) runs: Runs,
     /// Commands the model decided to send on its own (e.g. the next upload chunks).
     outgoing: Vec<Command>,
+    /// Every frame of the live sessions, for "Save recording".
+    recorder: recording::Recorder,
+    /// The recording being played, in replay.
+    replay: Option<recording::Replay>,
 }
 
 impl Model {
@@ -127,6 +136,8 @@ impl Model {
             close_after_echo: None,
             show_others: false,
             tab: Tab::Echo,
+            recorder: Default::default(),
+            replay: None,
             runs: Runs::default(),
             outgoing: vec![],
         }
@@ -256,7 +267,7 @@ impl Model {
     /// "Show the four-way teardown": a connection to a server that waits before `close()`.
     pub(crate) fn teardown_demo(&mut self) -> Vec<Command> {
         if self.bridge != BridgeState::Open {
-            self.note(None, What::NoBridge);
+            self.note(None, self.no_bridge());
             return vec![];
         }
         let server = experiments::TEARDOWN;
@@ -289,7 +300,128 @@ impl Model {
 
     /// Commands the model wants sent that no click asked for (taken once).
     pub(crate) fn take_outgoing(&mut self) -> Vec<Command> {
-        std::mem::take(&mut self.outgoing)
+        let outgoing = std::mem::take(&mut self.outgoing);
+        // A recording asks nothing of any bridge.
+        if self.replay.is_some() {
+            vec![]
+        } else {
+            outgoing
+        }
+    }
+
+    /// What a click that needs the bridge says when there is none.
+    fn no_bridge(&self) -> What {
+        if self.replay.is_some() {
+            What::NotLive
+        } else {
+            What::NoBridge
+        }
+    }
+
+    // ---- recording and replay ----
+
+    /// Keeps a frame from the bridge, as received, for "Save recording".
+    pub(crate) fn record(&mut self, frame: &str) {
+        self.recorder.keep(frame);
+    }
+
+    /// The recording file of the live sessions so far, if there was any.
+    pub(crate) fn recording_file(&self, saved_unix_ms: u64) -> Option<String> {
+        (!self.recorder.is_empty()).then(|| self.recorder.file(saved_unix_ms, &self.url))
+    }
+
+    /// Plays `replay` in place of a live session. `unreachable`: the bridge could not be
+    /// reached (said in the log, with the recording's URL), or `None` when the learner asked.
+    pub(crate) fn start_replay(
+        &mut self,
+        replay: recording::Replay,
+        from: &str,
+        unreachable: bool,
+    ) {
+        self.forget_sockets();
+        self.bridge = BridgeState::Replaying;
+        // The recording's sessions on a clock of their own.
+        self.epoch_us = None;
+        let from = from.to_string();
+        let url = self.url.clone();
+        self.note(
+            None,
+            What::Replay {
+                from,
+                unreachable: unreachable.then_some(url),
+            },
+        );
+        self.replay = Some(replay);
+    }
+
+    pub(crate) fn replay(&self) -> Option<&recording::Replay> {
+        self.replay.as_ref()
+    }
+
+    /// A recording could not be played: `why`, for the log.
+    pub(crate) fn replay_failed(&mut self, from: &str, why: String) {
+        let from = from.to_string();
+        self.note(None, What::ReplayFailed { from, why });
+    }
+
+    /// Plays the next event of the recording; returns how long to wait before the one after,
+    /// in ms (none when the recording is over or paused).
+    pub(crate) fn replay_next(&mut self) -> Option<u64> {
+        let item = self.replay.as_mut().filter(|r| r.playing)?.take()?;
+        self.play(item);
+        self.outgoing.clear();
+        let (done, wait) = self.replay.as_ref().map(|r| (r.done(), r.wait_ms()))?;
+        if done {
+            self.note(None, What::ReplayEnded);
+        }
+        wait
+    }
+
+    fn play(&mut self, item: recording::Item) {
+        match item {
+            recording::Item::Event(event) => self.apply(*event),
+            // What the console sent, so that the log shows the bytes as it did live.
+            recording::Item::Sent(id, data) => self.unconfirmed.get_or_default(id).push_back(data),
+        }
+    }
+
+    /// Keeps a frame the console sent, for "Save recording".
+    pub(crate) fn record_sent(&mut self, frame: &str) {
+        self.recorder.keep_sent(frame);
+    }
+
+    /// Pauses the recording and plays up to and including its next socket call.
+    pub(crate) fn replay_step(&mut self) {
+        let Some(replay) = self.replay.as_mut() else {
+            return;
+        };
+        replay.playing = false;
+        let was_done = replay.done();
+        for item in replay.step() {
+            self.play(item);
+        }
+        self.outgoing.clear();
+        if !was_done && self.replay.as_ref().is_some_and(|r| r.done()) {
+            self.note(None, What::ReplayEnded);
+        }
+    }
+
+    /// Play or pause; returns whether it is now playing.
+    pub(crate) fn replay_toggle(&mut self) -> bool {
+        match self.replay.as_mut() {
+            Some(r) if !r.done() => {
+                r.playing = !r.playing;
+                r.playing
+            }
+            _ => false,
+        }
+    }
+
+    /// The replay's speed, in percent of the recorded pace.
+    pub(crate) fn set_replay_speed(&mut self, percent: u32) {
+        if let Some(r) = self.replay.as_mut() {
+            r.speed = percent.clamp(10, 10_000);
+        }
     }
 
     // ---- experiments ----
@@ -301,7 +433,7 @@ impl Model {
     /// A button of an experiment, with the values of its controls.
     pub(crate) fn experiment(&mut self, action: Action, params: &Params) -> Vec<Command> {
         if self.bridge != BridgeState::Open {
-            self.note(None, What::NoBridge);
+            self.note(None, self.no_bridge());
             return vec![];
         }
         experiments::run(self, action, params)
@@ -320,7 +452,7 @@ impl Model {
         data: Vec<u8>,
     ) -> Vec<Command> {
         if self.bridge != BridgeState::Open {
-            self.note(None, What::NoBridge);
+            self.note(None, self.no_bridge());
             return vec![];
         }
         experiments::file::upload(self, action, name, data)
@@ -337,7 +469,7 @@ impl Model {
     /// "Send via TCP" / "Send via UDP".
     pub(crate) fn send(&mut self, proto: Proto, data: Vec<u8>) -> Vec<Command> {
         if self.bridge != BridgeState::Open {
-            self.note(Some(proto), What::NoBridge);
+            self.note(Some(proto), self.no_bridge());
             return vec![];
         }
         if let Some(limits) = self.limits
@@ -409,7 +541,7 @@ impl Model {
     pub(crate) fn connect_tcp(&mut self) -> Vec<Command> {
         if !self.can_connect() {
             if self.bridge != BridgeState::Open {
-                self.note(Some(Proto::Tcp), What::NoBridge);
+                self.note(Some(Proto::Tcp), self.no_bridge());
             }
             return vec![];
         }
@@ -442,6 +574,10 @@ impl Model {
 
     pub(crate) fn bridge_connecting(&mut self) {
         self.bridge = BridgeState::Connecting;
+    }
+
+    pub(crate) fn bridge_lazy(&mut self) {
+        self.bridge = BridgeState::Lazy;
     }
 
     pub(crate) fn bridge_opened(&mut self) {
@@ -595,8 +731,10 @@ impl Model {
                 capture,
                 impair,
                 started_unix_us,
+                bridge_version,
+                kernel,
             } => {
-                let _ = started_unix_us;
+                let _ = (started_unix_us, bridge_version, kernel);
                 self.show_others = show_other_clients;
                 self.wire.capture = Some(capture);
                 self.impair = Some(impair);

@@ -36,6 +36,8 @@ fn open_model() -> Model {
             capture: Default::default(),
             impair: Default::default(),
             started_unix_us: 0,
+            bridge_version: String::new(),
+            kernel: String::new(),
         },
     ));
     m.clear_log();

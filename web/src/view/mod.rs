@@ -16,7 +16,7 @@ use crate::present;
 use panel::Panel;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{Document, Element, Event, HtmlButtonElement, HtmlInputElement};
+use web_sys::{Document, Element, Event, HtmlButtonElement, HtmlInputElement, HtmlSelectElement};
 
 /// The console's own styles, scoped under `.socket-lab` (`style.css`, minified by `build.rs`).
 const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/style.min.css"));
@@ -45,6 +45,14 @@ pub(crate) enum Intent {
     SetFamily(protocol::Family),
     DownloadPcap,
     TeardownDemo,
+    /// "Save recording": the live session as a file.
+    SaveRecording,
+    /// Play or pause the recording.
+    ReplayToggle,
+    /// Pause, and play up to the next socket call.
+    ReplayStep,
+    /// The replay's speed, in percent.
+    ReplaySpeed(u32),
 }
 
 impl Intent {
@@ -85,6 +93,10 @@ pub(crate) struct View {
     log_region: Element,
     log_older: Element,
     tabs: Vec<(Element, Tab)>,
+    replay_bar: Element,
+    replay_toggle: HtmlButtonElement,
+    replay_step: HtmlButtonElement,
+    replay_speed: HtmlSelectElement,
     /// For screen readers: one sentence per exchange (the echo, or what went wrong).
     announce: Element,
     /// This console's number among those mounted on the page, when it is not the only one.
@@ -136,6 +148,27 @@ impl View {
         let status = el("span", "sl-status")?;
         status.set_attribute("role", "status")?;
         head.append_with_node_2(&title, &status)?;
+        // A recording's controls, shown only while one plays.
+        let replay_bar = el("div", "sl-replay")?;
+        replay_bar.set_attribute("role", "group")?;
+        replay_bar.set_attribute("aria-label", c.replay_speed)?;
+        let replay_toggle = button(&doc, c.replay_pause, "sl-replay-toggle")?;
+        let replay_step = button(&doc, c.replay_step, "sl-replay-step")?;
+        let speed_label = el("label", "")?;
+        let speed_text = el("span", "")?;
+        speed_text.set_text_content(Some(c.replay_speed));
+        let replay_speed: HtmlSelectElement = el("select", "")?.dyn_into()?;
+        for (value, text) in [("25", "¼×"), ("100", "1×"), ("400", "4×"), ("1600", "16×")] {
+            let option = el("option", "")?;
+            option.set_attribute("value", value)?;
+            option.set_text_content(Some(text));
+            replay_speed.append_child(&option)?;
+        }
+        replay_speed.set_value("100");
+        speed_label.append_with_node_2(&speed_text, &replay_speed)?;
+        replay_bar.append_with_node_3(&replay_toggle, &replay_step, &speed_label)?;
+        replay_bar.toggle_attribute_with_force("hidden", true)?;
+        head.append_child(&replay_bar)?;
         let howto = el("p", "sl-howto")?;
         howto.set_text_content(Some(c.bridge_howto));
         let servers = el("p", "sl-servers")?;
@@ -277,7 +310,13 @@ impl View {
                 (connect, Intent::Connect),
                 (close, Intent::Close),
                 (clear, Intent::ClearLog),
+                (replay_toggle.clone(), Intent::ReplayToggle),
+                (replay_step.clone(), Intent::ReplayStep),
             ],
+            replay_bar,
+            replay_toggle,
+            replay_step,
+            replay_speed,
             tcp_state,
             log,
             log_region,
@@ -318,6 +357,11 @@ impl View {
         let h = handler.clone();
         self.listen(self.wire.diagram.clone().into(), "scroll", move |_| {
             h(Intent::Scrolled)
+        });
+        let h = handler.clone();
+        let speed = self.replay_speed.clone();
+        self.listen(self.replay_speed.clone().into(), "change", move |_| {
+            h(Intent::ReplaySpeed(speed.value().parse().unwrap_or(100)))
         });
         let h = handler.clone();
         let relative = self.wire.relative.clone();
@@ -477,7 +521,24 @@ impl View {
                     fill(c.bridge_idle, &[("minutes", minutes.as_str())]),
                 )
             }
+            BridgeState::Replaying => ("recording", replay_status(model, c)),
+            BridgeState::Lazy => ("lazy", fill(c.bridge_lazy, &[("url", url)])),
         };
+        let replay = model.replay();
+        self.replay_bar
+            .toggle_attribute_with_force("hidden", replay.is_none())?;
+        if let Some(r) = replay {
+            let label = if r.playing {
+                c.replay_pause
+            } else {
+                c.replay_play
+            };
+            if self.replay_toggle.text_content().as_deref() != Some(label) {
+                self.replay_toggle.set_text_content(Some(label));
+            }
+            self.replay_toggle.set_disabled(r.done());
+            self.replay_step.set_disabled(r.done());
+        }
         self.status.set_attribute("data-state", state)?;
         self.status.set_text_content(Some(&text));
         self.howto
@@ -623,6 +684,33 @@ impl View {
         }
         self.root.remove();
     }
+}
+
+/// "Recording, not live: recorded 2026-11-30 05:13 UTC on Linux 6.1.0 (bridge 0.4.0) · …".
+fn replay_status(model: &Model, c: &Catalog) -> String {
+    let Some(r) = model.replay() else {
+        return String::new();
+    };
+    let made = &r.made_by;
+    let ms = (made.started_unix_us / 1000) as f64;
+    let iso = String::from(js_sys::Date::new(&ms.into()).to_iso_string());
+    let date = format!("{} UTC", iso.get(..16).unwrap_or("").replace('T', " "));
+    let (n, total) = r.progress();
+    let values = [
+        ("date", date),
+        ("kernel", made.kernel.clone()),
+        ("version", made.bridge_version.clone()),
+        ("n", n.to_string()),
+        ("total", total.to_string()),
+    ];
+    let mut text = fill_owned(c.replay_status, &values);
+    if !r.playing && !r.done() {
+        text.push_str(c.replay_paused);
+    }
+    if !r.complete {
+        text.push_str(c.replay_cut);
+    }
+    text
 }
 
 /// What a screen reader hears of an exchange: "TCP: echo received: 12 B “HELLO SOCKET”".

@@ -88,10 +88,13 @@ impl WireView {
         let download = el("button", "sl-download")?;
         download.set_attribute("type", "button")?;
         download.set_text_content(Some(w.download));
+        let save = el("button", "sl-save")?;
+        save.set_attribute("type", "button")?;
+        save.set_text_content(Some(c.save_recording));
         let teardown = el("button", "sl-teardown")?;
         teardown.set_attribute("type", "button")?;
         teardown.set_text_content(Some(w.teardown_demo));
-        head.append_with_node_4(&title, &label, &download, &teardown)?;
+        head.append_with_node_5(&title, &label, &download, &save, &teardown)?;
         // The lanes' names, above the timeline.
         let lanes = el("div", "sl-lanes")?;
         lanes.set_attribute("aria-hidden", "true")?;
@@ -145,6 +148,7 @@ impl WireView {
             view,
             vec![
                 (download, Intent::DownloadPcap),
+                (save, Intent::SaveRecording),
                 (teardown, Intent::TeardownDemo),
             ],
         ))

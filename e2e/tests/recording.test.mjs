@@ -1,0 +1,112 @@
+// Record and replay: a live session saved with "Save recording" plays back, without a bridge,
+// to the same log and the same diagram, labelled as a recording (never as live); the file keeps
+// the bridge's frames verbatim, with the kernel and bridge version that made them.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { startBridge, launchBrowser, waitConnected, PATIENCE } from "./helpers.mjs";
+
+let bridge, browser;
+before(async () => {
+  bridge = await startBridge();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await bridge?.stop();
+});
+
+/** What the log says happened (calls, not the console's own notes), and the diagram's arrows. */
+async function story(page) {
+  const calls = await page
+    .locator('[role=log] li:not([data-kind="note"]):not([data-kind="error"])')
+    .evaluateAll((all) => all.map((e) => e.textContent));
+  // The diagram draws only the rows in view: scroll through it and collect every arrow.
+  const diagram = page.locator(".sl-diagram");
+  const arrows = new Set();
+  for (let top = 0; ; top += 100) {
+    const height = await diagram.evaluate((e, t) => ((e.scrollTop = t), e.scrollHeight), top);
+    await page.waitForTimeout(60);
+    for (const text of await page.locator(".sl-arrow").evaluateAll((all) => all.map((e) => e.textContent))) arrows.add(text);
+    if (top > height) break;
+  }
+  return { calls, arrows: [...arrows].sort((a, b) => parseFloat(a) - parseFloat(b)) };
+}
+
+test("a saved session replays without a bridge to the same log and diagram, labelled as a recording", async () => {
+  const live = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const frames = [];
+  live.on("websocket", (ws) => ws.on("framereceived", (f) => frames.push(f.payload)));
+  await live.goto(bridge.url);
+  await waitConnected(live);
+  await live.getByRole("button", { name: "Send via TCP" }).click();
+  await live.locator('[role=log] li[data-kind="echo"][data-proto="tcp"]').waitFor({ timeout: PATIENCE });
+  await live.getByRole("button", { name: "Send via UDP" }).click();
+  await live.locator('[role=log] li[data-kind="echo"][data-proto="udp"]').waitFor({ timeout: PATIENCE });
+  await live.waitForTimeout(500);
+  const [download] = await Promise.all([live.waitForEvent("download"), live.getByRole("button", { name: "Save recording" }).click()]);
+  const file = await readFile(await download.path(), "utf8");
+  const recorded = await story(live);
+  await live.close();
+
+  // The file: a header line, then every frame exactly as the bridge sent it, and the console's
+  // own commands among them, each wrapped as {"console": …}.
+  const lines = file.trimEnd().split("\n");
+  const header = JSON.parse(lines[0]);
+  assert.equal(header.format, "socket-lab-recording");
+  assert.equal(header.complete, true);
+  const fromBridge = lines.slice(1).filter((l) => !l.startsWith('{"console":'));
+  assert.deepEqual(fromBridge, frames.slice(0, fromBridge.length), "frames verbatim, in order");
+  const sent = lines.filter((l) => l.startsWith('{"console":')).map((l) => JSON.parse(l).console);
+  assert.ok(sent.some((c) => c.type === "tcp_send" && Buffer.from(c.data, "base64").toString() === "hello socket"), JSON.stringify(sent));
+  const hello = JSON.parse(lines[1]);
+  assert.equal(hello.type, "hello");
+  assert.match(hello.kernel, /^Linux \d/);
+  assert.match(hello.bridge_version, /^\d+\.\d+\.\d+/);
+
+  // Played back by a console whose bridge does not answer (port 1 refuses).
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.route((url) => url.pathname === "/recorded.jsonl", (route) => route.fulfill({ body: file, contentType: "application/jsonl" }));
+  await page.goto(`${bridge.url}embed?lang=en&bridge=ws://127.0.0.1:1/ws&recording=/recorded.jsonl`);
+  const status = page.locator('.sl-status[data-state="recording"]');
+  await status.waitFor({ timeout: PATIENCE });
+  const kernel = (await readFile("/proc/sys/kernel/osrelease", "utf8")).trim();
+  assert.match(await status.textContent(), new RegExp(`^Recording, not live: recorded \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC on Linux ${kernel.replace(/[.+]/g, "\\$&")} \\(bridge \\d`));
+  await page.locator("[role=log] li", { hasText: "the bridge at ws://127.0.0.1:1/ws is not reachable, so this console plays the recording" }).waitFor({ timeout: PATIENCE });
+  await page.locator("[role=log] li", { hasText: "the recording ends here" }).waitFor({ timeout: PATIENCE });
+  assert.deepEqual(await story(page), recorded);
+  // Nothing is live: a send says so and goes nowhere.
+  await page.getByRole("button", { name: "Send via TCP" }).click();
+  await page.locator("[role=log] li", { hasText: "not sent: this console is playing a recording" }).waitFor({ timeout: PATIENCE });
+  await page.close();
+});
+
+test("step plays call by call; a page whose recording is missing says why and keeps trying the bridge", async () => {
+  const live = await browser.newPage();
+  await live.goto(bridge.url);
+  await waitConnected(live);
+  await live.getByRole("button", { name: "Send via TCP" }).click();
+  await live.locator('[role=log] li[data-kind="echo"][data-proto="tcp"]').waitFor({ timeout: PATIENCE });
+  const [download] = await Promise.all([live.waitForEvent("download"), live.getByRole("button", { name: "Save recording" }).click()]);
+  const file = await readFile(await download.path(), "utf8");
+  await live.close();
+
+  const page = await browser.newPage();
+  await page.route((url) => url.pathname === "/r.jsonl", (route) => route.fulfill({ body: file }));
+  await page.goto(`${bridge.url}embed?lang=zh-CN&bridge=ws://127.0.0.1:1/ws&recording=/r.jsonl`);
+  await page.locator('.sl-status[data-state="recording"]', { hasText: "录制回放，并非实时" }).waitFor({ timeout: PATIENCE });
+  await page.getByRole("button", { name: "暂停" }).click();
+  const calls = () => page.locator('[role=log] li:not([data-kind="note"]):not([data-kind="error"])').count();
+  const before = await calls();
+  await page.getByRole("button", { name: "单步到下一个调用" }).click();
+  await page.waitForTimeout(100);
+  // One more call at most per step (the recording may have reached its end).
+  assert.ok((await calls()) - before <= 1);
+  await page.close();
+
+  const missing = await browser.newPage();
+  await missing.goto(`${bridge.url}embed?lang=en&bridge=ws://127.0.0.1:1/ws&recording=/nothing-here.jsonl`);
+  await missing.locator("[role=log] li", { hasText: "could not play the recording /nothing-here.jsonl: HTTP 404" }).waitFor({ timeout: PATIENCE });
+  await missing.locator('.sl-status[data-state="retrying"]').waitFor({ timeout: PATIENCE });
+  await missing.close();
+});
