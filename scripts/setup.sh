@@ -6,8 +6,8 @@
 #   scripts/setup.sh --browser  also what the tests drive: Chromium, ChromeDriver, nginx (two
 #                               bridges behind a proxy), iproute2's `ss` (a reference for kernel
 #                               state), nftables' `nft` (a reference for the lossy link's rules;
-#                               the bridge itself writes them over netlink) and the e2e npm
-#                               packages
+#                               the bridge itself writes them over netlink), tshark (reads
+#                               the console's .pcapng) and the e2e npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +25,8 @@ fi
 
 # 2. Debian packages: Chromium + ChromeDriver (test tools never download their own browser
 #    here), nginx (the reverse proxy of the deployment test; only its binary is used, the
-#    package's own service is left alone), iproute2 (`ss`), nftables (`nft`) and util-linux's
-#    `setpriv` (runs the bridge without a capability).
+#    package's own service is left alone), iproute2 (`ss`), nftables (`nft`), util-linux's
+#    `setpriv` (runs the bridge without a capability) and tshark (reads the .pcapng back).
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
@@ -34,6 +34,7 @@ missing=()
 command -v ss >/dev/null || missing+=(iproute2)
 command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=(nftables)
 command -v setpriv >/dev/null || missing+=(util-linux)
+command -v tshark >/dev/null || missing+=(tshark)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} (Debian packages)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -110,3 +110,34 @@ test("step plays call by call; a page whose recording is missing says why and ke
   await missing.locator('.sl-status[data-state="retrying"]').waitFor({ timeout: PATIENCE });
   await missing.close();
 });
+
+test("the .pcapng keeps the socket calls: tshark shows each as a comment on its packet", async () => {
+  const page = await browser.newPage();
+  await page.goto(bridge.url);
+  await waitConnected(page);
+  await page.getByRole("button", { name: "Send via TCP" }).click();
+  await page.locator('[role=log] li[data-kind="echo"][data-proto="tcp"]').waitFor({ timeout: PATIENCE });
+  await page.waitForTimeout(300);
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download .pcapng (with the calls)" }).click(),
+  ]);
+  const { execFileSync } = await import("node:child_process");
+  const path = `${(await import("node:os")).tmpdir()}/socket-lab-e2e-${process.pid}.pcapng`;
+  await download.saveAs(path);
+  await page.close();
+  const out = execFileSync("tshark", ["-r", path, "-T", "fields", "-E", "separator=|", "-e", "tcp.flags.str", "-e", "tcp.payload", "-e", "frame.comment"], { encoding: "utf8" });
+  const rows = out.trim().split("\n").map((l) => l.split("|"));
+  const hex = (s) => Buffer.from(s).toString("hex");
+  const request = rows.find((r) => r[1] === hex("hello socket"));
+  const reply = rows.find((r) => r[1] === hex("HELLO SOCKET"));
+  assert.ok(request && reply, out);
+  // The client's send() put the request on the wire; the server's recv() waited for it.
+  assert.match(request[2], /client TCP send\(\) 12 B/, out);
+  assert.match(request[2], /server TCP recv\(1024\) → 12 B/, out);
+  assert.match(reply[2], /server TCP send\(\) 12 B/, out);
+  assert.match(reply[2], /client TCP recv\(\) → 12 B echo/, out);
+  // The handshake's SYN carries the connect().
+  assert.match(rows.find((r) => r[0].includes("S") && !r[0].includes("A"))?.[2] ?? "", /connect\(\) returned/, out);
+  (await import("node:fs")).rmSync(path);
+});

@@ -222,6 +222,13 @@ fn on_intent(state: &Rc<RefCell<State>>, intent: Intent) {
             }
             vec![]
         }
+        Intent::DownloadPcapng => {
+            let file = s.model.pcapng(s.catalog);
+            if let Err(e) = download("socket-lab.pcapng", "application/x-pcapng", &file) {
+                web_sys::console::error_1(&e);
+            }
+            vec![]
+        }
         Intent::SaveRecording => {
             let now = js_sys::Date::now() as u64;
             if let Some(file) = s.model.recording_file(now)

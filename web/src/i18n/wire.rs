@@ -56,6 +56,8 @@ pub(crate) struct Wire {
     /// {n}
     pub layers_title: &'static str,
     pub hover_hint: &'static str,
+    /// "Download .pcapng (calls as comments)".
+    pub download_pcapng: &'static str,
     /// A header field's name in this language (the layer view's names are English in code).
     pub field_name: fn(&'static str) -> &'static str,
     /// "bytes 14–15:" before a field's bytes in the layer view.
@@ -114,6 +116,7 @@ pub(crate) static EN: Wire = Wire {
     capture_no_permission: "No live packets:",
     relative: "Relative sequence numbers",
     download: "Download .pcap",
+    download_pcapng: "Download .pcapng (with the calls)",
     teardown_demo: "Show the four-way teardown",
     teardown_note: "When the server closes at once after the client's FIN, Linux sends its own FIN together with the ACK: you see three segments. This button connects to a server that waits 200 ms before close(), so the ACK and the server's FIN travel apart: the classic four.",
     empty: "No packets yet: send something.",
@@ -187,6 +190,7 @@ pub(crate) static ZH_CN: Wire = Wire {
     capture_no_permission: "没有实时数据包：",
     relative: "相对序号",
     download: "下载 .pcap",
+    download_pcapng: "下载 .pcapng（含调用）",
     teardown_demo: "演示四次挥手",
     teardown_note: "服务端在收到客户端的 FIN 后立即关闭时，Linux 会把自己的 FIN 和 ACK 合在一起发送：你会看到三个报文段。这个按钮连接一个在 close() 前等待 200 毫秒的服务端，于是 ACK 和服务端的 FIN 分开发送：经典的四次。",
     empty: "还没有数据包：发送点什么吧。",

@@ -385,6 +385,52 @@ impl Model {
         }
     }
 
+    /// "Download .pcapng": the captured packets, each socket call of both ends as a comment on
+    /// the packet it belongs to (see [`crate::wire::pcapng::packet_of`]), in the words of the
+    /// console's log (`c`'s language).
+    pub(crate) fn pcapng(&self, c: &crate::i18n::Catalog) -> Vec<u8> {
+        use crate::wire::pcapng::{self, Meets};
+        let packets: Vec<&crate::wire::flow::Captured> =
+            self.wire.packets().filter(|p| !p.lost).collect();
+        let at: Vec<u64> = packets.iter().map(|p| p.at_us).collect();
+        let data: Vec<bool> = packets
+            .iter()
+            .map(|p| p.segment.as_ref().is_some_and(|s| !s.payload.is_empty()))
+            .collect();
+        let mut comments = vec![];
+        for (_, entry) in self.log.since(self.log.first_seq()) {
+            let Some(returned) = entry.t_us else {
+                continue;
+            };
+            let meets = match &entry.what {
+                What::Connected { .. }
+                | What::Sent { .. }
+                | What::ServerSend { .. }
+                | What::ServerSendTo { .. }
+                | What::ServerClose { .. }
+                | What::Closing
+                | What::Closed { .. } => Meets::Sends,
+                What::ServerAccept { .. } => Meets::Waits,
+                What::Echo { .. }
+                | What::ServerRecv { .. }
+                | What::ServerRecvFrom { .. }
+                | What::ServerMessage { .. } => Meets::WaitsForData,
+                _ => continue,
+            };
+            let entered = entry.called_us.unwrap_or(returned);
+            let Some(n) = pcapng::packet_of(&at, &data, entered, returned, meets) else {
+                continue;
+            };
+            let line = crate::present::line(c, entry);
+            let mut text = format!("{} {} {}", line.side, line.proto, line.text);
+            if let Some(payload) = line.payload {
+                text = format!("{text} {payload}");
+            }
+            comments.push((n, text));
+        }
+        pcapng::write(self.epoch_us(), &packets, &comments)
+    }
+
     /// Keeps a frame the console sent, for "Save recording".
     pub(crate) fn record_sent(&mut self, frame: &str) {
         self.recorder.keep_sent(frame);

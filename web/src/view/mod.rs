@@ -44,6 +44,8 @@ pub(crate) enum Intent {
     /// IPv4 or IPv6 for the next sends.
     SetFamily(protocol::Family),
     DownloadPcap,
+    /// "Download .pcapng": the packets with the calls as comments.
+    DownloadPcapng,
     TeardownDemo,
     /// "Save recording": the live session as a file.
     SaveRecording,

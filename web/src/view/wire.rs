@@ -88,13 +88,17 @@ impl WireView {
         let download = el("button", "sl-download")?;
         download.set_attribute("type", "button")?;
         download.set_text_content(Some(w.download));
+        let pcapng = el("button", "sl-download")?;
+        pcapng.set_attribute("type", "button")?;
+        pcapng.set_text_content(Some(w.download_pcapng));
         let save = el("button", "sl-save")?;
         save.set_attribute("type", "button")?;
         save.set_text_content(Some(c.save_recording));
         let teardown = el("button", "sl-teardown")?;
         teardown.set_attribute("type", "button")?;
         teardown.set_text_content(Some(w.teardown_demo));
-        head.append_with_node_5(&title, &label, &download, &save, &teardown)?;
+        head.append_with_node_5(&title, &label, &download, &pcapng, &save)?;
+        head.append_child(&teardown)?;
         // The lanes' names, above the timeline.
         let lanes = el("div", "sl-lanes")?;
         lanes.set_attribute("aria-hidden", "true")?;
@@ -148,6 +152,7 @@ impl WireView {
             view,
             vec![
                 (download, Intent::DownloadPcap),
+                (pcapng, Intent::DownloadPcapng),
                 (save, Intent::SaveRecording),
                 (teardown, Intent::TeardownDemo),
             ],

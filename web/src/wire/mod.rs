@@ -10,6 +10,7 @@ pub(crate) mod decode;
 pub(crate) mod flow;
 pub(crate) mod layers;
 pub(crate) mod pcap;
+pub(crate) mod pcapng;
 
 #[cfg(test)]
 mod captured_tests;
@@ -124,6 +125,11 @@ impl WireState {
     fn entry(&self, number: u64) -> Option<&(Captured, Option<Arrow>)> {
         let first = self.packets.front()?.0.number;
         self.packets.get(number.checked_sub(first)? as usize)
+    }
+
+    /// Every packet kept, oldest first.
+    pub(crate) fn packets(&self) -> impl Iterator<Item = &Captured> {
+        self.packets.iter().map(|(p, _)| p)
     }
 
     pub(crate) fn pcap(&self, epoch_us: u64) -> Vec<u8> {
