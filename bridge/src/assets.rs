@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 const INDEX: &str = include_str!("../../www/index.html");
 const EMBED: &str = include_str!("../../www/embed.html");
 const ELEMENT_JS: &str = include_str!("../../www/socket-lab.js");
+const MESSAGES_TS: &str = include_str!("../../www/socket-lab-messages.d.ts");
 
 /// The embedding examples, by file name under `/examples/`.
 const EXAMPLES: &[(&str, &str)] = &[
@@ -94,6 +95,11 @@ pub(crate) async fn embed() -> Response {
 /// `/socket-lab.js`: registers the `<socket-lab>` custom element.
 pub(crate) async fn element_js() -> Response {
     file("text/javascript; charset=utf-8", ELEMENT_JS.as_bytes())
+}
+
+/// `/socket-lab-messages.d.ts`: the TypeScript types of the iframe's postMessage API.
+pub(crate) async fn messages_ts() -> Response {
+    file("application/typescript; charset=utf-8", MESSAGES_TS.as_bytes())
 }
 
 /// `/examples/` and its pages, their snippets naming this bridge's real address (the files say

@@ -114,6 +114,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/pkg/web.js", get(assets::web_js))
         .route("/pkg/web_bg.wasm", get(assets::web_wasm))
         .route("/socket-lab.js", get(assets::element_js))
+        .route("/socket-lab-messages.d.ts", get(assets::messages_ts))
         .route("/embed", get(assets::embed))
         .route("/examples/", get(|state| assets::example(state, None)))
         .route(

@@ -47,6 +47,10 @@ struct State {
     replay_timer: Option<(i32, Closure<dyn FnMut()>)>,
     /// Lazy: the listeners that connect on first use, removed once they have.
     wake: Vec<Wake>,
+    /// `on(callback)`: told `ready`, each echo and each error (see [`report`]).
+    listener: Option<js_sys::Function>,
+    /// Log entries already reported to the listener.
+    reported: u64,
 }
 
 /// A listener that connects a lazy console: (target, event name, callback).
@@ -105,6 +109,8 @@ impl Console {
             opened: false,
             replay_timer: None,
             wake: vec![],
+            listener: None,
+            reported: 0,
         }));
         let for_intents = state.clone();
         state
@@ -121,6 +127,59 @@ impl Console {
 }
 
 impl Handle {
+    /// Shows the tab `key` ("echo", "sticky", …).
+    pub(crate) fn select(&self, key: &str) -> Result<(), JsValue> {
+        let tab = Tab::from_key(key).ok_or_else(|| {
+            JsValue::from_str(&format!("Socket Lab: unknown experiment \"{key}\""))
+        })?;
+        on_intent(&self.0, Intent::Tab(tab));
+        Ok(())
+    }
+
+    /// Sends `text` over "tcp" or "udp", as the Send buttons do.
+    pub(crate) fn send(&self, proto: &str, text: &str) -> Result<(), JsValue> {
+        let intent = match proto {
+            "tcp" => Intent::SendTcp,
+            "udp" => Intent::SendUdp,
+            _ => {
+                return Err(JsValue::from_str(
+                    "Socket Lab: send() takes \"tcp\" or \"udp\"",
+                ));
+            }
+        };
+        if let Ok(s) = self.0.try_borrow() {
+            s.view.set_message(text);
+        }
+        on_intent(&self.0, intent);
+        Ok(())
+    }
+
+    /// Plays the recording at `url` now, whether or not a bridge is reachable.
+    pub(crate) fn play(&self, url: &str) {
+        let mut s = self.0.borrow_mut();
+        s.link = None;
+        s.recording = None;
+        if let Some((id, _)) = s.retry.take()
+            && let Some(w) = web_sys::window()
+        {
+            w.clear_timeout_with_handle(id);
+        }
+        drop(s);
+        load_recording(self.0.clone(), url.to_string(), false);
+    }
+
+    /// `callback` is called with `{type: "ready", live}`, `{type: "echo", proto, text}` and
+    /// `{type: "error", message}` from now on.
+    pub(crate) fn on(&self, callback: js_sys::Function) {
+        let mut s = self.0.borrow_mut();
+        s.reported = s.model.log().end_seq();
+        s.listener = Some(callback);
+        if matches!(s.model.bridge(), BridgeState::Open | BridgeState::Replaying) {
+            let live = *s.model.bridge() == BridgeState::Open;
+            tell(&s, &[("type", "ready".into()), ("live", live.into())]);
+        }
+    }
+
     pub(crate) fn destroy(&self) {
         let mut s = self.0.borrow_mut();
         s.destroyed = true;
@@ -336,6 +395,7 @@ fn connect(state: &Rc<RefCell<State>>) {
                 s.attempts = 0;
                 s.opened = true;
                 s.model.bridge_opened();
+                tell(&s, &[("type", "ready".into()), ("live", true.into())]);
                 redraw(&mut s);
                 s.pending.take()
             };
@@ -405,7 +465,7 @@ fn schedule_reconnect(state: &Rc<RefCell<State>>) {
         s.link = None;
         s.pending = None;
         drop(s);
-        load_recording(state.clone(), url);
+        load_recording(state.clone(), url, true);
         return;
     }
     s.pending = None;
@@ -461,6 +521,7 @@ fn redraw_soon(state: &Rc<RefCell<State>>) {
 }
 
 fn redraw(s: &mut State) {
+    report(s);
     let catalog = s.catalog;
     if let Err(e) = s.view.render(&s.model, catalog) {
         web_sys::console::error_1(&e);
@@ -514,7 +575,7 @@ fn wait_for_use(state: &Rc<RefCell<State>>) {
 
 /// Fetches the recording at `url` and plays it; if that fails, says why and goes on trying
 /// the bridge.
-fn load_recording(state: Rc<RefCell<State>>, url: String) {
+fn load_recording(state: Rc<RefCell<State>>, url: String, unreachable: bool) {
     wasm_bindgen_futures::spawn_local(async move {
         let text = fetch_text(&url).await;
         let Ok(mut s) = state.try_borrow_mut() else {
@@ -529,7 +590,8 @@ fn load_recording(state: Rc<RefCell<State>>, url: String) {
         };
         match replay {
             Ok(replay) => {
-                s.model.start_replay(replay, &url, true);
+                s.model.start_replay(replay, &url, unreachable);
+                tell(&s, &[("type", "ready".into()), ("live", false.into())]);
                 let s = &mut *s;
                 schedule_replay(&state, s, 0);
                 redraw(s);
@@ -537,7 +599,11 @@ fn load_recording(state: Rc<RefCell<State>>, url: String) {
             Err(why) => {
                 s.model.replay_failed(&url, why);
                 drop(s);
-                schedule_reconnect(&state);
+                if unreachable {
+                    schedule_reconnect(&state);
+                } else {
+                    connect(&state);
+                }
             }
         }
     });
@@ -602,4 +668,55 @@ fn replay_tick(state: &Rc<RefCell<State>>) {
     redraw(&mut s);
     drop(s);
     drop(running);
+}
+
+/// Calls the `on()` listener with an object of `fields`.
+fn tell(s: &State, fields: &[(&str, JsValue)]) {
+    let Some(listener) = &s.listener else {
+        return;
+    };
+    let object = js_sys::Object::new();
+    for (key, value) in fields {
+        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    if let Err(e) = listener.call1(&JsValue::NULL, &object) {
+        web_sys::console::error_1(&e);
+    }
+}
+
+/// Tells the `on()` listener of the echoes and errors logged since it last heard.
+fn report(s: &mut State) {
+    if s.listener.is_none() {
+        return;
+    }
+    let end = s.model.log().end_seq();
+    let mut told = vec![];
+    for (_, entry) in s.model.log().since(s.reported) {
+        let line = crate::present::line(s.catalog, entry);
+        match line.kind {
+            "echo" => {
+                // The echoed bytes as text (the log quotes them; the listener gets them plain).
+                let text = match &entry.what {
+                    crate::model::log::What::Echo { data, .. } => {
+                        String::from_utf8_lossy(data).into_owned()
+                    }
+                    _ => String::new(),
+                };
+                told.push(vec![
+                    ("type", JsValue::from_str("echo")),
+                    ("proto", JsValue::from_str(&line.proto.to_ascii_lowercase())),
+                    ("text", JsValue::from_str(&text)),
+                ]);
+            }
+            "error" => told.push(vec![
+                ("type", JsValue::from_str("error")),
+                ("message", JsValue::from_str(&line.text)),
+            ]),
+            _ => {}
+        }
+    }
+    s.reported = end;
+    for fields in told {
+        tell(s, &fields);
+    }
 }

@@ -79,4 +79,27 @@ impl Console {
     pub fn destroy(&self) {
         self.inner.destroy();
     }
+
+    /// Shows the tab of `experiment` ("echo", "sticky", …, as the `experiment` option).
+    pub fn select(&self, experiment: &str) -> Result<(), JsValue> {
+        self.inner.select(experiment)
+    }
+
+    /// Sends `text` over `proto` ("tcp" or "udp"), as the Send buttons do.
+    pub fn send(&self, proto: &str, text: &str) -> Result<(), JsValue> {
+        self.inner.send(proto, text)
+    }
+
+    /// Plays the recording at `url` (a file saved with "Save recording"), labelled as such,
+    /// instead of the live session.
+    pub fn play(&self, url: &str) {
+        self.inner.play(url);
+    }
+
+    /// Calls `callback` with `{type: "ready", live}` when the console is ready (live: connected
+    /// to a bridge; not live: playing a recording), `{type: "echo", proto, text}` for each echo
+    /// and `{type: "error", message}` for each error the log shows.
+    pub fn on(&self, callback: js_sys::Function) {
+        self.inner.on(callback);
+    }
 }

@@ -500,6 +500,11 @@ impl View {
         self.panels.iter().find(|p| p.tab == tab)
     }
 
+    /// Puts `text` in the Message field.
+    pub(crate) fn set_message(&self, text: &str) {
+        self.input.set_value(text);
+    }
+
     /// The message as the bytes to send (UTF-8).
     pub(crate) fn message(&self) -> Vec<u8> {
         self.input.value().into_bytes()
