@@ -99,7 +99,10 @@ pub(crate) async fn element_js() -> Response {
 
 /// `/socket-lab-messages.d.ts`: the TypeScript types of the iframe's postMessage API.
 pub(crate) async fn messages_ts() -> Response {
-    file("application/typescript; charset=utf-8", MESSAGES_TS.as_bytes())
+    file(
+        "application/typescript; charset=utf-8",
+        MESSAGES_TS.as_bytes(),
+    )
 }
 
 /// `/examples/` and its pages, their snippets naming this bridge's real address (the files say

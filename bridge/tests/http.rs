@@ -123,11 +123,13 @@ async fn sessions_beyond_the_limit_get_503() {
 /// use (arrow keys in the tab list, focusable fields with their bytes written out, one summary
 /// per exchange, Chinese field names and errno meanings, ranges refused) added 4.3 KB (132,816);
 /// recording, replay and lazy consoles (saving a session, fetching and playing a recording
-/// with its controls and its label, connecting on first use) added 8.7 KB (141,475).
+/// with its controls and its label, connecting on first use) added 8.7 KB (141,475); the
+/// .pcapng writer with the calls as comments and the handle's select/send/play/on for the
+/// iframe's postMessage API added 2.6 KB (144,074).
 /// This ceiling is what the console weighs now plus a little: any growth past it fails here,
 /// and raising it needs a line in the README's budget section saying what the bytes bought.
 /// Lower it as the console shrinks.
-const CONSOLE_CEILING: usize = 142_000;
+const CONSOLE_CEILING: usize = 144_500;
 
 #[tokio::test]
 async fn the_console_download_stays_within_its_ceiling() {
