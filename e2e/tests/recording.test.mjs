@@ -141,3 +141,26 @@ test("the .pcapng keeps the socket calls: tshark shows each as a comment on its 
   assert.match(rows.find((r) => r[0].includes("S") && !r[0].includes("A"))?.[2] ?? "", /connect\(\) returned/, out);
   (await import("node:fs")).rmSync(path);
 });
+
+test("an experiment replays with its results: the click is recorded and run again over the recorded events", async () => {
+  const live = await browser.newPage();
+  await live.goto(`${bridge.url}embed?lang=en&experiment=sticky`);
+  await waitConnected(live);
+  const panel = live.locator('[role=tabpanel][data-tab="sticky"]');
+  await panel.getByRole("button", { name: "Run burst" }).click();
+  const line = panel.locator(".sl-line").filter({ hasText: /send\(\) × 5 → recv\(\) × [1-5]/ }).first();
+  await line.waitFor({ timeout: PATIENCE });
+  await live.waitForTimeout(1500);
+  const results = await panel.locator(".sl-block").allTextContents();
+  const [download] = await Promise.all([live.waitForEvent("download"), live.getByRole("button", { name: "Save recording" }).click()]);
+  const file = await readFile(await download.path(), "utf8");
+  await live.close();
+  assert.match(file, /\{"action":"sticky_run","next_id":\d+,"params":"[^"]*"\}/);
+
+  const page = await browser.newPage();
+  await page.route((url) => url.pathname === "/sticky.jsonl", (route) => route.fulfill({ body: file }));
+  await page.goto(`${bridge.url}embed?lang=en&experiment=sticky&bridge=ws://127.0.0.1:1/ws&recording=/sticky.jsonl`);
+  await page.locator("[role=log] li", { hasText: "the recording ends here" }).waitFor({ timeout: PATIENCE });
+  assert.deepEqual(await page.locator('[role=tabpanel][data-tab="sticky"] .sl-block').allTextContents(), results);
+  await page.close();
+});

@@ -242,6 +242,47 @@ pub(crate) enum Action {
     LossyFileUdp,
 }
 
+impl Action {
+    /// Every action with its name in a recording (snake case, stable).
+    const NAMES: [(Action, &'static str); 21] = [
+        (Action::StickyRun, "sticky_run"),
+        (Action::EmptyTcp, "empty_tcp"),
+        (Action::EmptyUdp, "empty_udp"),
+        (Action::BigTcp, "big_tcp"),
+        (Action::BigUdp, "big_udp"),
+        (Action::NobodyTcp, "nobody_tcp"),
+        (Action::NobodyUdp, "nobody_udp"),
+        (Action::NobodyUdpConnected, "nobody_udp_connected"),
+        (Action::QueueOpen, "queue_open"),
+        (Action::QueueClose, "queue_close"),
+        (Action::TwConnect, "tw_connect"),
+        (Action::TwServerClose, "tw_server_close"),
+        (Action::TwRestartWithout, "tw_restart_without"),
+        (Action::TwRestartWith, "tw_restart_with"),
+        (Action::FileTcp, "file_tcp"),
+        (Action::FileUdp, "file_udp"),
+        (Action::FileCancel, "file_cancel"),
+        (Action::LossyTcp, "lossy_tcp"),
+        (Action::LossyUdp, "lossy_udp"),
+        (Action::LossyFileTcp, "lossy_file_tcp"),
+        (Action::LossyFileUdp, "lossy_file_udp"),
+    ];
+
+    pub(crate) fn key(self) -> &'static str {
+        Action::NAMES
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("", |(_, k)| k)
+    }
+
+    pub(crate) fn from_key(key: &str) -> Option<Action> {
+        Action::NAMES
+            .iter()
+            .find(|(_, k)| *k == key)
+            .map(|(a, _)| *a)
+    }
+}
+
 /// The values of an experiment's controls when a button was clicked, by control key.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Params(pub(crate) VecMap<String, String>);
@@ -254,6 +295,55 @@ impl Params {
 
     pub(crate) fn text(&self, key: &str) -> &str {
         self.0.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    /// "size=3000&buffer=1024", every byte but letters and digits as %XX: safe inside a JSON
+    /// string as it is (a recording keeps the values of each click).
+    pub(crate) fn encode(&self) -> String {
+        let mut out = String::new();
+        for (key, value) in self.0.iter() {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            for (i, part) in [key, value].into_iter().enumerate() {
+                if i == 1 {
+                    out.push('=');
+                }
+                for b in part.bytes() {
+                    if b.is_ascii_alphanumeric() {
+                        out.push(b as char);
+                    } else {
+                        out.push_str(&format!("%{b:02X}"));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads back [`Params::encode`].
+    pub(crate) fn decode(text: &str) -> Params {
+        let unescape = |s: &str| -> String {
+            let mut bytes = vec![];
+            let mut rest = s.as_bytes();
+            while let Some((&b, tail)) = rest.split_first() {
+                if b == b'%' && tail.len() >= 2 {
+                    let hex = std::str::from_utf8(&tail[..2]).unwrap_or("");
+                    bytes.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                    rest = &tail[2..];
+                } else {
+                    bytes.push(b);
+                    rest = tail;
+                }
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        let mut params = Params::default();
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            params = params.with(&unescape(key), &unescape(value));
+        }
+        params
     }
 
     /// A number control's value; `default` when empty. [`run`] has refused the action already

@@ -382,6 +382,19 @@ impl Model {
             recording::Item::Event(event) => self.apply(*event),
             // What the console sent, so that the log shows the bytes as it did live.
             recording::Item::Sent(id, data) => self.unconfirmed.get_or_default(id).push_back(data),
+            // The learner's click, run again through the same experiment code (its commands go
+            // nowhere): the experiment's results read the recorded events as they did live.
+            recording::Item::Action {
+                action,
+                next_id,
+                params,
+            } => {
+                self.next_id = next_id;
+                self.tab = Tab::of(action);
+                let params = experiments::Params::decode(&params);
+                let _ = experiments::run(self, action, &params);
+                self.outgoing.clear();
+            }
         }
     }
 
@@ -482,6 +495,8 @@ impl Model {
             self.note(None, self.no_bridge());
             return vec![];
         }
+        let (key, next_id, encoded) = (action.key(), self.next_id, params.encode());
+        self.recorder.keep_action(key, next_id, &encoded);
         experiments::run(self, action, params)
     }
 

@@ -48,6 +48,14 @@ impl Recorder {
         self.push(frame.to_string());
     }
 
+    /// Keeps a click on an experiment's button: its action, its controls' values, and the
+    /// console's next socket id then (so that a replay gives its sockets the same ids).
+    pub(crate) fn keep_action(&mut self, action: &str, next_id: protocol::SocketId, params: &str) {
+        self.push(format!(
+            "{{\"action\":\"{action}\",\"next_id\":{next_id},\"params\":\"{params}\"}}"
+        ));
+    }
+
     /// Keeps one frame the console sent.
     pub(crate) fn keep_sent(&mut self, frame: &str) {
         self.push(format!("{{\"console\":{frame}}}"));
@@ -139,6 +147,12 @@ pub(crate) enum Item {
     Event(Box<Event>),
     /// The console sent these bytes on socket `id` (a `tcp_send` or `udp_send`).
     Sent(protocol::SocketId, Vec<u8>),
+    /// The learner clicked an experiment's button (see [`Recorder::keep_action`]).
+    Action {
+        action: crate::experiments::Action,
+        next_id: protocol::SocketId,
+        params: String,
+    },
 }
 
 /// A recording being played.
@@ -171,6 +185,21 @@ impl Replay {
         let mut events = vec![];
         for (i, line) in lines {
             if line.trim().is_empty() {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("{\"action\":\"") {
+                let bad = || BadRecording::BadLine {
+                    line: i + 1,
+                    reason: "a malformed action".into(),
+                };
+                let (name, rest) = rest.split_once("\",\"next_id\":").ok_or_else(bad)?;
+                let (next_id, rest) = rest.split_once(",\"params\":\"").ok_or_else(bad)?;
+                let params = rest.strip_suffix("\"}").ok_or_else(bad)?;
+                events.push(Item::Action {
+                    action: crate::experiments::Action::from_key(name).ok_or_else(bad)?,
+                    next_id: next_id.parse().map_err(|_| bad())?,
+                    params: params.to_string(),
+                });
                 continue;
             }
             if let Some(sent) = line
@@ -206,7 +235,7 @@ impl Replay {
                     }),
                     _ => None,
                 },
-                Item::Sent(..) => None,
+                Item::Sent(..) | Item::Action { .. } => None,
             })
             .ok_or(BadRecording::Empty)?;
         Ok(Replay {
@@ -371,5 +400,34 @@ mod tests {
             Replay::parse(&format!("{{\"format\":\"{FORMAT}\"}}\n{HELLO}\nnot json\n")),
             Err(BadRecording::BadLine { line: 3, .. })
         ));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_click_is_kept_with_its_values_and_read_back() {
+        use crate::experiments::{Action, Params};
+        let params = Params::default()
+            .with("messages", "a b \"c\" 中")
+            .with("size", "3000");
+        let mut r = Recorder::default();
+        r.keep(HELLO);
+        r.keep_action(Action::StickyRun.key(), 7, &params.encode());
+        let file = r.file(0, "");
+        assert!(file.lines().nth(2).unwrap().starts_with(r#"{"action":"sticky_run","next_id":7,"params":"messages=a%20b%20%22c%22%20%E4%B8%AD&size=3000"}"#));
+        let mut replay = Replay::parse(&file).unwrap();
+        replay.take();
+        let Some(Item::Action {
+            action,
+            next_id,
+            params: back,
+        }) = replay.take()
+        else {
+            panic!("an action");
+        };
+        assert_eq!((action, next_id), (Action::StickyRun, 7));
+        let back = Params::decode(&back);
+        assert_eq!(
+            (back.text("messages"), back.text("size")),
+            ("a b \"c\" 中", "3000")
+        );
     }
 }
