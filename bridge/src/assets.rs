@@ -205,3 +205,34 @@ mod tests {
         assert!(!accepts_gzip(&HeaderMap::new()));
     }
 }
+
+/// The static site's pages (`--export-site`): the example tutorial, English as the index and
+/// Chinese beside it, with paths relative to the site's folder.
+pub(crate) fn site_pages() -> Vec<(&'static str, String)> {
+    let page = |name: &str| {
+        let (_, page) = EXAMPLES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("an example");
+        page.replace("href=\"/page.css\"", "href=\"page.css\"")
+            .replace("src=\"/socket-lab.js\"", "src=\"socket-lab.js\"")
+            .replace("href=\"/examples/tutorial-zh.html\"", "href=\"zh-CN.html\"")
+            .replace("href=\"/examples/tutorial-en.html\"", "href=\"index.html\"")
+    };
+    vec![
+        ("index.html", page("tutorial-en.html")),
+        ("zh-CN.html", page("tutorial-zh.html")),
+    ]
+}
+
+/// The files a static site needs besides its pages: the element, the console, the style.
+pub(crate) fn site_files() -> Vec<(&'static str, &'static [u8])> {
+    vec![
+        ("socket-lab.js", ELEMENT_JS.as_bytes()),
+        ("socket-lab-messages.d.ts", MESSAGES_TS.as_bytes()),
+        ("pkg/web.js", WEB_JS.as_bytes()),
+        ("pkg/web_bg.wasm", WEB_WASM),
+        ("page.css", PAGE_CSS.as_bytes()),
+        ("favicon.svg", FAVICON.as_bytes()),
+    ]
+}

@@ -71,6 +71,12 @@ pub struct Config {
     #[arg(long)]
     pub no_impair: bool,
 
+    /// Write the example tutorial as a static site into DIR (English at DIR/index.html, Chinese
+    /// at DIR/zh-CN.html), with recordings made now on this machine's kernel, then exit. Any
+    /// static file server serves it; each console plays its recording, labelled as one.
+    #[arg(long, value_name = "DIR")]
+    pub export_site: Option<std::path::PathBuf>,
+
     /// Most browser sessions (WebSockets) at once; more get HTTP 503. Lowered at start if the
     /// open-file limit cannot hold them (the banner says so).
     #[arg(long, value_name = "N", default_value_t = 64)]

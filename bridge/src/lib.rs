@@ -22,6 +22,7 @@ mod capture;
 mod clock;
 mod config;
 mod echo;
+mod export;
 mod fds;
 mod http;
 mod impair;
@@ -34,6 +35,7 @@ mod serve;
 mod session;
 
 pub use config::Config;
+pub use export::{ExportError, export_site};
 
 use observe::Observers;
 use protocol::{CaptureState, ImpairState, LabSpec, Limits, Transport};

@@ -21,6 +21,28 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(dir) = config.export_site.clone() {
+        return match bridge::export_site(&config, &dir).await {
+            Ok(files) => {
+                println!(
+                    "Socket Lab: wrote the example tutorial to {}:",
+                    dir.display()
+                );
+                for file in files {
+                    println!("  {file}");
+                }
+                println!(
+                    "Serve it with any static file server, e.g. `python3 -m http.server -d {}`.",
+                    dir.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: --export-site: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match bridge::Lab::start(config).await {
         Ok(lab) => {
             lab.print_banner();
