@@ -182,30 +182,6 @@ fn accepts_gzip(request: &HeaderMap) -> bool {
         })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn accept(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_str(value).unwrap(),
-        );
-        headers
-    }
-
-    #[test]
-    fn gzip_only_when_the_request_accepts_it() {
-        assert!(accepts_gzip(&accept("gzip, deflate, br, zstd")));
-        assert!(accepts_gzip(&accept("br;q=1.0, GZIP;q=0.5")));
-        assert!(accepts_gzip(&accept("*")));
-        assert!(!accepts_gzip(&accept("gzip;q=0, br")));
-        assert!(!accepts_gzip(&accept("br, identity")));
-        assert!(!accepts_gzip(&HeaderMap::new()));
-    }
-}
-
 /// The static site's pages (`--export-site`): the example tutorial, English as the index and
 /// Chinese beside it, with paths relative to the site's folder.
 pub(crate) fn site_pages() -> Vec<(&'static str, String)> {
@@ -235,4 +211,28 @@ pub(crate) fn site_files() -> Vec<(&'static str, &'static [u8])> {
         ("page.css", PAGE_CSS.as_bytes()),
         ("favicon.svg", FAVICON.as_bytes()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn gzip_only_when_the_request_accepts_it() {
+        assert!(accepts_gzip(&accept("gzip, deflate, br, zstd")));
+        assert!(accepts_gzip(&accept("br;q=1.0, GZIP;q=0.5")));
+        assert!(accepts_gzip(&accept("*")));
+        assert!(!accepts_gzip(&accept("gzip;q=0, br")));
+        assert!(!accepts_gzip(&accept("br, identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
 }
