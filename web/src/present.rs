@@ -247,14 +247,21 @@ pub(crate) fn failure_text(c: &Catalog, f: &Failure) -> String {
     let text = if c.bridge_text {
         f.message.clone()
     } else {
-        // In another language: what it means, then the bridge's own words, which name the call,
-        // the address and the kernel's message (nothing of the detail is lost in translation).
+        // In another language: what it means, and which call on which address failed (the
+        // bridge's "connect() to 127.0.0.1:9 failed: …" gives both; its English prose is not
+        // repeated).
         let meaning = f
             .errno
             .as_deref()
             .and_then(c.errno_meaning)
             .unwrap_or((c.error)(f.code));
-        fill(c.error_detail, &[("text", meaning), ("detail", &f.message)])
+        match f.message.split_once(" failed") {
+            Some((call, _)) if f.errno.is_some() => {
+                let call = call.replacen(" to ", " → ", 1);
+                fill(c.error_detail, &[("text", meaning), ("detail", &call)])
+            }
+            _ => meaning.to_string(),
+        }
     };
     match &f.errno {
         Some(name) => fill(c.errno_text, &[("errno", name), ("text", &text)]),
@@ -494,7 +501,7 @@ mod tests {
         };
         assert_eq!(
             line(&ZH_CN, &e).text,
-            "错误：ECONNREFUSED：连接被拒绝（connect() to 127.0.0.1:9 failed: Connection refused）"
+            "错误：ECONNREFUSED：连接被拒绝（connect() → 127.0.0.1:9）"
         );
         let en = line(&EN, &e).text;
         assert!(
