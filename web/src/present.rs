@@ -148,7 +148,12 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
             )
         }
         What::NoReply { waited_ms } => {
-            let seconds = fixed(*waited_ms, 1000, 1);
+            // Whole seconds when whole ("2 s", as the experiments say it), else one decimal.
+            let seconds = if waited_ms % 1000 == 0 {
+                (waited_ms / 1000).to_string()
+            } else {
+                fixed(*waited_ms, 1000, 1)
+            };
             ("error", fill(c.ev_no_reply, &[("seconds", &seconds)]))
         }
         What::ServerSendTo { peer, len } => {

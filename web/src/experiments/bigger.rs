@@ -83,7 +83,7 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
             spec,
         }];
         if let Some((old, _)) = m.runs.big.tcp.replace((id, size)) {
-            commands.insert(0, Command::TcpClose { id: old });
+            commands.splice(0..0, m.release(old, true));
         }
         commands.push(Command::TcpConnect {
             id,
@@ -105,7 +105,7 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
             spec,
         }];
         if let Some((old, _)) = m.runs.big.udp.replace((id, size)) {
-            commands.insert(0, Command::UdpClose { id: old });
+            commands.splice(0..0, m.release(old, false));
         }
         let to = Target::Lab(BIG_UDP);
         commands.push(Command::UdpSend {
@@ -160,8 +160,11 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
                     ("size", bytes(*size)),
                     ("lost", bytes(size - got.len().min(*size))),
                 ];
-                let kind = if got.len() < *size { "bad" } else { "ok" };
-                lines.push(Line::new(kind, fill_owned(x.big_udp_read, &values)));
+                if got.len() < *size {
+                    lines.push(Line::new("bad", fill_owned(x.big_udp_read, &values)));
+                } else {
+                    lines.push(Line::new("ok", fill_owned(x.big_udp_whole, &values)));
+                }
             }
             _ if f.error.is_none() => lines.push(Line::new("wait", x.waiting)),
             _ => {}

@@ -31,7 +31,7 @@ pub(crate) fn run(m: &mut Model, action: Action) -> Vec<Command> {
     if action == Action::EmptyTcp {
         let mut commands = vec![];
         if let Some(old) = m.runs.empty.tcp.replace(id) {
-            commands.push(Command::TcpClose { id: old });
+            commands.extend(m.release(old, true));
         }
         commands.push(Command::tcp_connect(id));
         commands.push(Command::TcpSend {
@@ -42,7 +42,7 @@ pub(crate) fn run(m: &mut Model, action: Action) -> Vec<Command> {
     } else {
         let mut commands = vec![];
         if let Some(old) = m.runs.empty.udp.replace(id) {
-            commands.push(Command::UdpClose { id: old });
+            commands.extend(m.release(old, false));
         }
         commands.push(Command::udp_send(id, ""));
         commands

@@ -210,7 +210,13 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
             let kind = if result.lost > 0 { "bad" } else { "ok" };
             lines.push(Line::new(kind, fill_owned(x.file_udp_counts, &counts)));
             if !result.missing.is_empty() {
-                let chips = result.missing.iter().map(|n| format!("#{n}")).collect();
+                let mut chips: Vec<String> =
+                    result.missing.iter().map(|n| format!("#{n}")).collect();
+                // The bridge lists the first ones; say how many more there were.
+                let more = result.lost.saturating_sub(result.missing.len() as u64);
+                if more > 0 {
+                    chips.push(fill(x.more_missing, &[("n", &more.to_string())]));
+                }
                 lines.push(Line::new("bad", x.lossy_udp_missing).chips(chips));
             }
         }

@@ -58,6 +58,9 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
                         commands.push(Command::TcpClose { id });
                     }
                 }
+                // The queue needs up to eight clients of the session's sockets: let the other
+                // experiments' finished runs go (their results stay on their tabs).
+                commands.extend(release_finished_runs(m));
                 let spec = LabSpec {
                     one_at_a_time: server == ONE_AT_A_TIME,
                     ..LabSpec::tutorial(Transport::Tcp)
@@ -130,7 +133,7 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
             ("bad", x.queue_connecting.to_string())
         };
         let label = fill(x.queue_client, &[("n", &n.to_string())]);
-        lines.push(Line::new(kind, format!("{label} {state}")));
+        lines.push(Line::new(kind, format!("{label}{state}")));
         lines.extend(super::error_line(m, c, id));
     }
     let title = if server == ONE_AT_A_TIME {
@@ -142,4 +145,20 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         title: title.to_string(),
         lines,
     }]
+}
+
+/// Closes the sockets the sticky, empty and bigger experiments keep after a run (they hold them
+/// for their results; the session's socket limit is 16).
+fn release_finished_runs(m: &mut Model) -> Vec<Command> {
+    let mut held = vec![];
+    if let Some(run) = &m.runs.sticky {
+        held.extend([(run.tcp, true), (run.udp, false)]);
+    }
+    held.extend(m.runs.empty.tcp.map(|id| (id, true)));
+    held.extend(m.runs.empty.udp.map(|id| (id, false)));
+    held.extend(m.runs.big.tcp.map(|(id, _)| (id, true)));
+    held.extend(m.runs.big.udp.map(|(id, _)| (id, false)));
+    held.into_iter()
+        .filter_map(|(id, tcp)| m.release(id, tcp))
+        .collect()
 }

@@ -70,8 +70,8 @@ pub(crate) fn run(m: &mut Model, p: &Params) -> Vec<Command> {
     let framing = framing(p);
     let mut commands = vec![];
     if let Some(old) = m.runs.sticky.take() {
-        commands.push(Command::TcpClose { id: old.tcp });
-        commands.push(Command::UdpClose { id: old.udp });
+        commands.extend(m.release(old.tcp, true));
+        commands.extend(m.release(old.udp, false));
     }
     let (tcp, udp) = (m.new_id(), m.new_id());
     let tcp_spec = LabSpec {

@@ -495,7 +495,7 @@ fn a_file_transfer_reports_progress_and_the_hash_verdict() {
         "{out}"
     );
     assert!(
-        out.contains("segments the kernel retransmitted: 2"),
+        out.contains("segments the client's kernel retransmitted: 2"),
         "{out}"
     );
     assert!(out.contains("client: send() × 35"), "{out}");
@@ -655,7 +655,7 @@ fn the_lossy_link_starts_impaired_servers_and_reads_what_came_back() {
     assert!(out.contains("12000 B of 12000 B came back"), "{out}");
     assert!(out.contains("every byte came back, in order"), "{out}");
     assert!(
-        out.contains("segments the kernel retransmitted: 3"),
+        out.contains("segments the client's kernel retransmitted: 3"),
         "{out}"
     );
     assert!(!out.contains("cannot"), "{out}");
@@ -783,4 +783,32 @@ fn a_number_out_of_its_range_sends_nothing_and_says_the_range_in_both_languages(
     // In range, or left empty (the default), goes out.
     let p = Params::default().with("size", "70").with("buffer", "");
     assert!(!m.experiment(Action::BigTcp, &p).is_empty());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_queue_lets_other_experiments_sockets_go_and_nothing_is_closed_twice() {
+    let mut m = open_model();
+    let sticky = m.experiment(Action::StickyRun, &Params::default());
+    let empty = m.experiment(Action::EmptyTcp, &Params::default());
+    let big = m.experiment(Action::BigUdp, &Params::default());
+    assert!(!sticky.is_empty() && !empty.is_empty() && !big.is_empty());
+    // The session's 16 sockets would run out after the earlier tabs (the audit's failing queue).
+    let queue = m.experiment(Action::QueueOpen, &Params::default());
+    let closes: Vec<&Command> = queue
+        .iter()
+        .filter(|c| matches!(c, Command::TcpClose { .. } | Command::UdpClose { .. }))
+        .collect();
+    assert_eq!(
+        closes.len(),
+        4,
+        "sticky's two, empty's one, bigger's one: {queue:?}"
+    );
+    // Running sticky again does not close what the queue closed already.
+    let again = m.experiment(Action::StickyRun, &Params::default());
+    assert!(
+        !again
+            .iter()
+            .any(|c| matches!(c, Command::TcpClose { .. } | Command::UdpClose { .. })),
+        "{again:?}"
+    );
 }

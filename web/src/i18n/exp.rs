@@ -48,6 +48,7 @@ pub(crate) struct Exp {
     pub big_tcp_echo: &'static str,
     /// {got} {size} {lost}
     pub big_udp_read: &'static str,
+    pub big_udp_whole: &'static str,
     /// {n}
     pub big_udp_echo: &'static str,
     /// {family} {max}: the largest datagram sendto() accepts over this family.
@@ -156,6 +157,7 @@ pub(crate) struct Exp {
     /// {sent} {back} {reordered} {dup}
     pub lossy_udp_counts: &'static str,
     pub lossy_udp_missing: &'static str,
+    pub more_missing: &'static str,
     pub lossy_udp_pending: &'static str,
     pub lossy_udp_note: &'static str,
 
@@ -208,6 +210,7 @@ pub(crate) static EN: Exp = Exp {
     big_tcp_reads: "TCP: recv() × {n}, of these sizes:",
     big_tcp_echo: "TCP: echo received: {n} of {total}",
     big_udp_read: "UDP: recvfrom() got {got} of a {size} datagram — {lost} discarded by the kernel",
+    big_udp_whole: "UDP: recvfrom() got the whole {size} datagram: it fit in the buffer",
     big_udp_echo: "UDP: echo received: {n}",
     big_udp_max: "UDP over {family}: the largest datagram sendto() accepts is {max}",
 
@@ -232,7 +235,7 @@ pub(crate) static EN: Exp = Exp {
     queue_close: "Close the oldest client",
     queue_depth: "accept queue, from the kernel: {queued} waiting (backlog {backlog}; Linux queues backlog + 1)",
     queue_overflows: "the kernel counted {n} dropped SYNs since the queue filled (ListenOverflows in /proc/net/netstat, every listener on this machine); the client's kernel sends its SYN again",
-    queue_client: "client {n}:",
+    queue_client: "client {n}: ",
     queue_connecting: "connect() has not returned yet (when the queue is full, the SYN is dropped and the kernel retries)",
     queue_waiting: "connected (handshake done), no echo yet: waiting for accept()",
     queue_served: "served: echo received",
@@ -281,15 +284,16 @@ pub(crate) static EN: Exp = Exp {
     lossy_unavailable: "This bridge cannot make a lossy link: {why}",
     lossy_tcp_title: "TCP through the lossy link",
     lossy_udp_title: "UDP through the lossy link",
-    lossy_link: "the link: {packets} packets, {dropped} dropped, {delayed} delayed",
+    lossy_link: "the link so far, every run through it: {packets} packets, {dropped} dropped, {delayed} delayed",
     lossy_tcp_bytes: "{echoed} of {sent} came back",
     lossy_tcp_intact: "every byte came back, in order: TCP resent what the link lost",
     lossy_tcp_marks: "in the timeline: {lost} lost on the link · {fast} fast retransmits · {timer} retransmissions after a timer · {dupacks} duplicate ACKs",
-    lossy_retrans: "segments the kernel retransmitted: {n} (TCP_INFO total_retrans)",
+    lossy_retrans: "segments the client's kernel retransmitted: {n} (its socket's TCP_INFO total_retrans; the timeline also counts the server's, of the echo)",
     lossy_cwnd: "congestion window (segments), now {now}",
     lossy_rtt: "smoothed RTT (kernel), now {now}",
     lossy_udp_counts: "{sent} sent · {back} came back · {reordered} out of order · {dup} twice",
     lossy_udp_missing: "never came back:",
+    more_missing: "… and {n} more",
     lossy_udp_pending: "not back yet:",
     lossy_udp_note: "UDP has no acknowledgements: nothing is sent again, and the sender is never told.",
 
@@ -342,6 +346,7 @@ pub(crate) static ZH_CN: Exp = Exp {
     big_tcp_reads: "TCP：{n} 次 recv()，各次大小：",
     big_tcp_echo: "TCP：收到回显 {n} / {total}",
     big_udp_read: "UDP：recvfrom() 从 {size} 的数据报中只拿到 {got} —— {lost} 被内核丢弃",
+    big_udp_whole: "UDP：recvfrom() 拿到了整个 {size} 的数据报：缓冲区装得下",
     big_udp_echo: "UDP：收到回显 {n}",
     big_udp_max: "基于 {family} 的 UDP：sendto() 能接受的最大数据报是 {max}",
 
@@ -373,7 +378,7 @@ pub(crate) static ZH_CN: Exp = Exp {
     queue_closed: "已关闭",
 
     tw_title: "TIME_WAIT",
-    tw_intro: "先关闭的一方（主动关闭）会让连接在 TIME_WAIT 状态停留约一分钟，以免旧连接迟到的报文被当成新连接的。这里由服务端先关闭。之后不设置 SO_REUSEADDR 就在同一端口重启，会以“地址已被使用”失败；像教程那样设置 SO_REUSEADDR，就能成功——但前提是接受这个连接的服务端也设置了 SO_REUSEADDR：处于 TIME_WAIT 的套接字沿用那个服务端的设置。试试看：第一个服务端不设置 SO_REUSEADDR，连接，服务端先关闭，再带 SO_REUSEADDR 重启。",
+    tw_intro: "先关闭的一方（主动关闭）会让连接在 TIME_WAIT 状态停留约一分钟，以免旧连接迟到的报文被当成新连接的。这里由服务端先关闭。之后不设置 SO_REUSEADDR 就在同一端口重启，会以“地址已被占用”失败；像教程那样设置 SO_REUSEADDR，就能成功——但前提是接受这个连接的服务端也设置了 SO_REUSEADDR：处于 TIME_WAIT 的套接字沿用那个服务端的设置。试试看：第一个服务端不设置 SO_REUSEADDR，连接，服务端先关闭，再带 SO_REUSEADDR 重启。",
     tw_first: "第一个服务端",
     tw_first_with: "设置 SO_REUSEADDR（教程的做法）",
     tw_first_without: "不设置 SO_REUSEADDR",
@@ -415,15 +420,16 @@ pub(crate) static ZH_CN: Exp = Exp {
     lossy_unavailable: "这个桥接服务无法模拟有损链路：{why}",
     lossy_tcp_title: "经过有损链路的 TCP",
     lossy_udp_title: "经过有损链路的 UDP",
-    lossy_link: "链路：{packets} 个数据包，丢弃 {dropped} 个，延迟 {delayed} 个",
+    lossy_link: "这条链路至今（所有经过它的运行）：{packets} 个数据包，丢弃 {dropped} 个，延迟 {delayed} 个",
     lossy_tcp_bytes: "已回来 {echoed}，共 {sent}",
     lossy_tcp_intact: "每个字节都按顺序回来了：TCP 重发了链路丢掉的部分",
     lossy_tcp_marks: "时间线上：链路丢失 {lost} 个 · 快速重传 {fast} 次 · 计时器到期后重传 {timer} 次 · 重复 ACK {dupacks} 个",
-    lossy_retrans: "内核重传了 {n} 个报文段（TCP_INFO total_retrans）",
+    lossy_retrans: "客户端内核重传了 {n} 个报文段（它的套接字的 TCP_INFO total_retrans；时间线还计入服务端对回显的重传）",
     lossy_cwnd: "拥塞窗口（报文段），当前 {now}",
     lossy_rtt: "平滑 RTT（内核），当前 {now}",
     lossy_udp_counts: "发送 {sent} · 回来 {back} · 乱序 {reordered} · 重复 {dup}",
     lossy_udp_missing: "没有回来的：",
+    more_missing: "……还有 {n} 个",
     lossy_udp_pending: "还没回来的：",
     lossy_udp_note: "UDP 没有确认机制：不会重发，发送方也永远不会知道。",
 

@@ -54,8 +54,8 @@ pub(crate) static TERMS: [(&str, &str, &str, &str); 16] = [
     (
         "端口",
         "port",
-        "a number (0–65535) that picks the socket on a host; below 1024 is reserved",
-        "在一台主机上选择套接字的编号（0–65535）；1024 以下为系统保留",
+        "a number (0–65535) that picks the socket on a host; below 1024 is privileged: binding one needs root (CAP_NET_BIND_SERVICE)",
+        "在一台主机上选择套接字的编号（0–65535）；1024 以下是特权端口：绑定需要 root（CAP_NET_BIND_SERVICE）",
     ),
     (
         "缓冲区",

@@ -150,6 +150,8 @@ pub(crate) struct Catalog {
     /// {minutes}: the status line while an idle session is closed.
     pub bridge_idle: &'static str,
     pub bridge_lazy: &'static str,
+    /// ": " in English, "：" in Chinese (between a label and what it labels).
+    pub colon: &'static str,
     /// The status line while a recording plays: never presented as live.
     pub replay_status: &'static str,
     pub replay_paused: &'static str,
@@ -248,6 +250,7 @@ pub(crate) static EN: Catalog = Catalog {
     ev_udp_dropped: "the kernel dropped {n} datagram(s) at this server: its receive buffer ({size}) was full — UDP never resends them",
     ev_session_idle: "the bridge closed this session after {minutes} min without a command; the next thing you do reconnects",
     bridge_idle: "Bridge: disconnected after {minutes} min without use — your next action reconnects",
+    colon: ": ",
     bridge_lazy: "Bridge: not connected yet — this console connects to {url} when you use it",
     replay_status: "Recording, not live: recorded {date} on {kernel} (bridge {version}) · event {n} of {total}",
     replay_paused: " · paused",
@@ -337,6 +340,7 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_udp_dropped: "内核在这个服务端丢弃了 {n} 个数据报：它的接收缓冲区（{size}）满了——UDP 不会重发它们",
     ev_session_idle: "桥接服务在 {minutes} 分钟没有收到命令后关闭了这个会话；你的下一个操作会重新连接",
     bridge_idle: "桥接服务：闲置 {minutes} 分钟后已断开——你的下一个操作会重新连接",
+    colon: "：",
     bridge_lazy: "桥接服务：尚未连接——你使用这个控制台时它才连接 {url}",
     replay_status: "录制回放，并非实时：{date} 录制于 {kernel}（桥接服务 {version}）· 第 {n}/{total} 个事件",
     replay_paused: " · 已暂停",

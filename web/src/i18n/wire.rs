@@ -26,6 +26,8 @@ pub(crate) struct Wire {
     pub rtt_note: &'static str,
     /// {us}: the kernel's smoothed RTT.
     pub rtt_kernel: &'static str,
+    /// The rest of a connection's TCP_INFO in the kernel list.
+    pub tcp_info: &'static str,
     /// The timeline's accessible description (what a screen reader hears on entering it).
     pub timeline_label: &'static str,
     pub capture_on: &'static str,
@@ -60,8 +62,9 @@ pub(crate) struct Wire {
     pub download_pcapng: &'static str,
     /// A header field's name in this language (the layer view's names are English in code).
     pub field_name: fn(&'static str) -> &'static str,
-    /// "bytes 14–15:" before a field's bytes in the layer view.
+    /// "bytes 14–15:" before a field's bytes in the layer view; "byte 20:" for one.
     pub field_bytes: &'static str,
+    pub field_byte: &'static str,
     pub layer_link: &'static str,
     pub layer_ipv4: &'static str,
     pub layer_ipv6: &'static str,
@@ -110,6 +113,7 @@ pub(crate) static EN: Wire = Wire {
     fragment: "IP fragment: bytes {offset}… ({len})",
     rtt_note: "Two round trips: the log's is what the calls saw (send() entered → the echo's recv() returned, through the bridge's tasks and the scheduler); the kernel's smoothed RTT (TCP_INFO) is the network's alone, microseconds on loopback.",
     rtt_kernel: "smoothed RTT (kernel) {us}",
+    tcp_info: " · cwnd {cwnd} · segs {out}↑ {in}↓ · retrans {retrans}",
     timeline_label: "Timeline of the session: the client's calls on the left, packets in the middle, the server's calls on the right, oldest first. Packets open with Enter.",
     capture_on: "Live packets, captured on the loopback interface by the bridge. Click one to see its layers.",
     capture_off: "Live packets are off (the bridge runs with --no-capture).",
@@ -136,6 +140,7 @@ pub(crate) static EN: Wire = Wire {
     hover_hint: "Point at, tap or Tab to a field to light up its bytes in the dump.",
     field_name: |name| name,
     field_bytes: "bytes {from}–{to}:",
+    field_byte: "byte {from}:",
     layer_link: "Link (Ethernet)",
     layer_ipv4: "Network (IPv4)",
     layer_ipv6: "Network (IPv6)",
@@ -184,6 +189,7 @@ pub(crate) static ZH_CN: Wire = Wire {
     fragment: "IP 分片：第 {offset} 字节起（{len}）",
     rtt_note: "两种往返时间：日志里的是调用看到的（进入 send() → 回显的 recv() 返回，经过桥接服务的任务和调度器）；内核的平滑 RTT（TCP_INFO）只是网络本身的，在回环接口上只有几微秒。",
     rtt_kernel: "平滑 RTT（内核）{us}",
+    tcp_info: " · 拥塞窗口 {cwnd} · 报文段 {out}↑ {in}↓ · 重传 {retrans}",
     timeline_label: "会话时间线：左边是客户端的调用，中间是数据包，右边是服务端的调用，最早的在上。按 Enter 打开数据包。",
     capture_on: "实时数据包，由桥接服务在回环接口上抓取。点击一个查看它的各层。",
     capture_off: "实时数据包已关闭（桥接服务以 --no-capture 运行）。",
@@ -210,6 +216,7 @@ pub(crate) static ZH_CN: Wire = Wire {
     hover_hint: "指向、轻触或用 Tab 键选中一个字段，它的字节会在右边高亮。",
     field_name: zh_field,
     field_bytes: "第 {from}–{to} 字节：",
+    field_byte: "第 {from} 字节：",
     layer_link: "链路层（以太网）",
     layer_ipv4: "网络层（IPv4）",
     layer_ipv6: "网络层（IPv6）",

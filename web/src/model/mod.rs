@@ -42,6 +42,10 @@ pub(crate) enum BridgeState {
     Lazy,
 }
 
+/// Experiments' sockets remembered as closed: more than a session can have open (16) times the
+/// experiments that keep sockets, so an id still held by a run is always among them.
+const MAX_RELEASED: usize = 256;
+
 /// The WebSocket close code the bridge uses for a session it closed for being idle.
 pub(crate) const CLOSE_IDLE: u16 = 4000;
 
@@ -102,6 +106,9 @@ pub(crate) struct Model {
     pub(crate) runs: Runs,
     /// Commands the model decided to send on its own (e.g. the next upload chunks).
     outgoing: Vec<Command>,
+    /// Sockets the experiments closed (newest last, at most [`MAX_RELEASED`]): closing one
+    /// twice would be an error from the bridge.
+    released: VecDeque<SocketId>,
     /// Every frame of the live sessions, for "Save recording".
     recorder: recording::Recorder,
     /// The recording being played, in replay.
@@ -137,6 +144,7 @@ impl Model {
             show_others: false,
             tab: Tab::Echo,
             recorder: Default::default(),
+            released: VecDeque::new(),
             replay: None,
             runs: Runs::default(),
             outgoing: vec![],
@@ -292,6 +300,28 @@ impl Model {
     }
 
     /// A fresh socket id.
+    /// Closes an experiment's socket `id` (TCP or UDP), unless it is closed already (by the
+    /// console before, or by its peer, or it failed): the command, or none.
+    pub(crate) fn release(&mut self, id: SocketId, tcp: bool) -> Option<Command> {
+        let gone = self.released.contains(&id)
+            || self
+                .facts
+                .socket(id)
+                .is_some_and(|f| f.closed.is_some() || f.error.is_some());
+        if gone {
+            return None;
+        }
+        if self.released.len() == MAX_RELEASED {
+            self.released.pop_front();
+        }
+        self.released.push_back(id);
+        Some(if tcp {
+            Command::TcpClose { id }
+        } else {
+            Command::UdpClose { id }
+        })
+    }
+
     pub(crate) fn new_id(&mut self) -> SocketId {
         let id = self.next_id;
         self.next_id += 1;

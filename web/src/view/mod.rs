@@ -593,8 +593,8 @@ impl View {
         let active = model.tab();
         // A page may hold several consoles: each region is named by the tab it shows.
         let name = match self.number {
-            Some(n) => format!("{} {n}: {}", c.title, active.title(c)),
-            None => format!("{}: {}", c.title, active.title(c)),
+            Some(n) => format!("{} {n}{}{}", c.title, c.colon, active.title(c)),
+            None => format!("{}{}{}", c.title, c.colon, active.title(c)),
         };
         if self.root.get_attribute("aria-label").as_deref() != Some(name.as_str()) {
             self.root.set_attribute("aria-label", &name)?;
@@ -652,7 +652,7 @@ impl View {
         for (seq, entry) in log.since(self.drawn_to) {
             let line = present::line(c, entry);
             if matches!(line.kind, "echo" | "error") {
-                summary = Some(summary_of(&line));
+                summary = Some(summary_of(c, &line));
             }
             entry_html(&mut html, seq, &line);
             self.drawn_to += 1;
@@ -721,10 +721,10 @@ fn replay_status(model: &Model, c: &Catalog) -> String {
 }
 
 /// What a screen reader hears of an exchange: "TCP: echo received: 12 B “HELLO SOCKET”".
-fn summary_of(line: &present::Line) -> String {
+fn summary_of(c: &Catalog, line: &present::Line) -> String {
     let mut text = line.text.clone();
     if !line.proto.is_empty() {
-        text = format!("{}: {text}", line.proto);
+        text = format!("{}{}{text}", line.proto, c.colon);
     }
     if let Some(payload) = &line.payload {
         text.push(' ');

@@ -314,15 +314,18 @@ impl WireView {
         let mut any_rtt = false;
         for (id, k) in model.wire().states() {
             let li = doc.create_element("li")?;
-            let mut text = format!("TCP #{id}: {}", k.state);
+            let mut text = format!("TCP #{id}{}{}", c.colon, k.state);
             if let Some(i) = k.info {
                 any_rtt = true;
                 text += " · ";
                 text += &fill(c.w.rtt_kernel, &[("us", &micros(i.rtt_us.into()))]);
-                text += &format!(
-                    " · cwnd {} · segs {}↑ {}↓ · retrans {}",
-                    i.cwnd, i.segs_out, i.segs_in, i.total_retrans
-                );
+                let values = [
+                    ("cwnd", i.cwnd.to_string()),
+                    ("out", i.segs_out.to_string()),
+                    ("in", i.segs_in.to_string()),
+                    ("retrans", i.total_retrans.to_string()),
+                ];
+                text += &fill_owned(c.w.tcp_info, &values);
             }
             if let Some(ms) = k.timer_ms {
                 text += &format!(" · {}", present::seconds(c, ms / 1000));
@@ -674,12 +677,15 @@ fn field_bytes(w: &Wire, frame: &[u8], start: usize, end: usize) -> String {
     /// Enough to read any header field whole; a payload is in the dump.
     const SHOWN: usize = 16;
     let bytes = frame.get(start..end.min(frame.len())).unwrap_or_default();
+    let last = end.max(1) - 1;
+    let template = if last <= start {
+        w.field_byte
+    } else {
+        w.field_bytes
+    };
     let mut text = fill(
-        w.field_bytes,
-        &[
-            ("from", &start.to_string()),
-            ("to", &(end.max(1) - 1).to_string()),
-        ],
+        template,
+        &[("from", &start.to_string()), ("to", &last.to_string())],
     );
     for b in bytes.iter().take(SHOWN) {
         text.push_str(&format!(" {b:02x}"));
