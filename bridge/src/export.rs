@@ -3,7 +3,8 @@
 //! A tutorial on a static host has no bridge behind it. The export runs a bridge of its own for
 //! a moment (every server on a free loopback port), opens a session on it over its real
 //! WebSocket, exactly as a console does, and carries out each console's first lesson: the
-//! echo over TCP and UDP, the sticky burst, the empty sends. What the bridge sends back — the
+//! echo over TCP and UDP, the sticky burst, the empty sends, eight clients of the
+//! one-at-a-time server, and TIME_WAIT's "Try it". What the bridge sends back — the
 //! real kernel's calls and packets — is saved verbatim as that console's recording (the format
 //! the console's "Save recording" writes: docs/protocol.md, "Recordings"). Then it writes the
 //! pages (English at `DIR/index.html`, Chinese at `DIR/zh-CN.html`), the console's files and
@@ -38,6 +39,8 @@ struct Lesson {
 }
 
 enum Step {
+    /// Keep what comes for this long (a state that follows on its own).
+    Wait(Duration),
     /// A click on an experiment's button: the action's name in a recording, the console's next
     /// socket id at that moment, its controls' values (empty: the defaults).
     Action(&'static str, u32),
@@ -145,7 +148,87 @@ fn lessons() -> Vec<Lesson> {
             Step::Send(Command::udp_send(2, text("")), Some(udp_echo)),
         ],
     };
-    vec![echo, sticky, empty]
+    // "Open a client" eight times on the one-at-a-time server (backlog 5): the first is
+    // served, the accept queue fills to six, the eighth waits in SYN_SENT.
+    let mut queue_steps = vec![];
+    for n in 1..=8u32 {
+        queue_steps.push(Step::Action("queue_open", n));
+        if n == 1 {
+            let spec = LabSpec {
+                one_at_a_time: true,
+                ..LabSpec::tutorial(Transport::Tcp)
+            };
+            queue_steps.push(Step::Send(Command::LabStart { server: 5, spec }, None));
+        }
+        let data = format!("hello from client {n}");
+        queue_steps.push(Step::Send(
+            Command::TcpConnect {
+                id: n,
+                to: Target::Lab(5),
+            },
+            None,
+        ));
+        queue_steps.push(Step::Send(
+            Command::TcpSend {
+                id: n,
+                data: text(&data),
+            },
+            None,
+        ));
+    }
+    queue_steps.push(Step::Wait(Duration::from_millis(1500)));
+    let queue = Lesson {
+        name: "queue",
+        experiment: "queue",
+        steps: queue_steps,
+    };
+    // The "Try it" of the TIME_WAIT tab: connect, the server closes first, restart without
+    // SO_REUSEADDR (EADDRINUSE: the TIME_WAIT holds the port), then with it.
+    let connected = |e: &EventBody| matches!(e, EventBody::TcpConnected { .. });
+    let closed = |e: &EventBody| matches!(e, EventBody::TcpClosed { .. });
+    let refused = |e: &EventBody| matches!(e, EventBody::Error { .. });
+    let started = |e: &EventBody| matches!(e, EventBody::LabStarted { .. });
+    let time_wait = Lesson {
+        name: "time-wait",
+        experiment: "time-wait",
+        steps: vec![
+            Step::Action("tw_connect", 1),
+            Step::Send(
+                Command::LabStart {
+                    server: 7,
+                    spec: LabSpec::tutorial(Transport::Tcp),
+                },
+                None,
+            ),
+            Step::Send(
+                Command::TcpConnect {
+                    id: 1,
+                    to: Target::Lab(7),
+                },
+                Some(connected),
+            ),
+            Step::Action("tw_server_close", 2),
+            Step::Send(Command::LabCloseClients { server: 7 }, Some(closed)),
+            Step::Wait(Duration::from_millis(500)),
+            Step::Action("tw_restart_without", 2),
+            Step::Send(
+                Command::LabRestart {
+                    server: 7,
+                    reuseaddr: false,
+                },
+                Some(refused),
+            ),
+            Step::Action("tw_restart_with", 2),
+            Step::Send(
+                Command::LabRestart {
+                    server: 7,
+                    reuseaddr: true,
+                },
+                Some(started),
+            ),
+        ],
+    };
+    vec![echo, sticky, empty, queue, time_wait]
 }
 
 /// What went wrong, in one line for the terminal.
@@ -244,6 +327,7 @@ async fn record(lab: &Lab, lesson: &Lesson) -> Result<String, String> {
             Step::Action(name, next_id) => lines.push(format!(
                 "{{\"action\":\"{name}\",\"next_id\":{next_id},\"params\":\"\"}}"
             )),
+            Step::Wait(time) => receive(&mut lines, &mut ws, None, *time).await?,
             Step::Send(command, until) => {
                 let frame = ClientMsg::new(command.clone()).to_json();
                 lines.push(format!("{{\"console\":{frame}}}"));
@@ -298,11 +382,12 @@ async fn receive(
         };
         lines.push(text.to_string());
         let event = Event::from_json(&text).map_err(|e| e.to_string())?;
-        if let EventBody::Error { message, .. } = &event.body {
-            return Err(format!("the bridge reported an error: {message}"));
-        }
+        // An error is a lesson's outcome only where the lesson waits for one.
         if until.is_some_and(|done| done(&event.body)) {
             return Ok(());
+        }
+        if let EventBody::Error { message, .. } = &event.body {
+            return Err(format!("the bridge reported an error: {message}"));
         }
     }
 }

@@ -66,6 +66,12 @@ for (const [page_, lang, label, tab, burst] of [
     const sticky = page.locator('socket-lab[experiment="sticky"]');
     await sticky.locator(".sl-line").filter({ hasText: burst }).first().waitFor({ timeout: PATIENCE });
     assert.ok((await sticky.locator("[role=tabpanel]:not([hidden])").getAttribute("aria-label")).includes(tab));
+    // The queue's recorded clients fill the kernel's accept queue to backlog + 1; TIME_WAIT's
+    // recording ends with the connection in TIME_WAIT on the server's port.
+    const queue = page.locator('socket-lab[experiment="queue"]');
+    await queue.locator(".sl-line").filter({ hasText: /\b6\b/ }).first().waitFor({ timeout: PATIENCE });
+    const tw = page.locator('socket-lab[experiment="time-wait"]');
+    await tw.locator(".sl-line").filter({ hasText: "TIME_WAIT" }).first().waitFor({ timeout: PATIENCE });
     assert.deepEqual(errors, []);
     await page.close();
   });
