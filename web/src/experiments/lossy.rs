@@ -101,7 +101,7 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
         Action::LossyTcp => {
             commands.push(lab(Transport::Tcp, p));
             if let Some((old, _)) = m.runs.lossy.tcp.take() {
-                commands.insert(0, Command::TcpClose { id: old });
+                commands.splice(0..0, m.release(old, true));
             }
             let id = m.new_id();
             let messages: Vec<Vec<u8>> = (1..=COUNT).map(message).collect();
@@ -119,7 +119,7 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
         Action::LossyUdp => {
             commands.push(lab(Transport::Udp, p));
             if let Some(old) = m.runs.lossy.udp.take() {
-                commands.insert(0, Command::UdpClose { id: old });
+                commands.splice(0..0, m.release(old, false));
             }
             let id = m.new_id();
             m.runs.lossy.udp = Some(id);

@@ -40,7 +40,7 @@ pub(crate) fn run(m: &mut Model, action: Action) -> Vec<Command> {
     if m.runs.nobody.len() == SHOWN {
         let old = m.runs.nobody.remove(0);
         if old.action != Action::NobodyTcp {
-            commands.push(Command::UdpClose { id: old.id });
+            commands.extend(m.release(old.id, false));
         }
     }
     m.runs.nobody.push(Attempt { action, id });

@@ -73,7 +73,7 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
             let n = m.runs.queue.next;
             if m.runs.queue.clients.len() == SHOWN {
                 let (_, old) = m.runs.queue.clients.remove(0);
-                commands.push(Command::TcpClose { id: old });
+                commands.extend(m.release(old, true));
             }
             m.runs.queue.clients.push((n, id));
             commands.push(Command::TcpConnect {

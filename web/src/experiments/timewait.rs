@@ -54,15 +54,19 @@ pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
     } else if action == Action::TwConnect
         && m.facts()
             .lab(server)
-            .is_some_and(|l| l.spec.reuseaddr != reuseaddr)
+            .is_some_and(|l| l.spec.reuseaddr != reuseaddr || !l.running)
     {
+        // Another setting, or a server a failed restart left stopped: (re)start it first
+        // (without SO_REUSEADDR this fails while the old connection is in TIME_WAIT, and the
+        // panel says so).
         commands.push(Command::LabRestart { server, reuseaddr });
     }
     match action {
         Action::TwConnect => {
             let id = m.new_id();
             if let Some(old) = m.runs.tw.client.replace(id) {
-                commands.push(Command::TcpClose { id: old });
+                // The server closed it in the last round: nothing to close then.
+                commands.extend(m.release(old, true));
             }
             commands.push(Command::TcpConnect {
                 id,
