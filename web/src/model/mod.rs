@@ -988,12 +988,19 @@ impl Model {
             | EventBody::TcpState { .. } => return,
             EventBody::Error {
                 id,
+                server,
                 code,
                 message,
                 os,
-                ..
             } => {
                 let proto = id.and_then(|id| self.proto_of(id));
+                // A socket call that failed is that socket's own call (the client's, or a lab
+                // server's): the bridge only reports it.
+                let side = match (code, id, server) {
+                    (protocol::ErrorCode::Os, Some(_), _) => Side::Client,
+                    (protocol::ErrorCode::Os, None, Some(_)) => Side::Server,
+                    _ => Side::Bridge,
+                };
                 if let Some(id) = id {
                     self.unconfirmed.remove(&id);
                     if proto == Some(Proto::Tcp) && !self.tcp_addrs.contains_key(&id) {
@@ -1007,7 +1014,7 @@ impl Model {
                     message,
                     errno,
                 };
-                (proto, Side::Bridge, What::Error { failure })
+                (proto, side, What::Error { failure })
             }
         };
         let seq = self.log.push(Entry {
