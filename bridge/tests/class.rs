@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// A TCP connection from another loopback address (Linux answers for all of 127.0.0.0/8), as if
 /// from another machine of the class.
@@ -503,4 +504,81 @@ async fn a_small_descriptor_budget_shares_experiments_and_says_who_waits() {
     until_text(&mut second, "lab_started").await;
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// A browser that stops reading: its events wait in the bridge's outbox until that is full;
+/// then what the shared echo server does for others (`--show-other-clients`) is dropped for it
+/// (a slow reader must not hold the server up), counted, and reported when it reads again
+/// (`events_dropped`). The count is exact: the server events seen plus those reported dropped
+/// are two per datagram the server read (its recvfrom() and its sendto()).
+#[tokio::test]
+async fn a_browser_that_falls_behind_is_told_exactly_how_many_events_were_dropped() {
+    let lab = lab_with(&["--no-capture", "--show-other-clients"]).await;
+    // A browser whose kernel takes little: a 4 KiB receive buffer, set before connecting.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(lab.http_addr()).await.unwrap();
+    let mut request = format!("ws://{}/ws", lab.http_addr())
+        .into_client_request()
+        .unwrap();
+    let origin = format!("http://{}", lab.http_addr());
+    request
+        .headers_mut()
+        .insert("Origin", origin.parse().unwrap());
+    let (ws, _) =
+        tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+            .await
+            .unwrap();
+    let mut c = Client::from_ws(ws).await;
+    // It reads nothing from now on. Someone else (a plain socket, as the tutorial's client)
+    // uses the shared server, one echo at a time so that no kernel drops any: two events each
+    // for the browser, more than the bridge's outbox and both kernels' buffers hold.
+    let other = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    const ECHOES: u64 = 20_000;
+    let mut buf = [0u8; 64];
+    for _ in 0..ECHOES {
+        other
+            .send_to(b"someone else", lab.udp_addr())
+            .await
+            .unwrap();
+        tokio::time::timeout(PATIENCE, other.recv_from(&mut buf))
+            .await
+            .expect("the echo server answers others whatever a session does")
+            .unwrap();
+    }
+    // Now read everything.
+    let events = c.events_for(Duration::from_secs(3)).await;
+    let count = |f: &dyn Fn(&EventBody) -> bool| events.iter().filter(|e| f(e)).count() as u64;
+    let server_events = count(&|e| {
+        matches!(
+            e,
+            EventBody::OtherClient {
+                op: ServerSide::RecvFrom { .. } | ServerSide::SendTo { .. },
+                ..
+            }
+        )
+    });
+    let reported: u64 = events
+        .iter()
+        .filter_map(|e| match e {
+            EventBody::Error {
+                code: ErrorCode::EventsDropped,
+                message,
+                ..
+            } => message.split(' ').next()?.parse::<u64>().ok(),
+            _ => None,
+        })
+        .sum();
+    let mut kinds = std::collections::BTreeMap::new();
+    for e in &events {
+        let k = format!("{e:?}");
+        *kinds
+            .entry(k.split([' ', '{', '(']).next().unwrap_or("").to_string())
+            .or_insert(0) += 1;
+    }
+    assert!(
+        reported > 0,
+        "the outbox was full and others' events were dropped: {kinds:?}"
+    );
+    assert_eq!(server_events + reported, 2 * ECHOES, "{kinds:?}");
 }
