@@ -582,3 +582,35 @@ async fn a_browser_that_falls_behind_is_told_exactly_how_many_events_were_droppe
     );
     assert_eq!(server_events + reported, 2 * ECHOES, "{kinds:?}");
 }
+
+/// A socket that is sent commands faster than it carries them out takes 16 at a time; each one
+/// beyond is refused with `queue_full` and its id, never dropped silently: every command is
+/// either carried out (`udp_sent`) or refused.
+#[tokio::test]
+async fn commands_beyond_a_sockets_queue_are_refused_one_by_one_never_lost() {
+    let lab = lab_with(&["--no-capture"]).await;
+    let mut c = connect(&lab).await;
+    const SENDS: usize = 300;
+    for _ in 0..SENDS {
+        c.send(Command::udp_send(1, "burst")).await;
+    }
+    let mut sent = 0;
+    let mut refused = 0;
+    while sent + refused < SENDS {
+        match c.next().await.body {
+            EventBody::UdpSent { id: 1, .. } => sent += 1,
+            EventBody::Error {
+                id: Some(1),
+                code: ErrorCode::QueueFull,
+                message,
+                ..
+            } => {
+                assert!(message.contains("16 commands waiting"), "{message}");
+                refused += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(refused > 0, "300 commands at once overflow a queue of 16");
+    assert!(sent >= 16, "the queue's own 16 at least were carried out");
+}
