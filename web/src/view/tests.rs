@@ -69,7 +69,7 @@ fn the_controls_have_the_accessible_names_tutorials_rely_on() {
     let host = container();
     let _view = View::build(&host, &EN, "en", Panels::default(), "auto").unwrap();
     // <label>Message <input></label> names the input "Message".
-    let label = query(&host, "label");
+    let label = query(&host, "label.sl-message");
     assert!(label.text_content().unwrap().starts_with("Message"));
     assert!(label.query_selector("input").unwrap().is_some());
     let buttons: Vec<String> = (0..host.query_selector_all("button").unwrap().length())
