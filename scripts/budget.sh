@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The console's size and speed budget, measured and printed (not a timed test):
 #   - release wasm + JS glue, raw and gzipped, before and after wasm-opt -Oz (npm's binaryen),
-#     and what the bridge really serves (gzip-encoded); the goal is ≤ 120 KB gzipped;
+#     what `wasm-pack build web` makes, and what the bridge really serves (gzip-encoded); the
+#     goal is ≤ 120 KB gzipped;
 #   - time from page load to an interactive console (bridge connected) in headless Chromium,
 #     median of several loads.
 # Usage: scripts/budget.sh
@@ -32,6 +33,15 @@ printf '%-28s %10s %10s\n' "web_bg.wasm (as built)" "$(size "$raw")" "$(gz "$raw
 printf '%-28s %10s %10s\n' "web_bg.wasm (wasm-opt -Oz)" "$(size "$opt")" "$(gz "$opt")"
 printf '%-28s %10s %10s\n' "total as built" "" "$(( $(gz "$js") + $(gz "$raw") ))"
 printf '%-28s %10s %10s   (goal: ≤ 120000)\n\n' "total after wasm-opt" "" "$(( $(gz "$js") + $(gz "$opt") ))"
+
+# What `wasm-pack build web` makes, as the README writes it: the release profile (which builds
+# the web crate small and stripped) and wasm-bindgen's bundler glue (wasm-pack's default target;
+# wasm-opt is off for wasm-pack in web/Cargo.toml).
+cargo build -q -p web --lib --release --target wasm32-unknown-unknown --target-dir "$out"
+target/debug/wasm-bindgen --target bundler --out-dir "$out/npm" --out-name web \
+  "$out/wasm32-unknown-unknown/release/web.wasm" 2>/dev/null
+npm_total=$(( $(gz "$out/npm/web_bg.wasm") + $(gz "$out/npm/web_bg.js") + $(gz "$out/npm/web.js") ))
+printf '%-28s %10s %10s   (goal: ≤ 120000)\n\n' "wasm-pack build web" "$(size "$out/npm/web_bg.wasm")" "$npm_total"
 
 # What a browser really downloads from the bridge (gzip-encoded), and the time to interactive.
 cargo build -q -p bridge

@@ -173,3 +173,28 @@ test("the page speaks the reader's language, page and console alike, and can swi
   assert.match(await page.locator("pre").first().textContent(), new RegExp(`nc 127\\.0\\.0\\.1 ${tcpPort}`));
   await page.close();
 });
+
+test("click-to-load fetches nothing of the console, not even its module, until the reader asks", async () => {
+  const page = await browser.newPage();
+  const fetched = [];
+  page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
+  // A page of the bridge with no console of its own; the element is added as a tutorial would.
+  await page.goto(`${bridge.url}examples/`);
+  await page.evaluate(() => {
+    const script = document.createElement("script");
+    script.type = "module";
+    script.src = "/socket-lab.js";
+    const lab = document.createElement("socket-lab");
+    lab.setAttribute("lang", "en");
+    lab.setAttribute("click-to-load", "");
+    document.body.append(script, lab);
+  });
+  const load = page.getByRole("button", { name: "Load the Socket Lab console" });
+  await load.waitFor({ timeout: PATIENCE });
+  await page.waitForTimeout(300);
+  assert.deepEqual(fetched.filter((p) => p.startsWith("/pkg/")), [], "nothing of the console yet");
+  await load.click();
+  await waitConnected(page.locator("socket-lab"));
+  assert.ok(fetched.includes("/pkg/web_bg.wasm") && fetched.includes("/pkg/web.js"), JSON.stringify(fetched));
+  await page.close();
+});
