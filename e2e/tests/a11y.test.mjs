@@ -67,10 +67,11 @@ for (const [path, locale] of pages) {
     test(`axe-core: ${path} (${locale}, ${colorScheme}), before and after traffic`, async () => {
       const page = await browser.newPage({ locale, colorScheme, viewport: { width: 1280, height: 900 } });
       await page.goto(new URL(path, bridge.url).href);
-      // A console on the page connected (element.html also has a decoy .socket-lab div); the
-      // examples' index and the iframe page hold none of their own.
+      // A console on the page is ready: connected, or lazy (a page of several connects each on
+      // first use); element.html also has a decoy .socket-lab div; the examples' index and the
+      // iframe page hold none of their own.
       if (!path.endsWith("/examples/") && !path.includes("iframe"))
-        await page.locator('.sl-status[data-state="open"]').first().waitFor({ timeout: PATIENCE });
+        await page.locator('.sl-status[data-state="open"], .sl-status[data-state="lazy"]').first().waitFor({ timeout: PATIENCE });
       const before = await violations(page);
       await traffic(page);
       const after = await violations(page);
