@@ -173,7 +173,7 @@ test("a data segment and its message in the log select each other; the pcap down
 
   const [download] = await Promise.all([
     page.waitForEvent("download"),
-    page.getByRole("button", { name: "Download .pcap" }).click(),
+    page.getByRole("button", { name: "Download .pcap", exact: true }).click(),
   ]);
   assert.equal(download.suggestedFilename(), "socket-lab.pcap");
   const file = await readFile(await download.path());

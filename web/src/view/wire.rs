@@ -97,8 +97,10 @@ impl WireView {
         let teardown = el("button", "sl-teardown")?;
         teardown.set_attribute("type", "button")?;
         teardown.set_text_content(Some(w.teardown_demo));
-        head.append_with_node_5(&title, &label, &download, &pcapng, &save)?;
-        head.append_child(&teardown)?;
+        head.append_with_node_3(&title, &label, &teardown)?;
+        // What to take away, under the timeline (the head stays one line at 1280 px).
+        let exports = el("div", "sl-exports")?;
+        exports.append_with_node_3(&download, &pcapng, &save)?;
         // The lanes' names, above the timeline.
         let lanes = el("div", "sl-lanes")?;
         lanes.set_attribute("aria-hidden", "true")?;
@@ -131,7 +133,7 @@ impl WireView {
         rtt_note.toggle_attribute_with_force("hidden", true)?;
         let layers = el("div", "sl-layers")?;
         for part in [
-            &head, &lanes, &diagram, &kernel, &rtt_note, &status, &note, &layers,
+            &head, &lanes, &diagram, &exports, &kernel, &rtt_note, &status, &note, &layers,
         ] {
             root.append_child(part)?;
         }
