@@ -670,18 +670,21 @@ fn replay_tick(state: &Rc<RefCell<State>>) {
     drop(running);
 }
 
-/// Calls the `on()` listener with an object of `fields`.
+/// Calls the `on()` listener with an object of `fields`, once the console's own work is done
+/// (so that the listener may call the console back: `send()` in its `ready`, say).
 fn tell(s: &State, fields: &[(&str, JsValue)]) {
-    let Some(listener) = &s.listener else {
+    let Some(listener) = s.listener.clone() else {
         return;
     };
     let object = js_sys::Object::new();
     for (key, value) in fields {
         let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), value);
     }
-    if let Err(e) = listener.call1(&JsValue::NULL, &object) {
-        web_sys::console::error_1(&e);
-    }
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = listener.call1(&JsValue::NULL, &object) {
+            web_sys::console::error_1(&e);
+        }
+    });
 }
 
 /// Tells the `on()` listener of the echoes and errors logged since it last heard.
