@@ -26,7 +26,8 @@ fi
 # 2. Debian packages: Chromium + ChromeDriver (test tools never download their own browser
 #    here), nginx (the reverse proxy of the deployment test; only its binary is used, the
 #    package's own service is left alone), iproute2 (`ss`), nftables (`nft`), util-linux's
-#    `setpriv` (runs the bridge without a capability) and tshark (reads the .pcapng back).
+#    `setpriv` (runs the bridge without a capability), tshark (reads the .pcapng back) and
+#    python3 (serves the exported static site, as a tutorial author would).
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
@@ -35,6 +36,7 @@ command -v ss >/dev/null || missing+=(iproute2)
 command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=(nftables)
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v tshark >/dev/null || missing+=(tshark)
+command -v python3 >/dev/null || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} (Debian packages)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
