@@ -204,9 +204,22 @@ fn tcp_block(m: &Model, c: &Catalog, id: SocketId, expected: &[u8]) -> Block {
     let whole = echoed.len() >= expected.len();
     let kind = if whole { "ok" } else { "wait" };
     lines.push(Line::new(kind, fill_owned(x.lossy_tcp_bytes, &values)));
+    // Did the kernel resend anything? The timeline's marks, or the client's TCP_INFO.
+    let resent = f.and_then(|f| f.connected).is_some_and(|(local, _, _)| {
+        let marks = m.wire().loss_marks(local);
+        marks.fast + marks.timer > 0
+    }) || f
+        .and_then(|f| f.info.back())
+        .is_some_and(|i| i.total_retrans > 0);
     if whole {
         if echoed == expected {
-            lines.push(Line::new("ok", x.lossy_tcp_intact));
+            // "TCP resent what the link lost" only when it did (a lost pure ACK needs no resend).
+            let text = if resent {
+                x.lossy_tcp_intact
+            } else {
+                x.lossy_tcp_in_order
+            };
+            lines.push(Line::new("ok", text));
         } else {
             lines.push(Line::new("bad", c.x.file_differ));
         }

@@ -146,6 +146,7 @@ pub(crate) struct Exp {
     /// {echoed} {sent}
     pub lossy_tcp_bytes: &'static str,
     pub lossy_tcp_intact: &'static str,
+    pub lossy_tcp_in_order: &'static str,
     /// {lost} {fast} {timer} {dupacks}
     pub lossy_tcp_marks: &'static str,
     /// {n}
@@ -287,6 +288,7 @@ pub(crate) static EN: Exp = Exp {
     lossy_link: "the link so far, every run through it: {packets} packets, {dropped} dropped, {delayed} delayed",
     lossy_tcp_bytes: "{echoed} of {sent} came back",
     lossy_tcp_intact: "every byte came back, in order: TCP resent what the link lost",
+    lossy_tcp_in_order: "every byte came back, in order",
     lossy_tcp_marks: "in the timeline: {lost} lost on the link · {fast} fast retransmits · {timer} retransmissions after a timer · {dupacks} duplicate ACKs",
     lossy_retrans: "segments the client's kernel retransmitted: {n} (its socket's TCP_INFO total_retrans; the timeline also counts the server's, of the echo)",
     lossy_cwnd: "congestion window (segments), now {now}",
@@ -423,6 +425,7 @@ pub(crate) static ZH_CN: Exp = Exp {
     lossy_link: "这条链路至今（所有经过它的运行）：{packets} 个数据包，丢弃 {dropped} 个，延迟 {delayed} 个",
     lossy_tcp_bytes: "已回来 {echoed}，共 {sent}",
     lossy_tcp_intact: "每个字节都按顺序回来了：TCP 重发了链路丢掉的部分",
+    lossy_tcp_in_order: "每个字节都按顺序回来了",
     lossy_tcp_marks: "时间线上：链路丢失 {lost} 个 · 快速重传 {fast} 次 · 计时器到期后重传 {timer} 次 · 重复 ACK {dupacks} 个",
     lossy_retrans: "客户端内核重传了 {n} 个报文段（它的套接字的 TCP_INFO total_retrans；时间线还计入服务端对回显的重传）",
     lossy_cwnd: "拥塞窗口（报文段），当前 {now}",
