@@ -105,6 +105,10 @@ test("nobody listening: TCP refused, UDP silent, connected UDP refused", async (
     await blocks.nth(0).locator(".sl-line", { hasText: "answered the SYN with a RST" }).waitFor({ timeout: PATIENCE });
     await blocks.nth(1).locator(".sl-line", { hasText: "this unconnected socket is never told" }).waitFor({ timeout: PATIENCE });
     await blocks.nth(2).locator(".sl-line", { hasText: "this connected socket is told" }).waitFor({ timeout: PATIENCE });
+    // An ICMP error has no payload of its own: its arrow gives no length.
+    const icmp = page.locator('.sl-arrow[data-phase="icmp"]').first();
+    await icmp.waitFor({ timeout: PATIENCE });
+    assert.doesNotMatch(await icmp.textContent(), /len=/);
   }
   await page.close();
 });

@@ -598,7 +598,11 @@ fn arrow_html(
     if let Some(win) = a.window {
         detail += &format!(" win={win}");
     }
-    detail += &format!(" len={}", a.len);
+    // An ICMP error carries no payload of its own (it quotes the datagram's headers): no len.
+    if a.phase != Phase::Icmp {
+        detail += &format!(" len={}", a.len);
+    }
+    let detail = detail.trim_start().to_string();
     let note = match a.note {
         Some(Note::AckIsSeqPlusOne) => w.ack_note.to_string(),
         Some(Note::Retransmission { dupacks, .. }) if dupacks > 0 => {
