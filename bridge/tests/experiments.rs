@@ -942,3 +942,41 @@ async fn a_file_transfer_is_never_shown_to_others_as_another_client() {
         );
     }
 }
+
+/// The four-way teardown's server waits before close(): it says how long, and its close()
+/// really comes that long after the client's FIN reached it (so the log's "recv() returned 0"
+/// is not stamped at the close).
+#[tokio::test]
+async fn a_server_that_waits_before_close_says_how_long_after_the_fin() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    start_lab(&mut c, 8, tcp_lab(|s| s.close_delay_ms = 200)).await;
+    c.send(Command::TcpConnect {
+        id: 1,
+        to: Target::Lab(8),
+    })
+    .await;
+    connected(&mut c, 1).await;
+    c.send(Command::TcpClose { id: 1 }).await;
+    let closing_at = loop {
+        let event = c.next().await;
+        if matches!(event.body, EventBody::TcpClosing { id: 1 }) {
+            break event.t_us;
+        }
+    };
+    let (close_at, waited) = loop {
+        let event = c.next().await;
+        if let EventBody::Server {
+            id: 1,
+            op: ServerSide::Close { waited_ms, .. },
+        } = event.body
+        {
+            break (event.called_us.unwrap_or(event.t_us), waited_ms);
+        }
+    };
+    assert_eq!(waited, Some(200));
+    assert!(
+        close_at >= closing_at + 200_000,
+        "close() entered {close_at} µs, the client's close returned {closing_at} µs"
+    );
+}

@@ -95,7 +95,8 @@ async fn tcp_connect_send_echo_close_reports_both_ends_in_order() {
             &ServerSide::Close {
                 error: None,
                 idle_s: None,
-                active: false
+                active: false,
+                waited_ms: None
             },
         ]
     );

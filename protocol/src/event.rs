@@ -299,6 +299,10 @@ pub enum ServerSide {
         /// the client's FIN (the active close: the server's end goes to TIME_WAIT).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         active: bool,
+        /// The server waited this long between `recv()` returning 0 (the client's FIN) and
+        /// `close()` (a lab server's `close_delay_ms`): the event is stamped at the `close()`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waited_ms: Option<u32>,
     },
     /// UDP: one `recvfrom(1024)` returned this datagram. `size` is the datagram's real size
     /// (`MSG_TRUNC`): when it is larger than `data`, the kernel discarded the rest.

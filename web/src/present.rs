@@ -101,11 +101,22 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
             error: None,
             idle_s: None,
             active: false,
+            waited_ms: None,
         } => ("server", c.ev_server_close_eof.to_string()),
         What::ServerClose {
             error: None,
             idle_s: None,
+            active: false,
+            waited_ms: Some(ms),
+        } => (
+            "server",
+            fill(c.ev_server_close_waited, &[("ms", &ms.to_string())]),
+        ),
+        What::ServerClose {
+            error: None,
+            idle_s: None,
             active: true,
+            ..
         } => ("server", c.ev_server_close_active.to_string()),
         What::ServerClose {
             idle_s: Some(seconds),

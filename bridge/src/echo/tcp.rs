@@ -157,6 +157,8 @@ async fn serve_client(
     let mut idle = false;
     // The server closes first (ordered to, or idle), not after the client's FIN.
     let mut active = false;
+    // recv() returned 0, then the server waited this long before close() (close_delay_ms).
+    let mut waited_ms = None;
     let error = loop {
         // A slow server: the client's data piles up in the kernel meanwhile.
         if !delay.is_zero() {
@@ -183,6 +185,7 @@ async fn serve_client(
                 if spec.close_delay_ms > 0 {
                     let delay = Duration::from_millis(spec.close_delay_ms.into());
                     tokio::time::sleep(delay).await;
+                    waited_ms = Some(spec.close_delay_ms);
                 }
                 break None;
             }
@@ -222,6 +225,7 @@ async fn serve_client(
             error,
             idle_s,
             active,
+            waited_ms,
         },
     );
     tracing::debug!("TCP echo: closed {peer}");

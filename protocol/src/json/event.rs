@@ -262,6 +262,7 @@ impl FromJson for ServerSide {
                     error: o.opt("error")?,
                     idle_s: o.opt("idle_s")?,
                     active: o.or("active", false)?,
+                    waited_ms: o.opt("waited_ms")?,
                 },
                 "recv_from" => ServerSide::RecvFrom {
                     peer: o.get("peer")?,

@@ -176,6 +176,7 @@ fn sample_events() -> Vec<EventBody> {
                 error: Some(os()),
                 idle_s: None,
                 active: false,
+                waited_ms: None,
             },
         },
         EventBody::Server {
@@ -184,6 +185,7 @@ fn sample_events() -> Vec<EventBody> {
                 error: None,
                 idle_s: Some(600),
                 active: true,
+                waited_ms: None,
             },
         },
         EventBody::Server {

@@ -143,6 +143,7 @@ pub(crate) struct Catalog {
     pub ev_server_close_idle: &'static str,
     /// The server closed first (told to): its FIN goes out before the client's.
     pub ev_server_close_active: &'static str,
+    pub ev_server_close_waited: &'static str,
     /// {n} {size}: the kernel dropped datagrams at a UDP server whose buffer was full.
     pub ev_udp_dropped: &'static str,
     /// {minutes}: the bridge closed an idle session.
@@ -247,6 +248,7 @@ pub(crate) static EN: Catalog = Catalog {
     errno_text: "{errno}: {text}",
     ev_server_close_idle: "no data for {seconds} s (the server's idle timeout) → close()",
     ev_server_close_active: "close(): the server closes first — its FIN goes out before the client's",
+    ev_server_close_waited: "close(), {ms} ms after recv() returned 0 (the client's FIN): the server waited",
     ev_udp_dropped: "the kernel dropped {n} datagram(s) at this server: its receive buffer ({size}) was full — UDP never resends them",
     ev_session_idle: "the bridge closed this session after {minutes} min without a command; the next thing you do reconnects",
     bridge_idle: "Bridge: disconnected after {minutes} min without use — your next action reconnects",
@@ -337,6 +339,7 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     errno_text: "{errno}：{text}",
     ev_server_close_idle: "{seconds} 秒没有收到数据（服务端的空闲超时）→ close()",
     ev_server_close_active: "close()：服务端先关闭——它的 FIN 先于客户端的发出",
+    ev_server_close_waited: "close()：在 recv() 返回 0（客户端的 FIN）{ms} 毫秒之后——服务端等了一会儿",
     ev_udp_dropped: "内核在这个服务端丢弃了 {n} 个数据报：它的接收缓冲区（{size}）满了——UDP 不会重发它们",
     ev_session_idle: "桥接服务在 {minutes} 分钟没有收到命令后关闭了这个会话；你的下一个操作会重新连接",
     bridge_idle: "桥接服务：闲置 {minutes} 分钟后已断开——你的下一个操作会重新连接",
@@ -512,6 +515,7 @@ mod tests {
             (EN.errno_text, ZH_CN.errno_text),
             (EN.error_detail, ZH_CN.error_detail),
             (EN.ev_server_close_idle, ZH_CN.ev_server_close_idle),
+            (EN.ev_server_close_waited, ZH_CN.ev_server_close_waited),
             (EN.ev_udp_dropped, ZH_CN.ev_udp_dropped),
             (EN.ev_session_idle, ZH_CN.ev_session_idle),
             (EN.bridge_idle, ZH_CN.bridge_idle),

@@ -88,6 +88,8 @@ pub(crate) enum What {
         idle_s: Option<u32>,
         /// The server closed first (told to), not after the client's FIN.
         active: bool,
+        /// It waited this long after the client's FIN before `close()`.
+        waited_ms: Option<u32>,
     },
     /// The kernel dropped datagrams at a UDP server (its buffer was full).
     UdpDropped {

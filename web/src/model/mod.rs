@@ -944,12 +944,14 @@ impl Model {
                     error,
                     idle_s,
                     active,
+                    waited_ms,
                 } => {
                     let error = error.map(|e| format!("{} ({})", e.message, e.name));
                     let what = What::ServerClose {
                         error,
                         idle_s,
                         active,
+                        waited_ms,
                     };
                     (tcp, Side::Server, what)
                 }

@@ -246,6 +246,7 @@ fn close_and_the_teardown_return_the_connection_to_idle() {
                 error: None,
                 idle_s: None,
                 active: false,
+                waited_ms: None,
             },
         },
     ));
@@ -264,6 +265,7 @@ fn close_and_the_teardown_return_the_connection_to_idle() {
                 error: None,
                 idle_s: None,
                 active: false,
+                waited_ms: None,
             },
             &What::Closed {
                 by: CloseBy::Client
