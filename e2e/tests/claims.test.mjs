@@ -198,3 +198,18 @@ test("click-to-load fetches nothing of the console, not even its module, until t
   assert.ok(fetched.includes("/pkg/web_bg.wasm") && fetched.includes("/pkg/web.js"), JSON.stringify(fetched));
   await page.close();
 });
+
+test("every experiment id opens its own tab when embedded (the iframe's ?experiment=)", async () => {
+  const page = await browser.newPage();
+  for (const key of ["echo", "sticky", "empty", "bigger", "nobody", "queue", "time-wait", "file", "lossy", "others", "glossary"]) {
+    await page.goto(`${bridge.url}embed?lang=en&experiment=${key}`);
+    const shown = page.locator("[role=tabpanel]:not([hidden])");
+    await shown.first().waitFor({ timeout: PATIENCE });
+    assert.equal(await shown.count(), 1, key);
+    assert.equal(await shown.getAttribute("data-tab"), key);
+    assert.equal(await page.locator('[role=tab][aria-selected="true"]').getAttribute("data-tab"), key);
+  }
+  await page.goto(`${bridge.url}embed?lang=en&experiment=nope`);
+  await page.getByText('Socket Lab could not start: Socket Lab mount(): unknown experiment "nope"').waitFor({ timeout: PATIENCE });
+  await page.close();
+});
