@@ -14,7 +14,9 @@
 
 use crate::{Config, Lab};
 use futures_util::{SinkExt, StreamExt};
-use protocol::{Bytes, ClientMsg, Command, Event, EventBody, Framing, LabSpec, Target, Transport};
+use protocol::{
+    Bytes, ClientMsg, Command, Event, EventBody, Framing, LabSpec, Target, Transport, recording,
+};
 use std::path::Path;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -324,13 +326,11 @@ async fn record(lab: &Lab, lesson: &Lesson) -> Result<String, String> {
     receive(&mut lines, &mut ws, Some(hello), STEP_TIMEOUT).await?;
     for step in &lesson.steps {
         match step {
-            Step::Action(name, next_id) => lines.push(format!(
-                "{{\"action\":\"{name}\",\"next_id\":{next_id},\"params\":\"\"}}"
-            )),
+            Step::Action(name, next_id) => lines.push(recording::action_line(name, *next_id, "")),
             Step::Wait(time) => receive(&mut lines, &mut ws, None, *time).await?,
             Step::Send(command, until) => {
                 let frame = ClientMsg::new(command.clone()).to_json();
-                lines.push(format!("{{\"console\":{frame}}}"));
+                lines.push(recording::console_line(&frame));
                 ws.send(Message::text(frame))
                     .await
                     .map_err(|e| e.to_string())?;
@@ -344,12 +344,9 @@ async fn record(lab: &Lab, lesson: &Lesson) -> Result<String, String> {
     let _ = ws.close(None).await;
     let saved_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let mut file = format!(
-        "{{\"format\":\"socket-lab-recording\",\"version\":1,\"saved_unix_ms\":{saved_ms},\
-         \"bridge\":\"bridge --export-site\",\"frames\":{},\"complete\":true}}\n",
-        lines.len()
-    );
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut file = recording::header(saved_ms, "bridge --export-site", lines.len(), true);
+    file.push('\n');
     for line in lines {
         file.push_str(&line);
         file.push('\n');

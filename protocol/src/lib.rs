@@ -20,6 +20,7 @@ mod client;
 mod event;
 mod json;
 mod lab;
+pub mod recording;
 
 pub use bytes::Bytes;
 pub use client::{ClientMsg, Command, ParseError};

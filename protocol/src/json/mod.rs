@@ -30,3 +30,4 @@ mod tests;
 pub use command::sent_data;
 pub use read::DecodeError;
 pub use value::SyntaxError;
+pub(crate) use write::push_string;

@@ -30,8 +30,7 @@ pub(crate) const MAX_RECORDING_BYTES: usize = 8 << 20;
 /// recorded ones, so shortening the pause hides nothing.
 pub(crate) const MAX_PAUSE_MS: u64 = 1500;
 
-/// What the first line of a recording says it is.
-pub(crate) const FORMAT: &str = "socket-lab-recording";
+use protocol::recording::{self as format, FORMAT, Line};
 
 /// The frames of a live session, kept as they arrived.
 #[derive(Debug, Default)]
@@ -51,14 +50,12 @@ impl Recorder {
     /// Keeps a click on an experiment's button: its action, its controls' values, and the
     /// console's next socket id then (so that a replay gives its sockets the same ids).
     pub(crate) fn keep_action(&mut self, action: &str, next_id: protocol::SocketId, params: &str) {
-        self.push(format!(
-            "{{\"action\":\"{action}\",\"next_id\":{next_id},\"params\":\"{params}\"}}"
-        ));
+        self.push(format::action_line(action, next_id, params));
     }
 
     /// Keeps one frame the console sent.
     pub(crate) fn keep_sent(&mut self, frame: &str) {
-        self.push(format!("{{\"console\":{frame}}}"));
+        self.push(format::console_line(frame));
     }
 
     fn push(&mut self, line: String) {
@@ -77,34 +74,14 @@ impl Recorder {
     /// The recording file: the header line, then every frame. `saved_unix_ms` is when it was
     /// saved; `bridge` the URL the frames came from.
     pub(crate) fn file(&self, saved_unix_ms: u64, bridge: &str) -> String {
-        let mut out = format!(
-            "{{\"format\":\"{FORMAT}\",\"version\":1,\"saved_unix_ms\":{saved_unix_ms},\
-             \"bridge\":{},\"frames\":{},\"complete\":{}}}\n",
-            json_string(bridge),
-            self.frames.len(),
-            !self.full
-        );
+        let mut out = format::header(saved_unix_ms, bridge, self.frames.len(), !self.full);
+        out.push('\n');
         for frame in &self.frames {
             out.push_str(frame);
             out.push('\n');
         }
         out
     }
-}
-
-/// A JSON string literal of `s`.
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Why a file is not a recording this console can play.
@@ -178,46 +155,39 @@ impl Replay {
     pub(crate) fn parse(text: &str) -> Result<Replay, BadRecording> {
         let mut lines = text.lines().enumerate();
         let header = lines.next().map(|(_, l)| l).unwrap_or("");
-        if !header.contains(&format!("\"format\":\"{FORMAT}\"")) {
-            return Err(BadRecording::NotARecording);
-        }
-        let complete = !header.contains("\"complete\":false");
+        let complete = format::read_header(header).ok_or(BadRecording::NotARecording)?;
         let mut events = vec![];
         for (i, line) in lines {
             if line.trim().is_empty() {
                 continue;
             }
-            if let Some(rest) = line.strip_prefix("{\"action\":\"") {
-                let bad = || BadRecording::BadLine {
-                    line: i + 1,
-                    reason: "a malformed action".into(),
-                };
-                let (name, rest) = rest.split_once("\",\"next_id\":").ok_or_else(bad)?;
-                let (next_id, rest) = rest.split_once(",\"params\":\"").ok_or_else(bad)?;
-                let params = rest.strip_suffix("\"}").ok_or_else(bad)?;
-                events.push(Item::Action {
-                    action: crate::experiments::Action::from_key(name).ok_or_else(bad)?,
-                    next_id: next_id.parse().map_err(|_| bad())?,
+            let bad = |reason: String| BadRecording::BadLine {
+                line: i + 1,
+                reason,
+            };
+            match format::line(line).map_err(|e| bad(e.into()))? {
+                Line::Action {
+                    name,
+                    next_id,
+                    params,
+                } => events.push(Item::Action {
+                    action: crate::experiments::Action::from_key(name)
+                        .ok_or_else(|| bad(format!("no action \"{name}\"")))?,
+                    next_id,
                     params: params.to_string(),
-                });
-                continue;
-            }
-            if let Some(sent) = line
-                .strip_prefix("{\"console\":")
-                .and_then(|l| l.strip_suffix('}'))
-            {
+                }),
                 // The console's other commands are in the file for the reader; replay needs
                 // only the bytes of its sends.
-                if let Some((id, data)) = protocol::sent_data(sent) {
-                    events.push(Item::Sent(id, data.0));
+                Line::Console(sent) => {
+                    if let Some((id, data)) = protocol::sent_data(sent) {
+                        events.push(Item::Sent(id, data.0));
+                    }
                 }
-                continue;
+                Line::Event(text) => {
+                    let event = Event::from_json(text).map_err(|e| bad(e.to_string()))?;
+                    events.push(Item::Event(Box::new(event)));
+                }
             }
-            let event = Event::from_json(line).map_err(|e| BadRecording::BadLine {
-                line: i + 1,
-                reason: e.to_string(),
-            })?;
-            events.push(Item::Event(Box::new(event)));
         }
         let made_by = events
             .iter()
