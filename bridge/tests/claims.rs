@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{PATIENCE, connect, lab_with};
+use common::{FREE_PORTS, PATIENCE, connect, lab_with};
 use protocol::{
     CaptureState, Command, ErrorCode, EventBody, FileSource, LabSpec, Target, Transport,
 };
@@ -59,18 +59,7 @@ fn a_port_in_use_names_its_flag_for_http_and_udp_too() {
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let (tcp_addr, udp_addr) = (tcp.local_addr().unwrap(), udp.local_addr().unwrap());
     for (flag, addr) in [("--http", tcp_addr), ("--udp", udp_addr)] {
-        let mut args = vec![
-            "--http",
-            "127.0.0.1:0",
-            "--tcp",
-            "127.0.0.1:0",
-            "--udp",
-            "127.0.0.1:0",
-            "--tcp6",
-            "off",
-            "--udp6",
-            "off",
-        ];
+        let mut args = FREE_PORTS.to_vec();
         let addr = addr.to_string();
         let at = args.iter().position(|a| *a == flag).unwrap();
         args[at + 1] = &addr;

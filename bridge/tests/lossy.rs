@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{Client, PATIENCE, connect, lab};
+use common::{Client, FREE_PORTS, PATIENCE, connect, lab};
 use etherparse::{SlicedPacket, TransportSlice};
 use protocol::{
     Command, ErrorCode, EventBody, Impair, ImpairState, LabSpec, LinkStats, ServerSide, SocketId,
@@ -558,15 +558,7 @@ async fn without_the_privilege_the_bridge_says_what_to_run_and_everything_else_w
             "-net_admin,-net_raw",
             env!("CARGO_BIN_EXE_bridge"),
         ])
-        .args([
-            "--http",
-            "127.0.0.1:0",
-            "--tcp",
-            "127.0.0.1:0",
-            "--udp",
-            "127.0.0.1:0",
-        ])
-        .args(["--tcp6", "off", "--udp6", "off"])
+        .args(FREE_PORTS)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()

@@ -16,6 +16,20 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// Generous: CI is a loaded 2-core machine. Tests wait for an effect, never for a time.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// The real binary's arguments for every server on a free loopback port, IPv6 off.
+pub const FREE_PORTS: [&str; 10] = [
+    "--http",
+    "127.0.0.1:0",
+    "--tcp",
+    "127.0.0.1:0",
+    "--udp",
+    "127.0.0.1:0",
+    "--tcp6",
+    "off",
+    "--udp6",
+    "off",
+];
+
 /// A lab on free loopback ports, with extra flags.
 pub async fn lab_with(flags: &[&str]) -> Lab {
     let mut args = vec!["bridge", "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"];
