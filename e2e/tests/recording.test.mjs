@@ -118,6 +118,10 @@ test("the .pcapng keeps the socket calls: tshark shows each as a comment on its 
   await page.getByRole("button", { name: "Send via TCP" }).click();
   await page.locator('[role=log] li[data-kind="echo"][data-proto="tcp"]').waitFor({ timeout: PATIENCE });
   await page.waitForTimeout(300);
+  // The console's number for the request's packet (its first PSH-ACK), to hold against tshark's.
+  await page.locator('.sl-arrow[data-flags="PSH-ACK"]').first().click();
+  const heading = await page.locator(".sl-layers h4").textContent({ timeout: PATIENCE });
+  const shownNumber = Number(/#(\d+)/.exec(heading)?.[1]);
   const [download] = await Promise.all([
     page.waitForEvent("download"),
     page.getByRole("button", { name: "Download .pcapng (with the calls)" }).click(),
@@ -126,12 +130,14 @@ test("the .pcapng keeps the socket calls: tshark shows each as a comment on its 
   const path = `${(await import("node:os")).tmpdir()}/socket-lab-e2e-${process.pid}.pcapng`;
   await download.saveAs(path);
   await page.close();
-  const out = execFileSync("tshark", ["-r", path, "-T", "fields", "-E", "separator=|", "-e", "tcp.flags.str", "-e", "tcp.payload", "-e", "frame.comment"], { encoding: "utf8" });
+  const out = execFileSync("tshark", ["-r", path, "-T", "fields", "-E", "separator=|", "-e", "tcp.flags.str", "-e", "tcp.payload", "-e", "frame.comment", "-e", "frame.number"], { encoding: "utf8" });
   const rows = out.trim().split("\n").map((l) => l.split("|"));
   const hex = (s) => Buffer.from(s).toString("hex");
   const request = rows.find((r) => r[1] === hex("hello socket"));
   const reply = rows.find((r) => r[1] === hex("HELLO SOCKET"));
   assert.ok(request && reply, out);
+  // "Layers of packet #N" counts as Wireshark does: the request is frame N of the file too.
+  assert.equal(shownNumber, Number(request[3]), `${heading} vs\n${out}`);
   // The client's send() put the request on the wire; the server's recv() waited for it.
   assert.match(request[2], /client TCP send\(\) 12 B/, out);
   assert.match(request[2], /server TCP recv\(1024\) → 12 B/, out);

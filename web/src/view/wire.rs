@@ -356,8 +356,12 @@ impl WireView {
         };
         let w = c.w;
         let mut h = Html::default();
+        // Counted from 1, as Wireshark counts frames: packet #1 of the console is frame 1 of its
+        // downloaded capture (and stays so until a packet is lost on an impaired link, which the
+        // console shows and the capture file cannot hold, or the oldest are let go).
+        let shown = packet.number + 1;
         h.open("h4", &[])
-            .text(&fill(w.layers_title, &[("n", &packet.number.to_string())]))
+            .text(&fill(w.layers_title, &[("n", &shown.to_string())]))
             .close("h4")
             .open("p", &[("class", "sl-hint")])
             .text(w.hover_hint)
