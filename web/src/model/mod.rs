@@ -741,6 +741,15 @@ impl Model {
     // ---- facts ----
 
     /// Applies one event from the bridge.
+    /// Puts packets the wire view took in on the timeline, at their own times.
+    fn place_packets(&mut self, numbers: Vec<u64>) {
+        for number in numbers {
+            if let (Some(p), Some(_)) = (self.wire.packet(number), self.wire.arrow(number)) {
+                self.timeline.insert(p.at_us, Row::Packet(number));
+            }
+        }
+    }
+
     pub(crate) fn apply(&mut self, event: Event) {
         // One clock for every session: the hello moves the current session's origin onto it.
         if let EventBody::Hello {
@@ -757,6 +766,8 @@ impl Model {
         // recvfrom()) is stamped at the session's start: its real wait is longer.
         let began_before = event.called_us == Some(0) && event.t_us > 0;
         self.facts.observe(t_us, &event.body);
+        let released = self.wire.release(t_us);
+        self.place_packets(released);
         let socket = socket_of(&event.body);
         if let EventBody::TcpReceived { id, .. } = &event.body
             && self.close_after_echo == Some(*id)
@@ -772,10 +783,8 @@ impl Model {
                 lost,
             } => {
                 let at_us = self.base_us + at_us;
-                let number = self.wire.push(at_us, *id, data.0.clone(), *lost);
-                if self.wire.arrow(number).is_some() {
-                    self.timeline.insert(at_us, Row::Packet(number));
-                }
+                let numbers = self.wire.push(at_us, *id, data.0.clone(), *lost);
+                self.place_packets(numbers);
                 return;
             }
             EventBody::TcpState {

@@ -41,9 +41,30 @@ pub(crate) struct LossMarks {
     pub(crate) dupacks: u64,
 }
 
+/// How long a packet the impaired link dropped waits for the captured packets sent before it.
+/// The bridge reports a drop the moment its link decides it, but captured packets reach it in
+/// blocks up to 2 ms old (the bridge's `capture::ring::RETIRE_MS`) and may wait 1 ms more to
+/// share a write (`session::FLUSH_DELAY`): a dropped data segment used to overtake the SYN-ACK
+/// before it, and was then read without the handshake (an absolute ack, the third handshake
+/// packet no longer named). 50 ms covers both delays many times over on a busy bridge.
+pub(crate) const LOST_WAIT_US: u64 = 50_000;
+
+/// Dropped packets held back at once (a 100 % loss link drops at the sender's pace; beyond this
+/// the oldest goes in as it is).
+const MAX_HELD: usize = 64;
+
+/// A packet the link dropped, waiting for its place in time.
+struct Held {
+    at_us: u64,
+    socket: Option<SocketId>,
+    frame: Vec<u8>,
+}
+
 #[derive(Default)]
 pub(crate) struct WireState {
     packets: VecDeque<(Captured, Option<Arrow>)>,
+    /// Dropped packets not yet in `packets`, oldest first (see [`LOST_WAIT_US`]).
+    held: VecDeque<Held>,
     next: u64,
     flow: Flow,
     /// What the bridge said about capture; `None` until its `hello` (say nothing before).
@@ -61,14 +82,60 @@ impl WireState {
     }
 
     /// A packet, at `at_us` on the console's clock (`lost`: the impaired link dropped it);
-    /// returns its number.
+    /// returns the numbers of the packets taken in, in time order.
+    ///
+    /// Packets are analysed in the order they were sent, so that each is read with what its
+    /// connection did before: a dropped packet (reported at once) is held until a captured packet
+    /// sent after it arrives, or [`LOST_WAIT_US`] has passed (see [`WireState::release`]).
     pub(crate) fn push(
         &mut self,
         at_us: u64,
         socket: Option<SocketId>,
         frame: Vec<u8>,
         lost: bool,
-    ) -> u64 {
+    ) -> Vec<u64> {
+        let mut numbers = vec![];
+        if lost {
+            let at = self.held.partition_point(|h| h.at_us <= at_us);
+            self.held.insert(
+                at,
+                Held {
+                    at_us,
+                    socket,
+                    frame,
+                },
+            );
+            if self.held.len() > MAX_HELD
+                && let Some(h) = self.held.pop_front()
+            {
+                numbers.push(self.take_in(h.at_us, h.socket, h.frame, true));
+            }
+            return numbers;
+        }
+        numbers.extend(self.release_before(at_us));
+        numbers.push(self.take_in(at_us, socket, frame, false));
+        numbers
+    }
+
+    /// Takes in the dropped packets held for [`LOST_WAIT_US`] by `now_us` (the console's clock,
+    /// as the bridge's latest event says it); returns their numbers.
+    pub(crate) fn release(&mut self, now_us: u64) -> Vec<u64> {
+        self.release_before(now_us.saturating_sub(LOST_WAIT_US).saturating_add(1))
+    }
+
+    /// Takes in the held packets sent before `at_us`.
+    fn release_before(&mut self, at_us: u64) -> Vec<u64> {
+        let mut numbers = vec![];
+        while self.held.front().is_some_and(|h| h.at_us < at_us) {
+            let Some(h) = self.held.pop_front() else {
+                break;
+            };
+            numbers.push(self.take_in(h.at_us, h.socket, h.frame, true));
+        }
+        numbers
+    }
+
+    fn take_in(&mut self, at_us: u64, socket: Option<SocketId>, frame: Vec<u8>, lost: bool) -> u64 {
         if self.packets.len() == MAX_PACKETS {
             self.packets.pop_front();
         }
@@ -180,5 +247,75 @@ impl WireState {
             })
             .map(|p| p.number)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode::build;
+    use super::flow::{Note, Phase};
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_dropped_segment_reported_before_the_handshake_is_read_after_it() {
+        let (c, s) = (50000, 8080);
+        let (x, y) = (1_000_000, 7_000);
+        let mut w = WireState::new();
+        let data = |at| (at, build::tcp(c, s, x + 1, Some(y + 1), "P", None, b"hi"));
+        assert_eq!(
+            w.push(
+                100,
+                Some(1),
+                build::tcp(c, s, x, None, "S", None, b""),
+                false
+            ),
+            [0]
+        );
+        // The link dropped the first data segment: the bridge says so before the SYN-ACK and
+        // the ACK, captured earlier, reach the console.
+        let (lost_at, lost) = data(130);
+        assert!(w.push(lost_at, Some(1), lost, true).is_empty(), "held back");
+        let syn_ack = build::tcp(s, c, y, Some(x + 1), "S", None, b"");
+        assert_eq!(w.push(110, Some(1), syn_ack, false), [1]);
+        let ack = build::tcp(c, s, x + 1, Some(y + 1), "", None, b"");
+        assert_eq!(w.push(120, Some(1), ack, false), [2]);
+        // The retransmission, captured 200 ms later, lets the dropped segment in first.
+        let (again_at, again) = data(200_130);
+        assert_eq!(w.push(again_at, Some(1), again, false), [3, 4]);
+
+        let times: Vec<u64> = w.packets().map(|p| p.at_us).collect();
+        assert_eq!(
+            times,
+            [100, 110, 120, 130, 200_130],
+            "numbered in the order sent"
+        );
+        let third = w.arrow(2).unwrap();
+        assert_eq!(
+            (third.phase, third.note),
+            (Phase::Handshake(3), Some(Note::AckIsSeqPlusOne))
+        );
+        let dropped = w.arrow(3).unwrap();
+        assert!(dropped.lost);
+        assert_eq!(
+            (dropped.seq(true), dropped.ack(true)),
+            (1, Some(1)),
+            "relative to the ISNs"
+        );
+        assert!(matches!(
+            w.arrow(4).unwrap().note,
+            Some(Note::Retransmission { .. })
+        ));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_dropped_packet_with_nothing_after_it_goes_in_once_its_wait_is_over() {
+        let mut w = WireState::new();
+        let datagram = build::udp(50000, 8081, b"7");
+        assert!(w.push(1_000, Some(2), datagram, true).is_empty());
+        assert!(w.release(1_000 + LOST_WAIT_US - 1).is_empty());
+        assert_eq!(w.release(1_000 + LOST_WAIT_US), [0]);
+        assert!(w.packet(0).is_some_and(|p| p.lost && p.at_us == 1_000));
+        assert!(w.release(u64::MAX).is_empty(), "taken in once");
     }
 }
