@@ -92,6 +92,9 @@ impl ClientMsg {
 
     /// Parses one text frame, telling apart the ways it can be wrong so that the learner gets an
     /// error that says *what* was wrong, not just "invalid".
+    ///
+    /// `#[inline]`: compiled in the bridge, with its settings (see [`crate::Event::to_json`]).
+    #[inline]
     pub fn from_json(text: &str) -> Result<ClientMsg, ParseError> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| ParseError::BadJson(e.to_string()))?;

@@ -49,6 +49,11 @@ impl Event {
 
     /// The JSON text frame for this event. (The console reads it with `Event::from_json`,
     /// written by hand in `json/event.rs`: see `json/mod.rs` for why.)
+    ///
+    /// `#[inline]`: compiled in the crate that calls it, with that crate's settings: this crate
+    /// is built small (the console's release settings, see the workspace `Cargo.toml`), and
+    /// this is the bridge's hot path.
+    #[inline]
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("events always serialise")
     }
