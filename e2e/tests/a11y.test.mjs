@@ -3,23 +3,16 @@
 // and Chinese, the element example), in light and dark, before and after traffic (a TCP and a
 // UDP echo, a packet opened). Any violation fails the test (the issue asks for no serious or
 // critical one; the pages have none of the moderate and minor kind either, and keep it so).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { startBridge, launchBrowser, PATIENCE } from "./helpers.mjs";
+import { useLab, PATIENCE } from "./helpers.mjs";
 
 const axeSource = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 let bridge, browser;
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+useLab((lab) => ({ bridge, browser } = lab));
 
 /** The violations on `page`, whatever their impact, as readable lines. */
 async function violations(page) {

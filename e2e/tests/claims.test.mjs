@@ -2,23 +2,16 @@
 // example tutorial pages in both languages, the custom element's theme, height and experiment,
 // the TIME_WAIT countdown and the relative/absolute switch in the wire view, and what a bridge
 // without the capture privilege shows.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startBridge, launchBrowser, waitConnected, openTab, waitLine, PATIENCE } from "./helpers.mjs";
+import { useLab, waitConnected, openTab, waitLine, PATIENCE } from "./helpers.mjs";
 
 let bridge, browser;
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+useLab((lab) => ({ bridge, browser } = lab));
 
 for (const [page_, lang, tab] of [["tutorial-en.html", "en", "Sticky packets"], ["tutorial-zh.html", "zh-CN", "粘包"]]) {
   test(`the example tutorial ${page_} mounts every console in its language, lazily: none connects until used`, async () => {

@@ -1,18 +1,11 @@
 // The foundation, end to end: a real Chromium types into the real console, served by a real
 // bridge, whose real echo servers answer.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startBridge, launchBrowser, waitConnected, waitEntry, entries, PATIENCE } from "./helpers.mjs";
+import { useLab, waitConnected, waitEntry, entries, PATIENCE } from "./helpers.mjs";
 
 let bridge, browser;
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+useLab((lab) => ({ bridge, browser } = lab));
 
 async function openConsole() {
   const page = await browser.newPage();

@@ -1,20 +1,13 @@
 // Embedding, end to end: several consoles on one page in two languages, the custom element, the
 // iframe, a tutorial on another origin, and styles that stay on their side of the shadow root.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { once } from "node:events";
-import { startBridge, launchBrowser, waitConnected, PATIENCE } from "./helpers.mjs";
+import { useLab, startBridge, waitConnected, PATIENCE } from "./helpers.mjs";
 
 let bridge, browser;
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+useLab((lab) => ({ bridge, browser } = lab));
 
 test("two consoles on one page, Chinese and English, each echo on their own", async () => {
   const page = await browser.newPage();

@@ -1,19 +1,12 @@
 // Every experiment, end to end: a real Chromium clicks through the console served by a real
 // bridge, and the results shown come from the bridge's real sockets.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { startBridge, launchBrowser, waitConnected, openTab, waitLine, PATIENCE } from "./helpers.mjs";
+import { useLab, waitConnected, openTab, waitLine, PATIENCE } from "./helpers.mjs";
 
 let bridge, browser;
-before(async () => {
-  bridge = await startBridge({ args: ["--show-other-clients"] });
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+useLab((lab) => ({ bridge, browser } = lab), { args: ["--show-other-clients"] });
 
 async function console_() {
   const page = await browser.newPage();

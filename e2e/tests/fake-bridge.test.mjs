@@ -2,22 +2,15 @@
 // (a newer bridge) and a 1009 close (a frame over the limit). A minimal WebSocket server plays
 // the bridge here, so the test can send exactly that; the console itself is the real one,
 // loaded from a real bridge.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import crypto from "node:crypto";
 import { once } from "node:events";
-import { startBridge, launchBrowser, PATIENCE } from "./helpers.mjs";
+import { useLab, PATIENCE } from "./helpers.mjs";
 
 let bridge, browser;
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+useLab((lab) => ({ bridge, browser } = lab));
 
 /** A text frame from the server (unmasked), for payloads under 64 KiB. */
 function frame(text) {

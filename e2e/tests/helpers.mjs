@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -53,6 +54,27 @@ export async function launchBrowser() {
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
       "--no-first-run", "--disable-quic",
     ],
+  });
+}
+
+/**
+ * One bridge (started with `options`, as `startBridge` takes them) and one Chromium for a test
+ * file: registers the file's `before` hook that starts them and hands them to `set`, and the
+ * `after` hook that stops them.
+ *
+ *     let bridge, browser;
+ *     useLab((lab) => ({ bridge, browser } = lab));
+ */
+export function useLab(set, options) {
+  const lab = {};
+  before(async () => {
+    lab.bridge = await startBridge(options);
+    lab.browser = await launchBrowser();
+    set(lab);
+  });
+  after(async () => {
+    await lab.browser?.close();
+    await lab.bridge?.stop();
   });
 }
 

@@ -3,19 +3,12 @@
 // opened with Enter, its fields and bytes read by focus), and checks what a screen reader is
 // given to say: one summary per exchange, the log one keystroke (Alt+L) away. Out-of-range
 // numbers are refused with their range, in both languages.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startBridge, launchBrowser, waitConnected, openTab, PATIENCE } from "./helpers.mjs";
+import { useLab, waitConnected, openTab, PATIENCE } from "./helpers.mjs";
 
 let bridge, browser;
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+useLab((lab) => ({ bridge, browser } = lab));
 
 async function console_(locale = "en") {
   const page = await browser.newPage({ locale, viewport: { width: 1280, height: 900 } });

@@ -2,19 +2,12 @@
 // lab server's packets are really dropped and delayed in the kernel (CI runs as root). TCP's
 // answer shows: every byte back, lost segments crossed out in the timeline and sent again, the
 // kernel's own retransmission count; UDP's lost datagrams are simply missing.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startBridge, launchBrowser, waitConnected, openTab, waitLine, PATIENCE } from "./helpers.mjs";
+import { useLab, waitConnected, openTab, waitLine, PATIENCE } from "./helpers.mjs";
 
 let bridge, browser;
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+useLab((lab) => ({ bridge, browser } = lab));
 
 const root = process.getuid?.() === 0;
 

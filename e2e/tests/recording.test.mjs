@@ -1,20 +1,13 @@
 // Record and replay: a live session saved with "Save recording" plays back, without a bridge,
 // to the same log and the same diagram, labelled as a recording (never as live); the file keeps
 // the bridge's frames verbatim, with the kernel and bridge version that made them.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { startBridge, launchBrowser, waitConnected, PATIENCE } from "./helpers.mjs";
+import { useLab, waitConnected, PATIENCE } from "./helpers.mjs";
 
 let bridge, browser;
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+useLab((lab) => ({ bridge, browser } = lab));
 
 /** What the log says happened (calls, not the console's own notes), and the diagram's arrows. */
 async function story(page) {

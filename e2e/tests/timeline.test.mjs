@@ -3,19 +3,12 @@
 // without scrolling; IPv6 beside IPv4; and a session of 10,000 echoes that still echoes, with
 // only the visible rows in the page and the dropped ones counted. (How fast it stays is measured
 // by scripts/bench.sh, not asserted here: these machines are too noisy for timed tests.)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startBridge, launchBrowser, waitConnected, waitEntry, PATIENCE } from "./helpers.mjs";
+import { useLab, waitConnected, waitEntry, PATIENCE } from "./helpers.mjs";
 
 let bridge, browser;
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+useLab((lab) => ({ bridge, browser } = lab));
 
 const root = process.getuid?.() === 0;
 

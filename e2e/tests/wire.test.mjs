@@ -2,20 +2,13 @@
 // bridge captured, the kernel's TCP states, the layer view, the pcap download, and the link
 // between a data segment and its message in the log. Capture needs root or CAP_NET_RAW (CI runs
 // as root); without it these tests are skipped and say why.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { startBridge, launchBrowser, waitConnected, waitEntry, PATIENCE } from "./helpers.mjs";
+import { useLab, waitConnected, waitEntry, PATIENCE } from "./helpers.mjs";
 
 let bridge, browser;
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+useLab((lab) => ({ bridge, browser } = lab));
 
 async function open(t) {
   const page = await browser.newPage({ acceptDownloads: true });
