@@ -17,12 +17,17 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, SystemTime};
 
-/// One block: 1 MiB holds at least 15 full-size loopback frames (65,536 + headers), and
-/// thousands of small ones.
-pub(crate) const BLOCK: usize = 1 << 20;
+/// One block: 256 KiB holds at least 3 full-size loopback frames (65,536 + headers), and
+/// hundreds of small ones.
+pub(crate) const BLOCK: usize = 256 << 10;
 /// Blocks in the ring: 8 MiB in all, as much as the socket buffer this replaced. A burst of
 /// connections (thousands of packets) fits; what does not is counted by the kernel and reported.
-pub(crate) const BLOCKS: usize = 8;
+///
+/// Many small blocks rather than a few big ones: when packets are sparse, each block is handed
+/// over [`RETIRE_MS`] after its first packet however little it holds, so the ring rides out
+/// `BLOCKS × RETIRE_MS` of a bridge too busy to read it — 64 ms here. With 8 blocks of 1 MiB it
+/// was 16 ms, and a loaded 2-core machine (an export beside a browser test run) overflowed it.
+pub(crate) const BLOCKS: usize = 32;
 /// A block that is not full is handed over this long after its first packet: the longest a
 /// packet waits before the bridge sees it.
 pub(crate) const RETIRE_MS: u32 = 2;
