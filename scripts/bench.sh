@@ -88,6 +88,9 @@ for round in 1 2 3; do
   say "  round $round: socket lab ${b_labs[-1]}/s, websocat ${b_wss[-1]}/s"
 done
 b_lab=$(median "${b_labs[@]}"); b_ws=$(median "${b_wss[@]}")
+# Each round's own ratio (Socket Lab and websocat measured back to back): how far one round can
+# stray on a noisy machine, next to the ratio of the medians.
+b_range=$(python3 -c "import sys; l=sys.argv[1].split(); w=sys.argv[2].split(); r=sorted(float(a)/float(b) for a,b in zip(l,w)); print(f'{r[0]:.2f}–{r[-1]:.2f}')" "${b_labs[*]}" "${b_wss[*]}")
 
 c_line="| (c) memory per idle session, 10,000 open | – | – | – | ≤ 8 KiB |"
 d_line="| (d) a class of 100: bystander's echo p99 | – | – | – | ≤ 20 ms |"
@@ -123,7 +126,7 @@ Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -r); ${capture# }
 | --- | --- | --- | --- | --- |
 | (a) echo round trip p50 | $a_lab50 µs | $a_ws50 µs | $a_tcp50 µs | **$(ratio "$a_lab50" "$a_ws50")×** · ≤ 1.2× |
 | (a) echo round trip p99 | $a_lab99 µs | $a_ws99 µs | $a_tcp99 µs | **$(ratio "$a_lab99" "$a_ws99")×** · ≤ 1.0× |
-| (b) echoes/s, 100 sessions | $b_lab | $b_ws | – | **$(ratio "$b_lab" "$b_ws")×** · ≥ 1.0× |
+| (b) echoes/s, 100 sessions | $b_lab | $b_ws | – | **$(ratio "$b_lab" "$b_ws")×** (rounds $b_range×) · ≥ 1.0× |
 $c_line
 $d_line
 $e_line
