@@ -740,7 +740,6 @@ impl Model {
 
     // ---- facts ----
 
-    /// Applies one event from the bridge.
     /// Puts packets the wire view took in on the timeline, at their own times.
     fn place_packets(&mut self, numbers: Vec<u64>) {
         for number in numbers {
@@ -750,6 +749,7 @@ impl Model {
         }
     }
 
+    /// Applies one event from the bridge.
     pub(crate) fn apply(&mut self, event: Event) {
         // One clock for every session: the hello moves the current session's origin onto it.
         if let EventBody::Hello {
