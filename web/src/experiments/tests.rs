@@ -452,10 +452,21 @@ fn time_wait_shows_the_kernels_countdown_and_the_restart_error() {
             os: Some(inuse),
         },
     );
-    let out = texts(&run_results(&m, Tab::TimeWait));
+    let blocks = run_results(&m, Tab::TimeWait);
+    let out = texts(&blocks);
     assert!(out.contains("server: stopped"), "{out}");
     assert!(out.contains("EADDRINUSE"), "{out}");
     assert!(out.contains("TIME_WAIT · 59 s left"), "{out}");
+    // The restart failed (✗); the TIME_WAIT is the kernel waiting (…), not a failure.
+    let kind_of = |needle: &str| {
+        let lines = blocks.iter().flat_map(|b| b.lines.iter());
+        lines
+            .filter(|l| l.text.contains(needle))
+            .map(|l| l.kind)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(kind_of("EADDRINUSE"), ["bad"]);
+    assert_eq!(kind_of("TIME_WAIT"), ["wait"]);
 }
 
 #[wasm_bindgen_test(unsupported = test)]

@@ -109,8 +109,10 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
                 let seconds = (ms / 1000).to_string();
                 text += &format!(" · {}", fill(x.tw_left, &[("seconds", &seconds)]));
             }
+            // "…", not "✗": TIME_WAIT is the kernel doing its job (waiting out late packets of
+            // the old connection), not a failure; what fails is the restart, said above.
             let kind = if s.state == "TIME_WAIT" {
-                "bad"
+                "wait"
             } else {
                 "info"
             };
