@@ -159,11 +159,7 @@ impl Handle {
         let mut s = self.0.borrow_mut();
         s.link = None;
         s.recording = None;
-        if let Some((id, _)) = s.retry.take()
-            && let Some(w) = web_sys::window()
-        {
-            w.clear_timeout_with_handle(id);
-        }
+        stop_retry(&mut s);
         drop(s);
         load_recording(self.0.clone(), url.to_string(), false);
     }
@@ -184,11 +180,7 @@ impl Handle {
         let mut s = self.0.borrow_mut();
         s.destroyed = true;
         s.link = None;
-        if let Some((id, _)) = s.retry.take()
-            && let Some(w) = web_sys::window()
-        {
-            w.clear_timeout_with_handle(id);
-        }
+        stop_retry(&mut s);
         if let Some((id, _)) = s.frame.take()
             && let Some(w) = web_sys::window()
         {
@@ -637,6 +629,15 @@ fn schedule_replay(state: &Rc<RefCell<State>>, s: &mut State, ms: u64) {
     });
     if let Some(id) = id {
         s.replay_timer = Some((id, step));
+    }
+}
+
+/// Cancels the pending reconnection to the bridge, if one is scheduled.
+fn stop_retry(s: &mut State) {
+    if let Some((id, _)) = s.retry.take()
+        && let Some(w) = web_sys::window()
+    {
+        w.clear_timeout_with_handle(id);
     }
 }
 
