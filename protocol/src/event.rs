@@ -53,9 +53,12 @@ impl Event {
     /// `#[inline]`: compiled in the crate that calls it, with that crate's settings: this crate
     /// is built small (the console's release settings, see the workspace `Cargo.toml`), and
     /// this is the bridge's hot path.
+    /// The events an echo makes (packets, sends, receives, the server's side of them) are
+    /// written by hand, byte for byte what serde writes (`event_json.rs`); serde writes the rest.
     #[inline]
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("events always serialise")
+        crate::event_json::write(self)
+            .unwrap_or_else(|| serde_json::to_string(self).expect("events always serialise"))
     }
 }
 

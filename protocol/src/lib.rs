@@ -18,6 +18,7 @@
 mod bytes;
 mod client;
 mod event;
+mod event_json;
 mod json;
 mod lab;
 pub mod recording;
