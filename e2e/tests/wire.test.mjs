@@ -46,7 +46,18 @@ test("the handshake's three arrows, with ack = seq + 1, and the kernel's state c
   await page.locator(".sl-kernel li", { hasText: "ESTABLISHED" }).waitFor({ timeout: PATIENCE });
   await page.getByRole("button", { name: "Close", exact: true }).click();
   // The client closed first: its side of the connection waits in TIME_WAIT.
-  await page.locator('.sl-kernel li[data-state="TIME_WAIT"]').waitFor({ timeout: PATIENCE });
+  const timeWait = page.locator('.sl-kernel li[data-state="TIME_WAIT"]');
+  await timeWait.waitFor({ timeout: PATIENCE });
+  // TIME_WAIT is the kernel doing its job, not a failure: not drawn in the error colour.
+  const [colour, errorColour] = await timeWait.evaluate((li) => {
+    const probe = document.createElement("span");
+    probe.style.color = "var(--_error)";
+    li.append(probe);
+    const colours = [getComputedStyle(li).color, getComputedStyle(probe).color];
+    probe.remove();
+    return colours;
+  });
+  assert.notEqual(colour, errorColour);
   await page.close();
 });
 
