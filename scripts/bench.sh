@@ -20,7 +20,8 @@
 # echo through the full protocol (callgrind, from Debian's valgrind, installed when missing), for
 # 100 and 2,100 echoes of one session (each after the load generator's 100 warm-up echoes), the
 # difference over 2,000; then the functions they went to. Runs agree within a few per cent
-# (63,053–64,886 per echo on 2026-11-30, four runs), so a change to the relay's hot path shows
+# (63,053–64,886 per echo on 2026-11-30, four runs; 52,211 once an echo's events were written
+# by hand), so a change to the relay's hot path shows
 # here before it is lost in (b)'s noise (±20 % between runs). Kernel work is not counted.
 #
 # websocat comes from crates.io (`cargo install websocat`) into a cache outside the repository,
