@@ -53,6 +53,7 @@ impl Event {
     /// `#[inline]`: compiled in the crate that calls it, with that crate's settings: this crate
     /// is built small (the console's release settings, see the workspace `Cargo.toml`), and
     /// this is the bridge's hot path.
+    ///
     /// The events an echo makes (packets, sends, receives, the server's side of them) are
     /// written by hand, byte for byte what serde writes (`event_json.rs`); serde writes the rest.
     #[inline]
