@@ -273,7 +273,11 @@ pub(crate) fn failure_text(c: &Catalog, f: &Failure) -> String {
             .unwrap_or((c.error)(f.code));
         match f.message.split_once(" failed") {
             Some((call, _)) if f.errno.is_some() => {
-                let call = call.replacen(" to ", " → ", 1);
+                // The bridge's only English words in a call: "to" and a lab server's option.
+                let call = call
+                    .replacen(" to ", " → ", 1)
+                    .replacen(crate::i18n::EN.reuse_without, c.reuse_without, 1)
+                    .replacen(crate::i18n::EN.reuse_with, c.reuse_with, 1);
                 fill(c.error_detail, &[("text", meaning), ("detail", &call)])
             }
             _ => meaning.to_string(),
@@ -375,6 +379,31 @@ mod tests {
         assert_eq!(quote(b"\xA9LLO"), "\"\\xA9LLO\"", "and the next read");
         assert_eq!(quote(b"a\xFFb\n\"\0"), "\"a\\xFFb\\n\\\"\\x00\"");
         assert_eq!(quote(b""), "\"\"");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_failed_calls_detail_is_said_in_the_consoles_language() {
+        let failure = |message: &str| Failure {
+            code: protocol::ErrorCode::Os,
+            message: message.into(),
+            errno: Some("EADDRINUSE".into()),
+        };
+        let without = failure(
+            "bind() 127.0.0.1:9 without SO_REUSEADDR failed: Address in use (os error 98)",
+        );
+        assert_eq!(
+            failure_text(&ZH_CN, &without),
+            "EADDRINUSE：地址已被占用（bind() 127.0.0.1:9 未设置 SO_REUSEADDR）"
+        );
+        let with = failure("bind() 127.0.0.1:9 with SO_REUSEADDR failed: Address in use");
+        assert!(failure_text(&ZH_CN, &with).contains("bind() 127.0.0.1:9 设置了 SO_REUSEADDR"));
+        let refused = failure("connect() to 127.0.0.1:9 failed: Connection refused");
+        assert!(failure_text(&ZH_CN, &refused).contains("connect() → 127.0.0.1:9"));
+        // English shows the bridge's own words.
+        assert_eq!(
+            failure_text(&EN, &without),
+            "EADDRINUSE: bind() 127.0.0.1:9 without SO_REUSEADDR failed: Address in use (os error 98)"
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

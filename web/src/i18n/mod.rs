@@ -181,6 +181,10 @@ pub(crate) struct Catalog {
     pub bridge_text: bool,
     /// When `bridge_text` is false: an error's meaning with the bridge's words beside it.
     pub error_detail: &'static str,
+    /// The bridge's words for a lab server's option in its `bind()` failure ("bind() 127.0.0.1:9
+    /// without SO_REUSEADDR failed"), said in this language in the detail.
+    pub reuse_with: &'static str,
+    pub reuse_without: &'static str,
     /// The meaning of a common errno name in this language.
     pub errno_meaning: fn(&str) -> Option<&'static str>,
     /// What an error code means, in this language.
@@ -274,6 +278,8 @@ pub(crate) static EN: Catalog = Catalog {
     lang: Lang::En,
     bridge_text: true,
     error_detail: "{text} ({detail})",
+    reuse_with: "with SO_REUSEADDR",
+    reuse_without: "without SO_REUSEADDR",
     errno_meaning: |_| None,
     error: en_error,
 };
@@ -365,6 +371,8 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     lang: Lang::ZhCn,
     bridge_text: false,
     error_detail: "{text}（{detail}）",
+    reuse_with: "设置了 SO_REUSEADDR",
+    reuse_without: "未设置 SO_REUSEADDR",
     errno_meaning: zh_errno,
     error: zh_error,
 };
