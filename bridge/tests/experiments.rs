@@ -383,10 +383,21 @@ async fn nobody_listening_tcp_is_refused_udp_hears_nothing_unless_connected() {
         connected: false,
     };
     c.send(unconnected).await;
-    c.until("udp_sent", |b| {
-        matches!(b, EventBody::UdpSent { id: 2, .. })
-    })
-    .await;
+    let sent = c
+        .until("udp_sent", |b| {
+            matches!(b, EventBody::UdpSent { id: 2, .. })
+        })
+        .await;
+    assert!(
+        matches!(
+            sent,
+            EventBody::UdpSent {
+                connected: false,
+                ..
+            }
+        ),
+        "sendto() on an unconnected socket: {sent:?}"
+    );
     let silence = c
         .until("no reply", |b| {
             matches!(b, EventBody::UdpNoReply { .. } | EventBody::Error { .. })
@@ -408,6 +419,21 @@ async fn nobody_listening_tcp_is_refused_udp_hears_nothing_unless_connected() {
         connected: true,
     };
     c.send(connected_udp).await;
+    let sent = c
+        .until("udp_sent", |b| {
+            matches!(b, EventBody::UdpSent { id: 3, .. })
+        })
+        .await;
+    assert!(
+        matches!(
+            sent,
+            EventBody::UdpSent {
+                connected: true,
+                ..
+            }
+        ),
+        "send() on the connected socket, and the event says so: {sent:?}"
+    );
     let err = c
         .until("an error", |b| {
             matches!(b, EventBody::Error { id: Some(3), .. })

@@ -140,11 +140,14 @@ pub enum EventBody {
     /// The connection is gone. `by` says who closed first.
     TcpClosed { id: SocketId, by: CloseBy },
     /// `sendto()` handed one datagram of `len` bytes to the kernel. No connection, no handshake.
+    /// `connected`: the socket was `connect()`ed to `peer` first, so the call was `send()`.
     UdpSent {
         id: SocketId,
         local: SocketAddr,
         peer: SocketAddr,
         len: usize,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        connected: bool,
     },
     /// `recvfrom()` returned one datagram.
     UdpReceived {

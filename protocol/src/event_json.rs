@@ -87,6 +87,7 @@ pub(crate) fn write(event: &Event) -> Option<String> {
             local,
             peer,
             len,
+            connected,
         } => {
             out.lit(r#","type":"udp_sent","id":"#);
             out.num(u64::from(*id));
@@ -94,6 +95,9 @@ pub(crate) fn write(event: &Event) -> Option<String> {
             out.addr(r#","peer":"#, peer);
             out.lit(r#","len":"#);
             out.num(*len as u64);
+            if *connected {
+                out.lit(r#","connected":true"#);
+            }
         }
         EventBody::UdpReceived { id, from, data } => {
             out.lit(r#","type":"udp_received","id":"#);
@@ -232,12 +236,15 @@ mod tests {
         }
         for len in [0, 1, 10, 65_536, usize::MAX] {
             bodies.push(EventBody::TcpSent { id: 4, len });
-            bodies.push(EventBody::UdpSent {
-                id: 5,
-                local: v6,
-                peer: v4,
-                len,
-            });
+            for connected in [false, true] {
+                bodies.push(EventBody::UdpSent {
+                    id: 5,
+                    local: v6,
+                    peer: v4,
+                    len,
+                    connected,
+                });
+            }
             bodies.push(EventBody::Server {
                 id: 6,
                 op: ServerSide::Send { len },

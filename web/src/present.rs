@@ -51,13 +51,14 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
             data,
             from,
             to,
+            connected,
         } => {
             addrs = Some(format!("{from} → {to}"));
             payload = data.as_deref().map(quote);
-            let template = if e.proto == Some(Proto::Udp) {
-                c.ev_udp_sent
-            } else {
-                c.ev_tcp_sent
+            let template = match (e.proto, connected) {
+                (Some(Proto::Udp), true) => c.ev_udp_sent_connected,
+                (Some(Proto::Udp), false) => c.ev_udp_sent,
+                _ => c.ev_tcp_sent,
             };
             ("sent", fill(template, &[("n", &n(*len))]))
         }
@@ -388,9 +389,8 @@ mod tests {
             message: message.into(),
             errno: Some("EADDRINUSE".into()),
         };
-        let without = failure(
-            "bind() 127.0.0.1:9 without SO_REUSEADDR failed: Address in use (os error 98)",
-        );
+        let without =
+            failure("bind() 127.0.0.1:9 without SO_REUSEADDR failed: Address in use (os error 98)");
         assert_eq!(
             failure_text(&ZH_CN, &without),
             "EADDRINUSE：地址已被占用（bind() 127.0.0.1:9 未设置 SO_REUSEADDR）"
@@ -483,6 +483,7 @@ mod tests {
                 data: None,
                 from: "127.0.0.1:50000".parse().unwrap(),
                 to: "127.0.0.1:8080".parse().unwrap(),
+                connected: false,
             },
         };
         let l = line(&EN, &e);
@@ -569,10 +570,27 @@ mod tests {
                 data: Some(vec![]),
                 from: "127.0.0.1:50000".parse().unwrap(),
                 to: "127.0.0.1:8081".parse().unwrap(),
+                connected: false,
             },
         };
         let l = line(&EN, &e);
         assert_eq!(l.text, "sendto() 0 B — no connection, no handshake");
         assert_eq!(l.payload.as_deref(), Some("\"\""));
+        // A socket connect()ed first calls send(), and says what connecting a UDP socket means.
+        let connected = Entry {
+            what: What::Sent {
+                len: 6,
+                data: None,
+                from: "127.0.0.1:50000".parse().unwrap(),
+                to: "127.0.0.1:9".parse().unwrap(),
+                connected: true,
+            },
+            ..e
+        };
+        assert_eq!(
+            line(&EN, &connected).text,
+            "send() 6 B — a connected UDP socket: no handshake, but only this peer"
+        );
+        assert!(line(&ZH_CN, &connected).text.starts_with("send() 6 B — "));
     }
 }

@@ -94,7 +94,13 @@ pub(crate) async fn run(
                             route.sent_datagram();
                             unanswered = unanswered.saturating_add(1);
                             waiting.get_or_insert_with(Instant::now);
-                            let body = EventBody::UdpSent { id, local, peer: server, len };
+                            let body = EventBody::UdpSent {
+                                id,
+                                local,
+                                peer: server,
+                                len,
+                                connected,
+                            };
                             slot.send(Some(called), body);
                         }
                         // E.g. EMSGSIZE for a datagram over 65,507 bytes.

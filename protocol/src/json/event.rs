@@ -82,6 +82,7 @@ fn body(o: Obj, kind: &str) -> Result<EventBody, DecodeError> {
             local: o.get("local")?,
             peer: o.get("peer")?,
             len: o.get("len")?,
+            connected: o.or("connected", false)?,
         },
         "udp_received" => EventBody::UdpReceived {
             id: o.get("id")?,

@@ -149,6 +149,14 @@ fn sample_events() -> Vec<EventBody> {
             local: addr("127.0.0.1:40001"),
             peer: addr("127.0.0.1:8081"),
             len: 0,
+            connected: false,
+        },
+        EventBody::UdpSent {
+            id: 3,
+            local: addr("[::1]:40002"),
+            peer: addr("[::1]:9"),
+            len: 6,
+            connected: true,
         },
         EventBody::UdpReceived {
             id: 2,

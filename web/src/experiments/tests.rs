@@ -140,6 +140,7 @@ fn sticky_starts_slow_servers_and_bursts_over_tcp_and_as_datagrams() {
                 local,
                 peer: to,
                 len: 1,
+                connected: false,
             },
         );
         apply(
@@ -282,6 +283,7 @@ fn nobody_listening_shows_refused_and_silence() {
             local,
             peer,
             len: 6,
+            connected: false,
         },
     );
     apply(
@@ -688,6 +690,7 @@ fn the_lossy_link_starts_impaired_servers_and_reads_what_came_back() {
                 local: "127.0.0.1:50001".parse().unwrap(),
                 peer: "127.0.0.1:40001".parse().unwrap(),
                 len: 2,
+                connected: false,
             },
         );
     }

@@ -105,6 +105,8 @@ pub(crate) struct Catalog {
     pub ev_closed_by_server: &'static str,
     /// {n}
     pub ev_udp_sent: &'static str,
+    /// `send()` on a UDP socket that was `connect()`ed first.
+    pub ev_udp_sent_connected: &'static str,
     /// {n} {peer}
     pub ev_server_recvfrom: &'static str,
     /// {n} {peer}
@@ -232,6 +234,7 @@ pub(crate) static EN: Catalog = Catalog {
     ev_closed_by_client: "connection closed (the client closed first)",
     ev_closed_by_server: "connection closed by the server (recv() returned 0)",
     ev_udp_sent: "sendto() {n} — no connection, no handshake",
+    ev_udp_sent_connected: "send() {n} — a connected UDP socket: no handshake, but only this peer",
     ev_server_recvfrom: "recvfrom(1024) → {n} from {peer}",
     ev_server_sendto: "sendto() {n} → {peer}, uppercased",
     ev_udp_echo: "recvfrom() → {n} echo",
@@ -325,6 +328,7 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_closed_by_client: "连接已关闭（客户端先关闭）",
     ev_closed_by_server: "服务端关闭了连接（recv() 返回 0）",
     ev_udp_sent: "sendto() {n} — 无连接，无握手",
+    ev_udp_sent_connected: "send() {n} — 已 connect() 的 UDP 套接字：没有握手，但只与这个对端通信",
     ev_server_recvfrom: "recvfrom(1024) → {n}，来自 {peer}",
     ev_server_sendto: "sendto() {n} → {peer}（已转大写）",
     ev_udp_echo: "recvfrom() → {n} 回显",
@@ -512,6 +516,7 @@ mod tests {
             (EN.ev_server_message, ZH_CN.ev_server_message),
             (EN.ev_no_reply, ZH_CN.ev_no_reply),
             (EN.ev_error, ZH_CN.ev_error),
+            (EN.ev_udp_sent_connected, ZH_CN.ev_udp_sent_connected),
             (EN.ev_bridge_up, ZH_CN.ev_bridge_up),
             (EN.ev_bridge_down, ZH_CN.ev_bridge_down),
             (EN.ev_too_large, ZH_CN.ev_too_large),

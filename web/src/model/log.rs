@@ -55,12 +55,14 @@ pub(crate) enum What {
         connect_us: u64,
     },
     /// A `send()`/`sendto()` of `len` bytes (the bridge's count), with the bytes when the console
-    /// knows them (it typed them); experiments' sends show their count only.
+    /// knows them (it typed them); experiments' sends show their count only. `connected`: a UDP
+    /// socket `connect()`ed first, so the call was `send()`, not `sendto()`.
     Sent {
         len: usize,
         data: Option<Vec<u8>>,
         from: SocketAddr,
         to: SocketAddr,
+        connected: bool,
     },
     Echo {
         data: Vec<u8>,

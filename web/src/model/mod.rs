@@ -878,6 +878,7 @@ impl Model {
                         data,
                         from,
                         to,
+                        connected: false,
                     },
                 )
             }
@@ -907,6 +908,7 @@ impl Model {
                 local,
                 peer,
                 len,
+                connected,
             } => {
                 self.last_sent.insert(id, called_us.unwrap_or(t_us));
                 self.udp_local.insert(id, local);
@@ -919,6 +921,7 @@ impl Model {
                         data,
                         from: local,
                         to: peer,
+                        connected,
                     },
                 )
             }

@@ -108,7 +108,8 @@ fn send_via_tcp_connects_first_then_sends_and_shows_only_confirmed_facts() {
                 len: 12,
                 data: Some(b"hello socket".to_vec()),
                 from: addr(LOCAL),
-                to: addr(TCP)
+                to: addr(TCP),
+                connected: false
             },
             &What::Echo {
                 data: b"HELLO SOCKET".to_vec(),
@@ -178,6 +179,7 @@ fn the_round_trip_the_calls_saw_starts_when_send_was_entered() {
             local: addr(LOCAL),
             peer: addr(UDP),
             len: 2,
+            connected: false,
         },
     );
     // sendto() was entered at 30 µs and returned at 40 µs; the echo came back at 95 µs.
@@ -348,6 +350,7 @@ fn udp_has_no_connect_and_keeps_one_socket() {
             local: addr(LOCAL),
             peer: addr(UDP),
             len: 2,
+            connected: false,
         },
     ));
     m.apply(ev(

@@ -105,6 +105,7 @@ fn draws_the_models_events_with_the_servers_bytes() {
             local,
             peer: server,
             len: 6,
+            connected: false,
         },
     ));
     model.apply(ev(
@@ -168,6 +169,7 @@ fn a_payload_is_text_never_markup() {
             local,
             peer: server,
             len: 28,
+            connected: false,
         },
     ));
     view.render(&model, &EN).unwrap();
