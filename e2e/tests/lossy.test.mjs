@@ -69,7 +69,7 @@ test("TCP through a lossy link: lost segments are crossed out and sent again, ev
   assert.match(note, /^retransmission/);
   // The congestion window and RTT as charts with their current value as the name.
   await panel.getByRole("img", { name: /congestion window \(segments\), now \d+/ }).waitFor({ timeout: PATIENCE });
-  await waitLine(panel, /the link so far, every run through it: \d+ packets, [1-9]\d* dropped/);
+  await waitLine(panel, /the link in this run \(each run restarts the lab server with the settings above\): \d+ packets, [1-9]\d* dropped/);
   await page.close();
 });
 

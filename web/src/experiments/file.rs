@@ -73,6 +73,17 @@ fn transport(action: Action) -> Transport {
     }
 }
 
+/// Is a transfer running (an upload being handed over, or a transfer with no result yet)?
+pub(crate) fn running(m: &Model) -> bool {
+    m.runs.upload.is_some()
+        || m.runs.file.as_ref().is_some_and(|run| {
+            m.facts()
+                .socket(run.id)
+                .and_then(|f| f.file.as_ref())
+                .is_none_or(|f| f.result.is_none())
+        })
+}
+
 /// Starts a transfer of a generated file, or cancels the current one.
 pub(crate) fn run(m: &mut Model, action: Action, p: &Params) -> Vec<Command> {
     if action == Action::FileCancel {
@@ -191,7 +202,12 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         ("echoed", bytes(p.bytes_echoed as usize)),
         ("total", bytes(run.total as usize)),
     ];
-    let kind = if f.result.is_some() { "ok" } else { "wait" };
+    // ✓ only when the whole file went and all of it came back.
+    let kind = match &f.result {
+        None => "wait",
+        Some(r) if !r.cancelled && p.bytes_sent == run.total && p.bytes_echoed == run.total => "ok",
+        Some(_) => "bad",
+    };
     lines.push(Line::new(kind, fill_owned(x.file_progress, &values)));
     let calls = [
         ("sends", p.sends.to_string()),
@@ -227,10 +243,14 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         }
         let expected = &result.sha256_expected;
         let echoed = &result.sha256_echoed;
-        lines.push(Line::new(
-            "info",
-            fill(x.file_expected, &[("hash", expected)]),
-        ));
+        // The bridge hashes what it sent: the whole file, or (cancelled) the part it sent.
+        let expected_line = if p.bytes_sent == run.total {
+            fill(x.file_expected, &[("hash", expected)])
+        } else {
+            let sent = bytes(p.bytes_sent as usize);
+            fill(x.file_expected_part, &[("sent", &sent), ("hash", expected)])
+        };
+        lines.push(Line::new("info", expected_line));
         lines.push(Line::new("info", fill(x.file_echoed, &[("hash", echoed)])));
         if result.cancelled {
             lines.push(Line::new("bad", x.file_cancelled));

@@ -172,6 +172,15 @@ impl Tab {
     }
 }
 
+/// Whether a button's action can do anything now: the view disables those that cannot (a Cancel
+/// with no transfer running would only earn an error).
+pub(crate) fn available(m: &Model, action: Action) -> bool {
+    match action {
+        Action::FileCancel => file::running(m),
+        _ => true,
+    }
+}
+
 /// The glossary as result blocks: "中文 · English", then the explanation in the console's
 /// language.
 fn glossary(c: &Catalog) -> Vec<Block> {

@@ -385,6 +385,48 @@ fn queue_shows_the_kernels_queue_and_each_clients_state() {
         m.experiment(Action::QueueClose, &p),
         [Command::TcpClose { id: ids[0] }]
     );
+    // Waiting for the handshake is the kernel retrying, not a failure.
+    let kinds = |m: &Model, needle: &str| {
+        run_results(m, Tab::Queue)
+            .iter()
+            .flat_map(|b| b.lines.iter())
+            .filter(|l| l.text.contains(needle))
+            .map(|l| l.kind)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(&m, "client 3: connect() has not returned yet"),
+        ["wait"]
+    );
+    // SYNs were dropped while client 3 waited: its kernel is sending its SYN again …
+    apply(
+        &mut m,
+        EventBody::ListenQueue {
+            server: ONE_AT_A_TIME,
+            queued: 6,
+            backlog: 5,
+            overflows: Some(4),
+        },
+    );
+    assert_eq!(kinds(&m, "4 dropped SYNs"), ["bad"]);
+    assert!(texts(&run_results(&m, Tab::Queue)).contains("sends its SYN again"));
+    // … and once it got in, that is history.
+    apply(
+        &mut m,
+        EventBody::TcpConnected {
+            id: ids[2],
+            local,
+            peer,
+            connect_us: 3_000_000,
+        },
+    );
+    let out = texts(&run_results(&m, Tab::Queue));
+    assert!(!out.contains("sends its SYN again"), "{out}");
+    assert!(
+        out.contains("sent their SYNs again until there was room"),
+        "{out}"
+    );
+    assert_eq!(kinds(&m, "4 dropped SYNs"), ["info"]);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -484,6 +526,10 @@ fn a_file_transfer_reports_progress_and_the_hash_verdict() {
         }
     ));
     let id = m.runs.file.as_ref().unwrap().id;
+    assert!(
+        available(&m, Action::FileCancel),
+        "a transfer runs: Cancel can stop it"
+    );
     let progress = FileProgress {
         bytes_sent: 2048,
         bytes_echoed: 2048,
@@ -516,12 +562,89 @@ fn a_file_transfer_reports_progress_and_the_hash_verdict() {
         out.contains("match: the echo is the file uppercased, byte for byte"),
         "{out}"
     );
+    assert_eq!(
+        kind_of(&m, "2048 B sent"),
+        ["ok"],
+        "all of it sent and echoed"
+    );
+    assert!(
+        out.contains("SHA-256 of the file uppercased (what should come back): ab"),
+        "{out}"
+    );
+    assert!(
+        !available(&m, Action::FileCancel),
+        "nothing to cancel any more"
+    );
     // A second transfer cancels nothing: the first one is finished.
     let cmds = m.experiment(Action::FileTcp, &Params::default());
     assert!(
         !cmds.iter().any(|c| matches!(c, Command::FileCancel { .. })),
         "{cmds:?}"
     );
+}
+
+/// The kinds (✓, ✗, …) of the File tab's lines that contain `needle`.
+fn kind_of(m: &Model, needle: &str) -> Vec<&'static str> {
+    run_results(m, Tab::File)
+        .iter()
+        .flat_map(|b| b.lines.iter())
+        .filter(|l| l.text.contains(needle))
+        .map(|l| l.kind)
+        .collect()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_cancelled_or_lossy_transfer_is_not_ticked_and_its_hash_says_what_it_covers() {
+    let mut m = open_model();
+    let p = Params::default().with("size", "4");
+    m.experiment(Action::FileUdp, &p);
+    let id = m.runs.file.as_ref().unwrap().id;
+    let result = |sent: u64, echoed: u64, cancelled: bool| FileResult {
+        progress: FileProgress {
+            bytes_sent: sent,
+            bytes_echoed: echoed,
+            ..Default::default()
+        },
+        sha256_expected: "ab".into(),
+        sha256_echoed: "cd".into(),
+        lost: 0,
+        missing: vec![],
+        retransmitted: None,
+        elapsed_us: 1000,
+        cancelled,
+    };
+    // Datagrams lost: all of it sent, not all of it back.
+    apply(
+        &mut m,
+        EventBody::FileDone {
+            id,
+            result: result(4096, 3072, false),
+        },
+    );
+    assert_eq!(kind_of(&m, "4096 B sent, 3072 B echoed"), ["bad"]);
+    let out = texts(&run_results(&m, Tab::File));
+    assert!(out.contains("SHA-256 of the file uppercased"), "{out}");
+
+    // Cancelled after 2048 B: the expected hash is of those 2048 B, not of the file.
+    m.experiment(Action::FileTcp, &p);
+    let id = m.runs.file.as_ref().unwrap().id;
+    apply(
+        &mut m,
+        EventBody::FileDone {
+            id,
+            result: result(2048, 2048, true),
+        },
+    );
+    assert_eq!(
+        kind_of(&m, "2048 B sent, 2048 B echoed, of 4096 B"),
+        ["bad"]
+    );
+    let out = texts(&run_results(&m, Tab::File));
+    assert!(
+        out.contains("SHA-256 of the 2048 B sent before the cancel, uppercased"),
+        "{out}"
+    );
+    assert!(!out.contains("SHA-256 of the file"), "{out}");
 }
 
 #[wasm_bindgen_test(unsupported = test)]

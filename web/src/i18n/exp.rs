@@ -82,6 +82,8 @@ pub(crate) struct Exp {
     /// {n}
     /// {n}
     pub queue_overflows: &'static str,
+    /// The same count once no client is waiting to get in any more.
+    pub queue_overflows_past: &'static str,
     pub queue_client: &'static str,
     pub queue_connecting: &'static str,
     pub queue_waiting: &'static str,
@@ -119,6 +121,8 @@ pub(crate) struct Exp {
     pub file_calls: &'static str,
     /// {hash}
     pub file_expected: &'static str,
+    /// The same, when only part of the file was sent (cancelled).
+    pub file_expected_part: &'static str,
     /// {hash}
     pub file_echoed: &'static str,
     pub file_match: &'static str,
@@ -236,6 +240,7 @@ pub(crate) static EN: Exp = Exp {
     queue_close: "Close the oldest client",
     queue_depth: "accept queue, from the kernel: {queued} waiting (backlog {backlog}; Linux queues backlog + 1)",
     queue_overflows: "the kernel counted {n} dropped SYNs since the queue filled (ListenOverflows in /proc/net/netstat, every listener on this machine); the client's kernel sends its SYN again",
+    queue_overflows_past: "the kernel counted {n} dropped SYNs while the queue was full (ListenOverflows in /proc/net/netstat, every listener on this machine); the clients' kernels sent their SYNs again until there was room",
     queue_client: "client {n}: ",
     queue_connecting: "connect() has not returned yet (when the queue is full, the SYN is dropped and the kernel retries)",
     queue_waiting: "connected (handshake done), no echo yet: waiting for accept()",
@@ -267,6 +272,7 @@ pub(crate) static EN: Exp = Exp {
     file_progress: "{sent} sent, {echoed} echoed, of {total}",
     file_calls: "client: send() × {sends} · recv() × {recvs}",
     file_expected: "SHA-256 of the file uppercased (what should come back): {hash}",
+    file_expected_part: "SHA-256 of the {sent} sent before the cancel, uppercased (what should come back): {hash}",
     file_echoed: "SHA-256 of what came back: {hash}",
     file_match: "match: the echo is the file uppercased, byte for byte",
     file_differ: "differ: the echo is not the file",
@@ -285,7 +291,7 @@ pub(crate) static EN: Exp = Exp {
     lossy_unavailable: "This bridge cannot make a lossy link: {why}",
     lossy_tcp_title: "TCP through the lossy link",
     lossy_udp_title: "UDP through the lossy link",
-    lossy_link: "the link so far, every run through it: {packets} packets, {dropped} dropped, {delayed} delayed",
+    lossy_link: "the link in this run (each run restarts the lab server with the settings above): {packets} packets, {dropped} dropped, {delayed} delayed",
     lossy_tcp_bytes: "{echoed} of {sent} came back",
     lossy_tcp_intact: "every byte came back, in order: TCP resent what the link lost",
     lossy_tcp_in_order: "every byte came back, in order",
@@ -373,6 +379,7 @@ pub(crate) static ZH_CN: Exp = Exp {
     queue_close: "关闭最早的客户端",
     queue_depth: "全连接队列（来自内核）：{queued} 个等待中（backlog {backlog}；Linux 最多排 backlog + 1 个）",
     queue_overflows: "队列满了以后，内核记录了 {n} 个被丢弃的 SYN（/proc/net/netstat 中的 ListenOverflows，本机所有监听套接字合计）；客户端的内核会重发 SYN",
+    queue_overflows_past: "队列满的期间，内核记录了 {n} 个被丢弃的 SYN（/proc/net/netstat 中的 ListenOverflows，本机所有监听套接字合计）；客户端的内核一直重发 SYN，直到队列有了空位",
     queue_client: "客户端 {n}：",
     queue_connecting: "connect() 尚未返回（队列满时 SYN 被丢弃，内核会重试）",
     queue_waiting: "已连接（握手完成），还没有回显：等待 accept()",
@@ -404,6 +411,7 @@ pub(crate) static ZH_CN: Exp = Exp {
     file_progress: "已发送 {sent}，已回显 {echoed}，共 {total}",
     file_calls: "客户端：{sends} 次 send() · {recvs} 次 recv()",
     file_expected: "文件转成大写后的 SHA-256（应当回来的内容）：{hash}",
+    file_expected_part: "取消前已发送的 {sent} 转成大写后的 SHA-256（应当回来的内容）：{hash}",
     file_echoed: "回来的内容的 SHA-256：{hash}",
     file_match: "一致：回显正是转成大写的文件，逐字节相同",
     file_differ: "不一致：回显与文件不同",
@@ -422,7 +430,7 @@ pub(crate) static ZH_CN: Exp = Exp {
     lossy_unavailable: "这个桥接服务无法模拟有损链路：{why}",
     lossy_tcp_title: "经过有损链路的 TCP",
     lossy_udp_title: "经过有损链路的 UDP",
-    lossy_link: "这条链路至今（所有经过它的运行）：{packets} 个数据包，丢弃 {dropped} 个，延迟 {delayed} 个",
+    lossy_link: "本次运行中的链路（每次运行都会按上面的设置重启实验服务器）：{packets} 个数据包，丢弃 {dropped} 个，延迟 {delayed} 个",
     lossy_tcp_bytes: "已回来 {echoed}，共 {sent}",
     lossy_tcp_intact: "每个字节都按顺序回来了：TCP 重发了链路丢掉的部分",
     lossy_tcp_in_order: "每个字节都按顺序回来了",

@@ -611,6 +611,7 @@ impl View {
             panel.show(panel.tab == active)?;
             if panel.tab == active {
                 panel.draw(active.results(model, c))?;
+                panel.enable(|action| crate::experiments::available(model, action))?;
             }
         }
         self.wire.render(model, c)?;

@@ -3,7 +3,7 @@
 
 use super::Intent;
 use super::html::Html;
-use crate::experiments::{Block, Control, Params, Tab};
+use crate::experiments::{Action, Block, Control, Params, Tab};
 use crate::i18n::Catalog;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -14,6 +14,8 @@ pub(crate) struct Panel {
     pub(crate) root: Element,
     /// The value-holding controls, by key.
     inputs: Vec<(&'static str, Element)>,
+    /// The buttons, with their actions and whether each is enabled now.
+    actions: Vec<(Action, Element, bool)>,
     results: Element,
     /// What is drawn now, to skip redrawing the same.
     drawn: Vec<Block>,
@@ -40,6 +42,7 @@ impl Panel {
         let controls = doc.create_element("div")?;
         controls.set_class_name("sl-controls");
         let mut inputs = vec![];
+        let mut actions = vec![];
         let mut buttons = vec![];
         for control in tab.controls(c) {
             match control {
@@ -49,6 +52,7 @@ impl Panel {
                     b.set_class_name("sl-action");
                     b.set_text_content(Some(label));
                     controls.append_child(&b)?;
+                    actions.push((action, b.clone(), true));
                     buttons.push((b, Intent::Experiment(action)));
                 }
                 other => {
@@ -72,6 +76,7 @@ impl Panel {
             tab,
             root,
             inputs,
+            actions,
             results,
             drawn: vec![],
         };
@@ -113,6 +118,18 @@ impl Panel {
         self.root
             .toggle_attribute_with_force("hidden", !visible)
             .map(drop)
+    }
+
+    /// Disables the buttons whose action cannot do anything now (`available` says which).
+    pub(crate) fn enable(&mut self, available: impl Fn(Action) -> bool) -> Result<(), JsValue> {
+        for (action, button, enabled) in &mut self.actions {
+            let now = available(*action);
+            if now != *enabled {
+                button.toggle_attribute_with_force("disabled", !now)?;
+                *enabled = now;
+            }
+        }
+        Ok(())
     }
 
     /// Redraws the results if they changed.
