@@ -307,6 +307,15 @@ fn nobody_listening_shows_refused_and_silence() {
     assert!(texts(&blocks[..1]).contains("ECONNREFUSED"));
     assert!(texts(&blocks[1..2]).contains("nothing came back within 2 s"));
     assert!(texts(&blocks[2..]).contains("ECONNREFUSED"));
+    // The log tags each error with its socket's protocol, as it tags the socket's other lines.
+    let errors: Vec<_> = m
+        .log()
+        .iter()
+        .filter(|e| matches!(e.what, crate::model::log::What::Error { .. }))
+        .map(|e| e.proto)
+        .collect();
+    use crate::model::log::Proto;
+    assert_eq!(errors, [Some(Proto::Tcp), Some(Proto::Udp)]);
 }
 
 #[wasm_bindgen_test(unsupported = test)]

@@ -19,6 +19,15 @@ pub(crate) enum Proto {
     Udp,
 }
 
+impl From<protocol::Transport> for Proto {
+    fn from(t: protocol::Transport) -> Proto {
+        match t {
+            protocol::Transport::Tcp => Proto::Tcp,
+            protocol::Transport::Udp => Proto::Udp,
+        }
+    }
+}
+
 /// Whose call this was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {

@@ -46,6 +46,10 @@ pub(crate) enum BridgeState {
 /// experiments that keep sockets, so an id still held by a run is always among them.
 const MAX_RELEASED: usize = 256;
 
+/// Experiments' sockets whose protocol is remembered (for the TCP/UDP tag of their errors): as
+/// many as [`MAX_RELEASED`], for the same reason; the oldest are forgotten first.
+const MAX_EXPERIMENT_SOCKETS: usize = 256;
+
 /// The WebSocket close code the bridge uses for a session it closed for being idle.
 pub(crate) const CLOSE_IDLE: u16 = 4000;
 
@@ -109,6 +113,8 @@ pub(crate) struct Model {
     /// Sockets the experiments closed (newest last, at most [`MAX_RELEASED`]): closing one
     /// twice would be an error from the bridge.
     released: VecDeque<SocketId>,
+    /// The protocol of each socket an experiment opened (at most [`MAX_EXPERIMENT_SOCKETS`]).
+    experiment_protos: VecMap<SocketId, Proto>,
     /// Every frame of the live sessions, for "Save recording".
     recorder: recording::Recorder,
     /// The recording being played, in replay.
@@ -145,6 +151,7 @@ impl Model {
             tab: Tab::Echo,
             recorder: Default::default(),
             released: VecDeque::new(),
+            experiment_protos: VecMap::new(),
             replay: None,
             runs: Runs::default(),
             outgoing: vec![],
@@ -527,7 +534,26 @@ impl Model {
         }
         let (key, next_id, encoded) = (action.key(), self.next_id, params.encode());
         self.recorder.keep_action(key, next_id, &encoded);
-        experiments::run(self, action, params)
+        let commands = experiments::run(self, action, params);
+        self.remember_protos(&commands);
+        commands
+    }
+
+    /// Remembers which protocol each socket the commands open speaks, so that the log can tag
+    /// its lines (an experiment's failed connect() too) with TCP or UDP.
+    fn remember_protos(&mut self, commands: &[Command]) {
+        for command in commands {
+            let (id, proto) = match command {
+                Command::TcpConnect { id, .. } => (*id, Proto::Tcp),
+                Command::UdpSend { id, .. } => (*id, Proto::Udp),
+                Command::FileStart { id, transport, .. } => (*id, Proto::from(*transport)),
+                _ => continue,
+            };
+            if self.experiment_protos.len() == MAX_EXPERIMENT_SOCKETS {
+                self.experiment_protos.pop_first();
+            }
+            self.experiment_protos.insert(id, proto);
+        }
     }
 
     /// An experiment's number out of its range: nothing was sent, and the log says the range.
@@ -1070,7 +1096,9 @@ impl Model {
             TcpConn::Connecting { id } | TcpConn::Open { id, .. } => Some(id),
             TcpConn::Idle => None,
         };
-        (current == Some(id) || self.tcp_addrs.contains_key(&id)).then_some(Proto::Tcp)
+        (current == Some(id) || self.tcp_addrs.contains_key(&id))
+            .then_some(Proto::Tcp)
+            .or_else(|| self.experiment_protos.get(&id).copied())
     }
 
     fn note(&mut self, proto: Option<Proto>, what: What) {
