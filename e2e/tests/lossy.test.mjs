@@ -68,7 +68,7 @@ test("TCP through a lossy link: lost segments are crossed out and sent again, ev
   assert.ok(note, "a retransmission is marked in the timeline");
   assert.match(note, /^retransmission/);
   // The congestion window and RTT as charts with their current value as the name.
-  await panel.getByRole("img", { name: /congestion window \(segments\), now \d+/ }).waitFor({ timeout: PATIENCE });
+  await panel.getByRole("img", { name: /congestion window \(segments\), now \d+; the chart's top: \d+/ }).waitFor({ timeout: PATIENCE });
   await waitLine(panel, /the link in this run \(each run restarts the lab server with the settings above\): \d+ packets, [1-9]\d* dropped/);
   await page.close();
 });

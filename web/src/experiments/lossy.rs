@@ -243,10 +243,18 @@ fn tcp_block(m: &Model, c: &Catalog, id: SocketId, expected: &[u8]) -> Block {
         let samples = samples.expect("has a last sample");
         let cwnd: Vec<u64> = samples.iter().map(|i| u64::from(i.cwnd)).collect();
         let rtt: Vec<u64> = samples.iter().map(|i| u64::from(i.rtt_us)).collect();
-        let now = last.cwnd.to_string();
-        lines.push(Line::new("chart", fill(x.lossy_cwnd, &[("now", &now)])).points(cwnd));
-        let now = micros(last.rtt_us.into());
-        lines.push(Line::new("chart", fill(x.lossy_rtt, &[("now", &now)])).points(rtt));
+        // The chart's top stands for the highest value: the text says which.
+        let highest = |v: &[u64]| v.iter().copied().max().unwrap_or(0);
+        let values = [
+            ("now", last.cwnd.to_string()),
+            ("max", highest(&cwnd).to_string()),
+        ];
+        lines.push(Line::new("chart", fill_owned(x.lossy_cwnd, &values)).points(cwnd));
+        let values = [
+            ("now", micros(last.rtt_us.into())),
+            ("max", micros(highest(&rtt))),
+        ];
+        lines.push(Line::new("chart", fill_owned(x.lossy_rtt, &values)).points(rtt));
     }
     lines.extend(super::error_line(m, c, id));
     Block {

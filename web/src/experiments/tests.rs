@@ -809,6 +809,7 @@ fn the_lossy_link_starts_impaired_servers_and_reads_what_came_back() {
     let chart = blocks[0].lines.iter().find(|l| l.kind == "chart").unwrap();
     assert_eq!(chart.points, [4]);
     assert!(chart.text.contains("now 4"), "{}", chart.text);
+    assert!(chart.text.ends_with("the chart's top: 4"), "{}", chart.text);
 
     // UDP: which numbered datagrams came back, in which order, how often.
     let cmds = m.experiment(Action::LossyUdp, &p);

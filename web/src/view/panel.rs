@@ -167,18 +167,14 @@ impl Panel {
 /// Size of a chart, in its own units (the stylesheet scales it to the panel's width).
 const CHART_W: u64 = 300;
 const CHART_H: u64 = 48;
+/// Room above the largest value and below 0, so that neither is drawn on the chart's border.
+const CHART_PAD: u64 = 4;
 
 /// Values over time as a line (an inline SVG): oldest on the left, 0 at the bottom, the
-/// largest value at the top. Its accessible name is the line's text (the current value).
+/// largest value at the top. Its accessible name is the line's text (the current value and the
+/// largest, which the top stands for).
 fn chart(h: &mut Html, points: &[u64], label: &str) {
-    let max = points.iter().copied().max().unwrap_or(0).max(1);
-    let step = CHART_W / (points.len() as u64).max(2).saturating_sub(1).max(1);
-    let mut path = String::new();
-    for (i, &v) in points.iter().enumerate() {
-        let x = (i as u64 * step).min(CHART_W);
-        let y = CHART_H - v * CHART_H / max;
-        path += &format!("{}{x},{y}", if i == 0 { "" } else { " " });
-    }
+    let path = chart_points(points);
     let view = format!("0 0 {CHART_W} {CHART_H}");
     h.open(
         "svg",
@@ -193,6 +189,32 @@ fn chart(h: &mut Html, points: &[u64], label: &str) {
     .open("polyline", &[("points", &path)])
     .close("polyline")
     .close("svg");
+}
+
+/// The polyline's points: x across the width, y from `CHART_H - CHART_PAD` (0) up to
+/// `CHART_PAD` (the largest value).
+fn chart_points(points: &[u64]) -> String {
+    let max = points.iter().copied().max().unwrap_or(0).max(1);
+    let step = CHART_W / (points.len() as u64).max(2).saturating_sub(1).max(1);
+    let span = CHART_H - 2 * CHART_PAD;
+    let mut path = String::new();
+    for (i, &v) in points.iter().enumerate() {
+        let x = (i as u64 * step).min(CHART_W);
+        let y = CHART_H - CHART_PAD - v * span / max;
+        path += &format!("{}{x},{y}", if i == 0 { "" } else { " " });
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_charts_top_and_bottom_stay_off_its_border() {
+        assert_eq!(chart_points(&[5, 10, 10]), "0,24 150,4 300,4");
+        assert_eq!(chart_points(&[0, 0]), "0,44 300,44");
+    }
 }
 
 /// The input element of a value-holding control: (key, label, element).
