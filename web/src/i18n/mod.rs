@@ -60,6 +60,8 @@ pub(crate) struct Catalog {
     pub log_older: &'static str,
     /// {tcp} {udp}: the same servers over IPv6.
     pub servers6: &'static str,
+    /// After the servers when the bridge serves no IPv6 (why the IPv6 choice is disabled).
+    pub servers_no6: &'static str,
     pub connect: &'static str,
     pub close: &'static str,
     pub log: &'static str,
@@ -204,6 +206,7 @@ pub(crate) static EN: Catalog = Catalog {
     seconds: "{n} s",
     log_older: "{n} earlier lines are not shown here (the timeline above places every call on the clock)",
     servers6: " · over IPv6: TCP {tcp} · UDP {udp}",
+    servers_no6: " · no IPv6 on this bridge",
     connect: "Connect",
     close: "Close",
     log: "Log",
@@ -298,6 +301,7 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     seconds: "{n} 秒",
     log_older: "这里没有显示更早的 {n} 行（上面的时间线把每个调用都放在同一时钟上）",
     servers6: " · IPv6：TCP {tcp} · UDP {udp}",
+    servers_no6: " · 此桥接服务不提供 IPv6",
     connect: "连接",
     close: "关闭",
     log: "日志",

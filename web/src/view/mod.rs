@@ -557,6 +557,8 @@ impl View {
                 if let (Some(tcp), Some(udp)) = model.servers6() {
                     let values = [("tcp", tcp.to_string()), ("udp", udp.to_string())];
                     text += &fill_owned(c.servers6, &values);
+                } else {
+                    text += c.servers_no6;
                 }
                 self.servers.set_text_content(Some(&text));
             }

@@ -133,6 +133,8 @@ fn draws_the_models_events_with_the_servers_bytes() {
     );
     assert!(query(&host, ".sl-howto").has_attribute("hidden"));
     assert!(text(&host, ".sl-servers").contains("127.0.0.1:8080"));
+    // This hello has no IPv6 servers: the line says why the IPv6 choice is disabled.
+    assert!(text(&host, ".sl-servers").ends_with(" · no IPv6 on this bridge"));
 
     // Drawing again appends nothing twice; clearing empties the DOM log.
     view.render(&model, &EN).unwrap();
