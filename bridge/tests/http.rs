@@ -128,11 +128,14 @@ async fn sessions_beyond_the_limit_get_503() {
 /// iframe's postMessage API added 2.6 KB (144,074); experiments replayed with their results
 /// (recorded clicks) 1.6 KB (145,650); the audit's truer sentences (TCP_INFO's names and the
 /// colons in Chinese, the queue letting other runs' sockets go) 2.1 KB (147,776). Compressing
-/// with Zopfli instead of zlib's best took 7.3 KB off the same bytes (140,520).
+/// with Zopfli instead of zlib's best took 7.3 KB off the same bytes (140,520). The newcomer
+/// walk's truer claims (connected UDP says send(), Cancel disabled when idle, partial transfers
+/// not ticked, the queue's SYN line in the past, errors tagged TCP/UDP, the charts' scale, the
+/// bind() detail in Chinese) added 1.1 KB (141,599).
 /// This ceiling is what the console weighs now plus a little: any growth past it fails here,
 /// and raising it needs a line in the README's budget section saying what the bytes bought.
 /// Lower it as the console shrinks.
-const CONSOLE_CEILING: usize = 141_000;
+const CONSOLE_CEILING: usize = 142_000;
 
 #[tokio::test]
 async fn the_console_download_stays_within_its_ceiling() {
