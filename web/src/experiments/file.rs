@@ -73,14 +73,14 @@ fn transport(action: Action) -> Transport {
     }
 }
 
-/// Is a transfer running (an upload being handed over, or a transfer with no result yet)?
+/// Is a transfer running (an upload being handed over, or a transfer with neither a result nor
+/// an error yet)?
 pub(crate) fn running(m: &Model) -> bool {
     m.runs.upload.is_some()
         || m.runs.file.as_ref().is_some_and(|run| {
-            m.facts()
-                .socket(run.id)
-                .and_then(|f| f.file.as_ref())
-                .is_none_or(|f| f.result.is_none())
+            m.facts().socket(run.id).is_none_or(|f| {
+                f.error.is_none() && f.file.as_ref().is_none_or(|f| f.result.is_none())
+            })
         })
 }
 

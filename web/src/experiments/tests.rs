@@ -654,6 +654,22 @@ fn a_cancelled_or_lossy_transfer_is_not_ticked_and_its_hash_says_what_it_covers(
         "{out}"
     );
     assert!(!out.contains("SHA-256 of the file"), "{out}");
+
+    // A transfer the bridge refused has nothing to cancel either.
+    m.experiment(Action::FileTcp, &p);
+    let id = m.runs.file.as_ref().unwrap().id;
+    assert!(available(&m, Action::FileCancel));
+    apply(
+        &mut m,
+        EventBody::Error {
+            id: Some(id),
+            server: None,
+            code: protocol::ErrorCode::BridgeBusy,
+            message: "busy".into(),
+            os: None,
+        },
+    );
+    assert!(!available(&m, Action::FileCancel));
 }
 
 #[wasm_bindgen_test(unsupported = test)]
