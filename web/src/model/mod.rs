@@ -439,14 +439,18 @@ impl Model {
     /// the packet it belongs to (see [`crate::wire::pcapng::packet_of`]), in the words of the
     /// console's log (`c`'s language).
     pub(crate) fn pcapng(&self, c: &crate::i18n::Catalog) -> Vec<u8> {
+        let (packets, comments) = self.pcapng_comments(c);
+        crate::wire::pcapng::write(self.epoch_us(), &packets, &comments)
+    }
+
+    /// The packets the .pcapng holds, and each call's comment with the index of its packet.
+    fn pcapng_comments(
+        &self,
+        c: &crate::i18n::Catalog,
+    ) -> (Vec<&crate::wire::flow::Captured>, Vec<(usize, String)>) {
         use crate::wire::pcapng::{self, Meets};
         let packets: Vec<&crate::wire::flow::Captured> =
             self.wire.packets().filter(|p| !p.lost).collect();
-        let at: Vec<u64> = packets.iter().map(|p| p.at_us).collect();
-        let data: Vec<bool> = packets
-            .iter()
-            .map(|p| p.segment.as_ref().is_some_and(|s| !s.payload.is_empty()))
-            .collect();
         let mut comments = vec![];
         for (_, entry) in self.log.since(self.log.first_seq()) {
             let Some(returned) = entry.t_us else {
@@ -460,17 +464,48 @@ impl Model {
                 | What::ServerClose { .. }
                 | What::Closing
                 | What::Closed { .. } => Meets::Sends,
-                What::ServerAccept { .. } => Meets::Waits,
+                // A call that failed because of a packet (a connect() answered with RST, a
+                // connected socket told by ICMP) and a datagram nobody answered: the last packet
+                // of that socket before.
+                What::ServerAccept { .. } | What::Error { .. } | What::NoReply { .. } => {
+                    Meets::Waits
+                }
                 What::Echo { .. }
                 | What::ServerRecv { .. }
                 | What::ServerRecvFrom { .. }
                 | What::ServerMessage { .. } => Meets::WaitsForData,
                 _ => continue,
             };
+            // Only the packets of the call's own socket, when it has some: by time alone, a
+            // call could land on another connection's packet sent in the same millisecond.
+            let own: Vec<usize> = (0..packets.len())
+                .filter(|&i| entry.socket.is_some() && packets[i].socket == entry.socket)
+                .collect();
+            let candidates: Vec<usize> = if own.is_empty() {
+                if matches!(entry.what, What::Error { .. } | What::NoReply { .. }) {
+                    // An error with no packet of its own (the bridge refused, a send failed in
+                    // the kernel) is not about any packet.
+                    continue;
+                }
+                (0..packets.len()).collect()
+            } else {
+                own
+            };
+            let at: Vec<u64> = candidates.iter().map(|&i| packets[i].at_us).collect();
+            let data: Vec<bool> = candidates
+                .iter()
+                .map(|&i| {
+                    packets[i]
+                        .segment
+                        .as_ref()
+                        .is_some_and(|s| !s.payload.is_empty())
+                })
+                .collect();
             let entered = entry.called_us.unwrap_or(returned);
             let Some(n) = pcapng::packet_of(&at, &data, entered, returned, meets) else {
                 continue;
             };
+            let n = candidates[n];
             let line = crate::present::line(c, entry);
             let mut text = format!("{} {} {}", line.side, line.proto, line.text);
             if let Some(payload) = line.payload {
@@ -478,7 +513,7 @@ impl Model {
             }
             comments.push((n, text));
         }
-        pcapng::write(self.epoch_us(), &packets, &comments)
+        (packets, comments)
     }
 
     /// Keeps a frame the console sent, for "Save recording".

@@ -512,3 +512,85 @@ fn an_idle_close_waits_for_the_learner_other_closes_reconnect_and_say_why() {
         ]
     );
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn in_the_pcapng_a_call_goes_with_its_own_sockets_packet_and_a_refusal_with_the_reset() {
+    use crate::wire::decode::build;
+    let mut m = open_model();
+    let packet = |at_us, id, frame: Vec<u8>| {
+        ev(
+            at_us,
+            EventBody::Packet {
+                id: Some(id),
+                at_us,
+                data: frame.into(),
+                lost: false,
+            },
+        )
+    };
+    // Socket 1 (TCP) sends at 100 µs; socket 2 (UDP) sends a datagram at 101 µs, between the
+    // TCP segment and its echo: by time alone the UDP send would take the TCP packet.
+    m.apply(ev(
+        90,
+        EventBody::TcpConnected {
+            id: 1,
+            local: addr(LOCAL),
+            peer: addr(TCP),
+            connect_us: 80,
+        },
+    ));
+    m.apply(packet(
+        102,
+        1,
+        build::tcp(50000, 8080, 1, Some(1), "P", None, b"hi"),
+    ));
+    m.apply(packet(103, 2, build::udp(50001, 8081, b"yo")));
+    m.apply(Event::call(
+        101,
+        104,
+        EventBody::UdpSent {
+            id: 2,
+            local: addr("127.0.0.1:50001"),
+            peer: addr(UDP),
+            len: 2,
+            connected: false,
+        },
+    ));
+    // Socket 3's connect() is answered with a RST: the error goes with the RST.
+    m.apply(packet(
+        200,
+        3,
+        build::tcp(50002, 9, 7, None, "S", None, b""),
+    ));
+    m.apply(packet(
+        201,
+        3,
+        build::tcp(9, 50002, 0, Some(8), "RA", None, b""),
+    ));
+    m.apply(ev(
+        202,
+        EventBody::Error {
+            id: Some(3),
+            server: None,
+            code: ErrorCode::Os,
+            message: "connect() to 127.0.0.1:9 failed: Connection refused".into(),
+            os: Some(OsError {
+                errno: 111,
+                name: "ECONNREFUSED".into(),
+                message: "Connection refused".into(),
+            }),
+        },
+    ));
+    let (packets, comments) = m.pcapng_comments(&crate::i18n::EN);
+    let at: Vec<u64> = packets.iter().map(|p| p.at_us).collect();
+    assert_eq!(at, [102, 103, 200, 201]);
+    let on = |needle: &str| {
+        comments
+            .iter()
+            .filter(|(_, text)| text.contains(needle))
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(on("sendto() 2 B"), [1], "the datagram, not the TCP segment");
+    assert_eq!(on("ECONNREFUSED"), [3], "the reset that refused it");
+}
