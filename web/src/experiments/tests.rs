@@ -977,3 +977,56 @@ fn the_queue_lets_other_experiments_sockets_go_and_nothing_is_closed_twice() {
         "{again:?}"
     );
 }
+
+/// A live "Nobody listening" run, recorded as the console records it (frames as received and
+/// sent, the click), then replayed in a fresh console: the same log, tags and bytes.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_replayed_experiment_logs_what_the_live_one_did() {
+    let hello = r#"{"v":1,"t_us":0,"type":"hello","tcp_server":"127.0.0.1:8080","udp_server":"127.0.0.1:8081","limits":{"max_message":65536,"max_sockets":16},"started_unix_us":1795000000000000}"#;
+    let mut live = Model::new("ws://127.0.0.1:8000/ws");
+    live.bridge_opened();
+    let receive = |m: &mut Model, frame: &str| {
+        m.record(frame);
+        m.apply(Event::from_json(frame).unwrap());
+    };
+    receive(&mut live, hello);
+    let cmds = live.experiment(Action::NobodyUdpConnected, &Params::default());
+    for cmd in cmds {
+        live.record_sent(&protocol::ClientMsg::new(cmd).to_json());
+    }
+    let id = live.runs.nobody[0].id;
+    let events = [
+        format!(
+            r#"{{"v":1,"t_us":10,"called_us":5,"type":"udp_sent","id":{id},"local":"127.0.0.1:5000","peer":"127.0.0.1:9","len":6,"connected":true}}"#
+        ),
+        format!(
+            r#"{{"v":1,"t_us":20,"called_us":11,"type":"error","id":{id},"code":"os","message":"recv() failed: Connection refused","os":{{"errno":111,"name":"ECONNREFUSED","message":"Connection refused"}}}}"#
+        ),
+    ];
+    for frame in &events {
+        receive(&mut live, frame);
+    }
+    let file = live.recording_file(0).unwrap();
+
+    let mut replayed = Model::new("ws://127.0.0.1:8000/ws");
+    let replay = crate::model::recording::Replay::parse(&file).unwrap();
+    replayed.start_replay(replay, "r.jsonl", false);
+    while replayed.replay().is_some_and(|r| !r.done()) {
+        replayed.replay_next();
+    }
+    use crate::model::log::What;
+    let calls = |m: &Model| {
+        m.log()
+            .iter()
+            .filter(|e| matches!(e.what, What::Sent { .. } | What::Error { .. }))
+            .map(|e| (e.proto, e.what.clone()))
+            .collect::<Vec<_>>()
+    };
+    let live_calls = calls(&live);
+    assert_eq!(live_calls.len(), 2);
+    assert_eq!(
+        calls(&replayed),
+        live_calls,
+        "tags, and no bytes the live log did not show"
+    );
+}

@@ -417,8 +417,13 @@ impl Model {
     fn play(&mut self, item: recording::Item) {
         match item {
             recording::Item::Event(event) => self.apply(*event),
-            // What the console sent, so that the log shows the bytes as it did live.
-            recording::Item::Sent(id, data) => self.unconfirmed.get_or_default(id).push_back(data),
+            // What the console sent, so that the log shows the bytes as it did live: the typed
+            // messages' bytes; an experiment's sends showed their count only.
+            recording::Item::Sent(id, data) => {
+                if !self.experiment_protos.contains_key(&id) {
+                    self.unconfirmed.get_or_default(id).push_back(data);
+                }
+            }
             // The learner's click, run again through the same experiment code (its commands go
             // nowhere): the experiment's results read the recorded events as they did live.
             recording::Item::Action {
@@ -429,7 +434,8 @@ impl Model {
                 self.next_id = next_id;
                 self.tab = Tab::of(action);
                 let params = experiments::Params::decode(&params);
-                let _ = experiments::run(self, action, &params);
+                let commands = experiments::run(self, action, &params);
+                self.remember_protos(&commands);
                 self.outgoing.clear();
             }
         }
