@@ -190,16 +190,38 @@ pub(crate) fn site_pages() -> Vec<(&'static str, String)> {
             .iter()
             .find(|(n, _)| *n == name)
             .expect("an example");
-        page.replace("href=\"/page.css\"", "href=\"page.css\"")
+        let mut page = page
+            .replace("href=\"/page.css\"", "href=\"page.css\"")
+            .replace("href=\"/favicon.svg\"", "href=\"favicon.svg\"")
             .replace("src=\"/socket-lab.js\"", "src=\"socket-lab.js\"")
             .replace("href=\"/examples/tutorial-zh.html\"", "href=\"zh-CN.html\"")
-            .replace("href=\"/examples/tutorial-en.html\"", "href=\"index.html\"")
+            .replace("href=\"/examples/tutorial-en.html\"", "href=\"index.html\"");
+        // On a static site the consoles play recordings: the page may not promise live ones.
+        for (live, recorded) in SITE_INTROS {
+            page = page.replace(live, recorded);
+        }
+        page
     };
     vec![
         ("index.html", page("tutorial-en.html")),
         ("zh-CN.html", page("tutorial-zh.html")),
     ]
 }
+
+/// The tutorial pages' first sentence as served by a bridge, and as a static site says it.
+const SITE_INTROS: [(&str, &str); 2] = [
+    (
+        "Each section below has a live console.",
+        "Each section below has a console that plays a recording, made on a real kernel when this \
+         site was exported (each console says when, and on which kernel); where a Socket Lab \
+         bridge is running, the consoles are live.",
+    ),
+    (
+        "下面每一节都有一个实时控制台。",
+        "下面每一节的控制台播放的是录制：导出本网站时在真实内核上运行实验录下的（每个控制台都注明了录制时间和内核）；\
+         在运行着 Socket Lab 桥接服务的地方，控制台就是实时的。",
+    ),
+];
 
 /// The files a static site needs besides its pages: the element, the console, the style.
 pub(crate) fn site_files() -> Vec<(&'static str, &'static [u8])> {
@@ -224,6 +246,26 @@ mod tests {
             HeaderValue::from_str(value).unwrap(),
         );
         headers
+    }
+
+    #[test]
+    fn a_static_sites_pages_promise_no_live_console_and_link_their_files() {
+        let pages = site_pages();
+        assert_eq!(pages.len(), 2);
+        for (name, page) in pages {
+            for (live, _) in SITE_INTROS {
+                assert!(!page.contains(live), "{name} still says: {live}");
+            }
+            assert!(
+                page.contains("plays a recording") || page.contains("播放的是录制"),
+                "{name}"
+            );
+            assert!(page.contains("href=\"favicon.svg\""), "{name}");
+            assert!(
+                !page.contains("=\"/"),
+                "{name}: a root-relative link breaks off the site"
+            );
+        }
     }
 
     #[test]

@@ -62,6 +62,10 @@ for (const [page_, lang, label, tab, burst] of [
     await first.locator('.sl-status[data-state="recording"]', { hasText: label }).waitFor({ timeout: PATIENCE });
     await first.locator('[role=log] li[data-kind="echo"][data-proto="tcp"]', { hasText: '"HELLO SOCKET"' }).waitFor({ timeout: PATIENCE });
     assert.equal(await first.locator(".socket-lab").getAttribute("lang"), lang);
+    // Nothing on the page claims to be live: not the intro, not the packets' caption.
+    assert.doesNotMatch(await page.locator("main > p").nth(1).innerText(), /live console|实时控制台/);
+    const captured = lang === "en" ? "captured on the loopback interface by the bridge when this was recorded" : "录制时由桥接服务在回环接口上抓取";
+    await page.locator(".sl-capture:visible", { hasText: captured }).first().waitFor({ timeout: PATIENCE });
     // The sticky console replays its experiment's result, from the recorded burst.
     const sticky = page.locator('socket-lab[experiment="sticky"]');
     await sticky.locator(".sl-line").filter({ hasText: burst }).first().waitFor({ timeout: PATIENCE });

@@ -31,6 +31,8 @@ pub(crate) struct Wire {
     /// The timeline's accessible description (what a screen reader hears on entering it).
     pub timeline_label: &'static str,
     pub capture_on: &'static str,
+    /// In a recording: the packets were captured when it was made.
+    pub capture_recorded: &'static str,
     pub capture_off: &'static str,
     pub capture_no_permission: &'static str,
     pub relative: &'static str,
@@ -116,6 +118,7 @@ pub(crate) static EN: Wire = Wire {
     tcp_info: " · cwnd {cwnd} · segs {out}↑ {in}↓ · retrans {retrans}",
     timeline_label: "Timeline of the session: the client's calls on the left, packets in the middle, the server's calls on the right, oldest first. Packets open with Enter.",
     capture_on: "Live packets, captured on the loopback interface by the bridge. Click one to see its layers.",
+    capture_recorded: "Packets captured on the loopback interface by the bridge when this was recorded. Click one to see its layers.",
     capture_off: "Live packets are off (the bridge runs with --no-capture).",
     capture_no_permission: "No live packets:",
     relative: "Relative sequence numbers",
@@ -192,6 +195,7 @@ pub(crate) static ZH_CN: Wire = Wire {
     tcp_info: " · 拥塞窗口 {cwnd} · 报文段 {out}↑ {in}↓ · 重传 {retrans}",
     timeline_label: "会话时间线：左边是客户端的调用，中间是数据包，右边是服务端的调用，最早的在上。按 Enter 打开数据包。",
     capture_on: "实时数据包，由桥接服务在回环接口上抓取。点击一个查看它的各层。",
+    capture_recorded: "录制时由桥接服务在回环接口上抓取的数据包。点击一个查看它的各层。",
     capture_off: "实时数据包已关闭（桥接服务以 --no-capture 运行）。",
     capture_no_permission: "没有实时数据包：",
     relative: "相对序号",

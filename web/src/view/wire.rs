@@ -166,6 +166,7 @@ impl WireView {
         let wire = model.wire();
         let status = match &wire.capture {
             None => String::new(),
+            Some(CaptureState::On) if model.replay().is_some() => w.capture_recorded.to_string(),
             Some(CaptureState::On) => w.capture_on.to_string(),
             Some(CaptureState::Off) => w.capture_off.to_string(),
             Some(CaptureState::NoPermission { hint }) => {
