@@ -1029,4 +1029,7 @@ fn a_replayed_experiment_logs_what_the_live_one_did() {
         live_calls,
         "tags, and no bytes the live log did not show"
     );
+    // "Save recording" saves live sessions: a replay has none.
+    assert!(live.can_save_recording());
+    assert!(!replayed.can_save_recording());
 }

@@ -362,6 +362,11 @@ impl Model {
         self.recorder.keep(frame);
     }
 
+    /// Is there a live session to save ("Save recording" is for live sessions, not replays)?
+    pub(crate) fn can_save_recording(&self) -> bool {
+        self.replay.is_none() && !self.recorder.is_empty()
+    }
+
     /// The recording file of the live sessions so far, if there was any.
     pub(crate) fn recording_file(&self, saved_unix_ms: u64) -> Option<String> {
         (!self.recorder.is_empty()).then(|| self.recorder.file(saved_unix_ms, &self.url))

@@ -44,6 +44,8 @@ pub(crate) struct WireView {
     spacer: Element,
     dropped: Element,
     pub(crate) layers: Element,
+    /// "Save recording": saves the live sessions, so a replay has nothing to save.
+    save: Element,
     /// What was drawn last, to skip identical redraws.
     drawn: Option<Drawn>,
     /// The packet whose layers are shown: drawn once, so a field in focus keeps its focus
@@ -147,6 +149,7 @@ impl WireView {
             spacer,
             dropped,
             layers,
+            save: save.clone(),
             drawn: None,
             layers_of: Default::default(),
         };
@@ -163,6 +166,8 @@ impl WireView {
 
     pub(crate) fn render(&mut self, model: &Model, c: &Catalog) -> Result<(), JsValue> {
         let w = c.w;
+        self.save
+            .toggle_attribute_with_force("disabled", !model.can_save_recording())?;
         let wire = model.wire();
         let status = match &wire.capture {
             None => String::new(),
