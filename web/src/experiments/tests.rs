@@ -1032,4 +1032,17 @@ fn a_replayed_experiment_logs_what_the_live_one_did() {
     // "Save recording" saves live sessions: a replay has none.
     assert!(live.can_save_recording());
     assert!(!replayed.can_save_recording());
+    // Once it ended, "Play again" plays it from the start on a cleared log: the same calls,
+    // once, at the same speed.
+    replayed.set_replay_speed(400);
+    assert!(replayed.replay_toggle(), "playing again");
+    assert!(
+        replayed
+            .replay()
+            .is_some_and(|r| !r.done() && r.speed == 400)
+    );
+    while replayed.replay().is_some_and(|r| !r.done()) {
+        replayed.replay_next();
+    }
+    assert_eq!(calls(&replayed), live_calls);
 }

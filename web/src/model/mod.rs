@@ -119,6 +119,9 @@ pub(crate) struct Model {
     recorder: recording::Recorder,
     /// The recording being played, in replay.
     replay: Option<recording::Replay>,
+    /// The recording as loaded, where it came from and whether the bridge was unreachable: for
+    /// "Play again" once it ended.
+    replay_start: Option<(recording::Replay, String, bool)>,
 }
 
 impl Model {
@@ -153,6 +156,7 @@ impl Model {
             released: VecDeque::new(),
             experiment_protos: VecMap::new(),
             replay: None,
+            replay_start: None,
             runs: Runs::default(),
             outgoing: vec![],
         }
@@ -380,6 +384,7 @@ impl Model {
         from: &str,
         unreachable: bool,
     ) {
+        self.replay_start = Some((replay.clone(), from.to_string(), unreachable));
         self.forget_sockets();
         self.bridge = BridgeState::Replaying;
         // The recording's sessions on a clock of their own.
@@ -548,14 +553,30 @@ impl Model {
         }
     }
 
-    /// Play or pause; returns whether it is now playing.
+    /// Play or pause, or (once the recording ended) play it again from the start, on a cleared
+    /// log and timeline; returns whether it is now playing.
     pub(crate) fn replay_toggle(&mut self) -> bool {
         match self.replay.as_mut() {
             Some(r) if !r.done() => {
                 r.playing = !r.playing;
                 r.playing
             }
-            _ => false,
+            Some(r) => {
+                let speed = r.speed;
+                let Some((mut again, from, unreachable)) = self.replay_start.clone() else {
+                    return false;
+                };
+                again.speed = speed;
+                again.playing = true;
+                self.log.clear();
+                self.timeline = Timeline::default();
+                self.wire = WireState::new();
+                self.selection = Selection::None;
+                self.experiment_protos.clear();
+                self.start_replay(again, &from, unreachable);
+                true
+            }
+            None => false,
         }
     }
 

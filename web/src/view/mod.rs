@@ -535,7 +535,9 @@ impl View {
         self.replay_bar
             .toggle_attribute_with_force("hidden", replay.is_none())?;
         if let Some(r) = replay {
-            let label = if r.playing {
+            let label = if r.done() {
+                c.replay_again
+            } else if r.playing {
                 c.replay_pause
             } else {
                 c.replay_play
@@ -543,7 +545,6 @@ impl View {
             if self.replay_toggle.text_content().as_deref() != Some(label) {
                 self.replay_toggle.set_text_content(Some(label));
             }
-            self.replay_toggle.set_disabled(r.done());
             self.replay_step.set_disabled(r.done());
         }
         self.status.set_attribute("data-state", state)?;
