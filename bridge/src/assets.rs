@@ -205,6 +205,12 @@ pub(crate) fn site_pages() -> Vec<(&'static str, String)> {
     vec![
         ("index.html", page("tutorial-en.html")),
         ("zh-CN.html", page("tutorial-zh.html")),
+        // The iframe's page, so that `embed.html?recording=recordings/echo.jsonl` (and the
+        // postMessage API) work on the static site too.
+        (
+            "embed.html",
+            EMBED.replace("from \"/pkg/web.js\"", "from \"./pkg/web.js\""),
+        ),
     ]
 }
 
@@ -251,8 +257,15 @@ mod tests {
     #[test]
     fn a_static_sites_pages_promise_no_live_console_and_link_their_files() {
         let pages = site_pages();
-        assert_eq!(pages.len(), 2);
+        assert_eq!(pages.len(), 3);
         for (name, page) in pages {
+            assert!(
+                !page.contains("=\"/") && !page.contains("from \"/"),
+                "{name}: a root-relative link breaks off the site"
+            );
+            if name == "embed.html" {
+                continue;
+            }
             for (live, _) in SITE_INTROS {
                 assert!(!page.contains(live), "{name} still says: {live}");
             }
@@ -261,10 +274,6 @@ mod tests {
                 "{name}"
             );
             assert!(page.contains("href=\"favicon.svg\""), "{name}");
-            assert!(
-                !page.contains("=\"/"),
-                "{name}: a root-relative link breaks off the site"
-            );
         }
     }
 

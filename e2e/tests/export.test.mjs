@@ -80,3 +80,14 @@ for (const [page_, lang, label, tab, burst] of [
     await page.close();
   });
 }
+
+test("the static site's iframe page plays a recording given in its URL, in Chinese too", async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(new URL("embed.html?recording=recordings/echo.jsonl&lang=zh-CN", site).href);
+  await page.locator('.sl-status[data-state="recording"]', { hasText: "录制回放，并非实时" }).waitFor({ timeout: PATIENCE });
+  await page.locator('[role=log] li[data-kind="echo"][data-proto="tcp"]', { hasText: '"HELLO SOCKET"' }).waitFor({ timeout: PATIENCE });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
