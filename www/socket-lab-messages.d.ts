@@ -10,7 +10,11 @@ export type SocketLabCommand =
   | { type: "socket-lab:experiment"; experiment: string }
   /** Send `text` as the Send buttons do. */
   | { type: "socket-lab:send"; proto: "tcp" | "udp"; text: string }
-  /** Play a recording (a file saved with "Save recording"), labelled as such. */
+  /**
+   * Play a recording, labelled as such. `recording` is the URL of a file saved with "Save
+   * recording" (not its text): relative to the iframe's page, absolute on a server that allows
+   * the iframe's origin (CORS), or a `data:` URL of the file's text.
+   */
   | { type: "socket-lab:replay"; recording: string };
 
 /** What the iframe posts to its parent. */

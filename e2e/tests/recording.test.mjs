@@ -102,6 +102,13 @@ test("step plays call by call; a page whose recording is missing says why and ke
   await missing.locator("[role=log] li", { hasText: "could not play the recording /nothing-here.jsonl: HTTP 404" }).waitFor({ timeout: PATIENCE });
   await missing.locator('.sl-status[data-state="retrying"]').waitFor({ timeout: PATIENCE });
   await missing.close();
+
+  // A recording the browser cannot fetch at all (fetch() says only "TypeError"): the log says
+  // what that can mean.
+  const unfetchable = await browser.newPage();
+  await unfetchable.goto(`${bridge.url}embed?lang=en&bridge=ws://127.0.0.1:1/ws&recording=http://127.0.0.1:1/r.jsonl`);
+  await unfetchable.locator("[role=log] li", { hasText: "the browser could not fetch it (TypeError): the network failed, or the server is on another origin and does not allow this page (CORS)" }).waitFor({ timeout: PATIENCE });
+  await unfetchable.close();
 });
 
 test("the .pcapng keeps the socket calls: tshark shows each as a comment on its packet", async () => {

@@ -578,6 +578,12 @@ fn load_recording(state: Rc<RefCell<State>>, url: String, unreachable: bool) {
         }
         let replay = match text {
             Ok(text) => crate::model::recording::Replay::parse(&text).map_err(|e| e.to_string()),
+            // fetch() rejects with a bare TypeError for a network error and for a server on
+            // another origin that does not allow this page (CORS): say both.
+            Err(e) if e.is_instance_of::<js_sys::TypeError>() => Err(crate::i18n::fill(
+                s.catalog.replay_unfetchable,
+                &[("error", &error_name(&e))],
+            )),
             Err(e) => Err(error_name(&e)),
         };
         match replay {

@@ -172,6 +172,8 @@ pub(crate) struct Catalog {
     pub ev_replay: &'static str,
     pub ev_replay_unreachable: &'static str,
     pub ev_replay_failed: &'static str,
+    /// Why a recording's URL could not be fetched, when the browser does not say.
+    pub replay_unfetchable: &'static str,
     pub ev_replay_ended: &'static str,
     /// The bridge closed the WebSocket because a frame was too large (1009).
     pub ev_frame_too_big: &'static str,
@@ -279,6 +281,7 @@ pub(crate) static EN: Catalog = Catalog {
     ev_replay: "playing the recording {from}: what it shows happened when it was recorded, not now",
     ev_replay_unreachable: "the bridge at {url} is not reachable, so this console plays the recording this page came with ({from}): what it shows happened when it was recorded, not now",
     ev_replay_failed: "could not play the recording {from}: {why}",
+    replay_unfetchable: "the browser could not fetch it ({error}): the network failed, or the server is on another origin and does not allow this page (CORS); a data: URL always works",
     ev_replay_ended: "the recording ends here",
     ev_frame_too_big: "the bridge closed the connection: a frame was over its size limit (WebSocket close 1009); reconnecting",
     ev_bridge_closed: "the bridge closed the connection (WebSocket close {code}); reconnecting",
@@ -375,6 +378,7 @@ pub(crate) static ZH_CN: Catalog = Catalog {
     ev_replay: "正在播放录制 {from}：它显示的是录制时发生的事，不是现在",
     ev_replay_unreachable: "无法连接 {url} 上的桥接服务，所以这个控制台播放本页附带的录制（{from}）：它显示的是录制时发生的事，不是现在",
     ev_replay_failed: "无法播放录制 {from}：{why}",
+    replay_unfetchable: "浏览器无法获取它（{error}）：网络出错，或者服务器在另一个源上且不允许本页面访问（CORS）；data: URL 总是可用",
     ev_replay_ended: "录制到此结束",
     ev_frame_too_big: "桥接服务关闭了连接：一个帧超过了大小上限（WebSocket 关闭码 1009）；正在重新连接",
     ev_bridge_closed: "桥接服务关闭了连接（WebSocket 关闭码 {code}）；正在重新连接",
