@@ -22,7 +22,7 @@ export type SocketLabReport =
   /** The console is ready: live (connected to a bridge) or playing a recording. */
   | { type: "socket-lab:ready"; live: boolean }
   /** An echo came back over `proto`: the bytes as text. */
-  | { type: "socket-lab:echo"; proto: "tcp" | "udp"; text: string }
+  | { type: "socket-lab:echo"; proto: "tcp" | "udp"; text: string; live: boolean }
   /** The console's log shows an error, or a command could not be carried out. */
   | { type: "socket-lab:error"; message: string }
   /** The page's height in CSS pixels, to size the iframe without scrollbars. */

@@ -51,7 +51,7 @@ test("a parent page picks an experiment, sends over TCP and UDP, and hears ready
   };
   await until("a", (h) => h.some((m) => m.type === "socket-lab:ready" && m.live === true));
   await page.evaluate(() => window.tell("a", { type: "socket-lab:send", proto: "tcp", text: "hello socket" }));
-  await until("a", (h) => h.some((m) => m.type === "socket-lab:echo" && m.proto === "tcp" && m.text === "HELLO SOCKET"));
+  await until("a", (h) => h.some((m) => m.type === "socket-lab:echo" && m.proto === "tcp" && m.text === "HELLO SOCKET" && m.live === true));
   await page.evaluate(() => window.tell("a", { type: "socket-lab:send", proto: "udp", text: "from the parent" }));
   await until("a", (h) => h.some((m) => m.type === "socket-lab:echo" && m.proto === "udp" && m.text === "FROM THE PARENT"));
   // The other iframe heard none of it: reports are scoped to the iframe that made them.
@@ -82,7 +82,7 @@ test("a parent page starts a recording's replay; the iframe reports it ready, no
   await page.waitForFunction(() => window.heard.a.some((m) => m.type === "socket-lab:ready"), null, { timeout: PATIENCE });
   await page.evaluate((url) => window.tell("a", { type: "socket-lab:replay", recording: url }), `${bridge.url}rec.jsonl`);
   await page.waitForFunction(() => window.heard.a.some((m) => m.type === "socket-lab:ready" && m.live === false), null, { timeout: PATIENCE });
-  await page.waitForFunction(() => window.heard.a.some((m) => m.type === "socket-lab:echo" && m.text === "HELLO SOCKET"), null, { timeout: PATIENCE });
+  await page.waitForFunction(() => window.heard.a.some((m) => m.type === "socket-lab:echo" && m.text === "HELLO SOCKET" && m.live === false), null, { timeout: PATIENCE });
   await page.frameLocator("#a").locator('.sl-status[data-state="recording"]').waitFor({ timeout: PATIENCE });
   await page.close();
 });

@@ -164,7 +164,7 @@ impl Handle {
         load_recording(self.0.clone(), url.to_string(), false);
     }
 
-    /// `callback` is called with `{type: "ready", live}`, `{type: "echo", proto, text}` and
+    /// `callback` is called with `{type: "ready", live}`, `{type: "echo", proto, text, live}` and
     /// `{type: "error", message}` from now on.
     pub(crate) fn on(&self, callback: js_sys::Function) {
         let mut s = self.0.borrow_mut();
@@ -716,6 +716,8 @@ fn report(s: &mut State) {
                     ("type", JsValue::from_str("echo")),
                     ("proto", JsValue::from_str(&line.proto.to_ascii_lowercase())),
                     ("text", JsValue::from_str(&text)),
+                    // A recording's echo is not a live one.
+                    ("live", JsValue::from_bool(s.model.replay().is_none())),
                 ]);
             }
             "error" => told.push(vec![
