@@ -26,15 +26,17 @@ pub struct Config {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
     pub udp: SocketAddr,
 
-    // (`::std::option::Option`: a value that may be "off", not an optional flag, to clap.)
-    /// The same TCP echo server over IPv6, side by side with the IPv4 one, or "off". Skipped
-    /// with a note when the machine has no IPv6 loopback.
-    #[arg(long, value_name = "ADDR|off", default_value = "[::1]:8080", value_parser = optional_addr)]
-    pub tcp6: ::std::option::Option<SocketAddr>,
+    // (The inner `::std::option::Option`: a value that may be "off", to clap; the outer one: the
+    // flag may be absent, then `Config::tcp6` gives the default.)
+    /// The same TCP echo server over IPv6, side by side with the IPv4 one, or "off" [default:
+    /// [::1] with --tcp's port, so that port 0 picks a free port here too]. Skipped with a note
+    /// when the machine has no IPv6 loopback.
+    #[arg(long, value_name = "ADDR|off", value_parser = optional_addr)]
+    pub tcp6: Option<::std::option::Option<SocketAddr>>,
 
-    /// The same UDP echo server over IPv6, or "off".
-    #[arg(long, value_name = "ADDR|off", default_value = "[::1]:8081", value_parser = optional_addr)]
-    pub udp6: ::std::option::Option<SocketAddr>,
+    /// The same UDP echo server over IPv6, or "off" [default: [::1] with --udp's port].
+    #[arg(long, value_name = "ADDR|off", value_parser = optional_addr)]
+    pub udp6: Option<::std::option::Option<SocketAddr>>,
 
     /// Also accept WebSockets from pages on this origin, e.g. https://tutorial.example
     /// (repeatable). Without it only the bridge's own page may connect.
@@ -111,6 +113,10 @@ pub struct Config {
     pub max_other_clients: usize,
 }
 
+fn loopback6(port: u16) -> SocketAddr {
+    SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), port)
+}
+
 /// An address, or "off".
 fn optional_addr(text: &str) -> Result<Option<SocketAddr>, String> {
     if text.eq_ignore_ascii_case("off") {
@@ -122,6 +128,16 @@ fn optional_addr(text: &str) -> Result<Option<SocketAddr>, String> {
 }
 
 impl Config {
+    /// The IPv6 TCP echo server's address, if it runs: `--tcp6`, else [::1] with `--tcp`'s port.
+    pub fn tcp6(&self) -> ::std::option::Option<SocketAddr> {
+        self.tcp6.unwrap_or(Some(loopback6(self.tcp.port())))
+    }
+
+    /// The IPv6 UDP echo server's address, if it runs: `--udp6`, else [::1] with `--udp`'s port.
+    pub fn udp6(&self) -> ::std::option::Option<SocketAddr> {
+        self.udp6.unwrap_or(Some(loopback6(self.udp.port())))
+    }
+
     /// A configuration for tests: everything on loopback, every port picked by the kernel.
     pub fn ephemeral() -> Config {
         Config::parse_from([
@@ -150,10 +166,16 @@ mod tests {
         assert_eq!(c.http.to_string(), "127.0.0.1:8000");
         assert_eq!(c.tcp.to_string(), "127.0.0.1:8080");
         assert_eq!(c.udp.to_string(), "127.0.0.1:8081");
-        assert_eq!(c.tcp6.unwrap().to_string(), "[::1]:8080");
-        assert_eq!(c.udp6.unwrap().to_string(), "[::1]:8081");
+        assert_eq!(c.tcp6().unwrap().to_string(), "[::1]:8080");
+        assert_eq!(c.udp6().unwrap().to_string(), "[::1]:8081");
         let off = Config::parse_from(["bridge", "--tcp6", "off", "--udp6", "OFF"]);
-        assert_eq!((off.tcp6, off.udp6), (None, None));
+        assert_eq!((off.tcp6(), off.udp6()), (None, None));
+        // Unless told otherwise, IPv6 follows the IPv4 ports: port 0 picks free ports for both.
+        let free = Config::parse_from(["bridge", "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:9"]);
+        assert_eq!(free.tcp6().unwrap().to_string(), "[::1]:0");
+        assert_eq!(free.udp6().unwrap().to_string(), "[::1]:9");
+        let given = Config::parse_from(["bridge", "--tcp", "127.0.0.1:0", "--tcp6", "[::1]:7"]);
+        assert_eq!(given.tcp6().unwrap().to_string(), "[::1]:7");
         assert!(c.allow_origin.is_empty());
         assert_eq!(c.max_message, 65536);
         assert_eq!((c.max_sessions, c.max_sessions_per_ip), (64, 16));

@@ -270,8 +270,8 @@ pub async fn export_site(config: &Config, dir: &Path) -> Result<Vec<String>, Exp
         http: any,
         tcp: any,
         udp: any,
-        tcp6: None,
-        udp6: None,
+        tcp6: Some(None),
+        udp6: Some(None),
         ..config.clone()
     };
     let lab = Lab::start(own)

@@ -171,12 +171,12 @@ impl Lab {
                 }
             }
         };
-        let tcp6_listener = v6("--tcp6", config.tcp6, &|a| {
+        let tcp6_listener = v6("--tcp6", config.tcp6(), &|a| {
             echo::tcp::bind(a, &tcp_spec).map(V6::Tcp)
         })
         .transpose()?
         .and_then(V6::tcp);
-        let udp6_socket = v6("--udp6", config.udp6, &|a| {
+        let udp6_socket = v6("--udp6", config.udp6(), &|a| {
             let s = std::net::UdpSocket::bind(a)?;
             s.set_nonblocking(true)?;
             UdpSocket::from_std(s).map(V6::Udp)
@@ -185,7 +185,7 @@ impl Lab {
         .and_then(V6::udp);
         if let Some(s) = &udp6_socket {
             echo::udp::prepare(s, Some(echo::udp::SHARED_RCVBUF))
-                .map_err(fail("--udp6", config.udp6.expect("bound")))?;
+                .map_err(fail("--udp6", config.udp6().expect("bound")))?;
         }
         let tcp6 = tcp6_listener.as_ref().and_then(|l| l.local_addr().ok());
         let udp6 = udp6_socket.as_ref().and_then(|s| s.local_addr().ok());
