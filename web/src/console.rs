@@ -577,7 +577,7 @@ fn load_recording(state: Rc<RefCell<State>>, url: String, unreachable: bool) {
             return;
         }
         let replay = match text {
-            Ok(text) => crate::model::recording::Replay::parse(&text).map_err(|e| e.to_string()),
+            Ok(text) => s.model.start_replay(text, &url, unreachable),
             // fetch() rejects with a bare TypeError for a network error and for a server on
             // another origin that does not allow this page (CORS): say both.
             Err(e) if e.is_instance_of::<js_sys::TypeError>() => Err(crate::i18n::fill(
@@ -587,8 +587,7 @@ fn load_recording(state: Rc<RefCell<State>>, url: String, unreachable: bool) {
             Err(e) => Err(error_name(&e)),
         };
         match replay {
-            Ok(replay) => {
-                s.model.start_replay(replay, &url, unreachable);
+            Ok(()) => {
                 tell(&s, &[("type", "ready".into()), ("live", false.into())]);
                 let s = &mut *s;
                 schedule_replay(&state, s, 0);

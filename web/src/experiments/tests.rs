@@ -1009,8 +1009,7 @@ fn a_replayed_experiment_logs_what_the_live_one_did() {
     let file = live.recording_file(0).unwrap();
 
     let mut replayed = Model::new("ws://127.0.0.1:8000/ws");
-    let replay = crate::model::recording::Replay::parse(&file).unwrap();
-    replayed.start_replay(replay, "r.jsonl", false);
+    replayed.start_replay(file, "r.jsonl", false).unwrap();
     while replayed.replay().is_some_and(|r| !r.done()) {
         replayed.replay_next();
     }

@@ -121,7 +121,7 @@ pub(crate) struct Model {
     replay: Option<recording::Replay>,
     /// The recording as loaded, where it came from and whether the bridge was unreachable: for
     /// "Play again" once it ended.
-    replay_start: Option<(recording::Replay, String, bool)>,
+    replay_start: Option<(String, String, bool)>,
 }
 
 impl Model {
@@ -376,15 +376,18 @@ impl Model {
         (!self.recorder.is_empty()).then(|| self.recorder.file(saved_unix_ms, &self.url))
     }
 
-    /// Plays `replay` in place of a live session. `unreachable`: the bridge could not be
-    /// reached (said in the log, with the recording's URL), or `None` when the learner asked.
+    /// Plays the recording `text` (from `from`) in place of a live session, or says why it
+    /// cannot be read. `unreachable`: the bridge could not be reached (said in the log, with
+    /// the recording's URL), or false when the learner asked.
     pub(crate) fn start_replay(
         &mut self,
-        replay: recording::Replay,
+        text: String,
         from: &str,
         unreachable: bool,
-    ) {
-        self.replay_start = Some((replay.clone(), from.to_string(), unreachable));
+    ) -> Result<(), String> {
+        let replay = recording::Replay::parse(&text).map_err(|e| e.to_string())?;
+        // Kept as text (not a second parsed copy) for "Play again".
+        self.replay_start = Some((text, from.to_string(), unreachable));
         self.forget_sockets();
         self.bridge = BridgeState::Replaying;
         // The recording's sessions on a clock of their own.
@@ -399,6 +402,7 @@ impl Model {
             },
         );
         self.replay = Some(replay);
+        Ok(())
     }
 
     pub(crate) fn replay(&self) -> Option<&recording::Replay> {
@@ -563,18 +567,20 @@ impl Model {
             }
             Some(r) => {
                 let speed = r.speed;
-                let Some((mut again, from, unreachable)) = self.replay_start.clone() else {
+                let Some((text, from, unreachable)) = self.replay_start.take() else {
                     return false;
                 };
-                again.speed = speed;
-                again.playing = true;
                 self.log.clear();
                 self.timeline = Timeline::default();
                 self.wire = WireState::new();
                 self.selection = Selection::None;
                 self.experiment_protos.clear();
-                self.start_replay(again, &from, unreachable);
-                true
+                // It was read once already: it reads again.
+                let again = self.start_replay(text, &from, unreachable).is_ok();
+                if let Some(r) = self.replay.as_mut() {
+                    r.speed = speed;
+                }
+                again
             }
             None => false,
         }

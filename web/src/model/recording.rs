@@ -118,7 +118,7 @@ pub(crate) struct MadeBy {
 }
 
 /// One line of a recording, read back.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) enum Item {
     /// An event from the bridge.
     Event(Box<Event>),
@@ -133,7 +133,7 @@ pub(crate) enum Item {
 }
 
 /// A recording being played.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Replay {
     /// What is still to play, in order.
     events: std::collections::VecDeque<Item>,
