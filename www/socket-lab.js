@@ -13,7 +13,9 @@
 //   load. On by default when the page has more than one <socket-lab>; `lazy="false"` turns it off.
 // - `click-to-load`: show a "Load" button and fetch nothing (not even the WebAssembly) until it
 //   is pressed (the convention of StackBlitz's clickToLoad).
-// - `recording`: a recording to play, labelled as such, when the bridge cannot be reached.
+// - `recording`: a recording to play, labelled as such, when the bridge cannot be reached. A
+//   console with a recording starts when it scrolls into view, so that a reader sees it play
+//   rather than find it finished (a tutorial page's later consoles are far below).
 
 // The console's code is fetched once, when the first console needs it.
 let loading = null;
@@ -34,6 +36,9 @@ class SocketLabElement extends HTMLElement {
 
   #console = null;
   #scheduled = false;
+  // Waiting for a console with a recording to scroll into view, and the room it holds meanwhile.
+  #watch = null;
+  #held = false;
   // Pressed "Load" (click-to-load): from then on this element behaves as any other.
   #asked = false;
 
@@ -42,6 +47,8 @@ class SocketLabElement extends HTMLElement {
   }
 
   disconnectedCallback() {
+    this.#watch?.disconnect();
+    this.#watch = null;
     this.#console?.destroy();
     this.#console = null;
   }
@@ -60,8 +67,31 @@ class SocketLabElement extends HTMLElement {
         this.#placeholder();
         return;
       }
+      if (this.hasAttribute("recording") && !this.#console && !(await this.#inView())) return;
       const module = await load();
       if (this.isConnected) this.#mount(module.mount);
+    });
+  }
+
+  // Resolves once the element is in the viewport (at once if it is already), with whether it
+  // is still in the page.
+  #inView() {
+    this.#watch?.disconnect();
+    // About a console's room while it waits: an empty element has no size, and consoles
+    // further down would all count as in view at once.
+    this.style.display = "block";
+    if (!this.style.minHeight) {
+      this.style.minHeight = "16rem";
+      this.#held = true;
+    }
+    return new Promise((resolve) => {
+      this.#watch = new IntersectionObserver((entries) => {
+        if (!entries.some((e) => e.isIntersecting)) return;
+        this.#watch?.disconnect();
+        this.#watch = null;
+        resolve(this.isConnected);
+      });
+      this.#watch.observe(this);
     });
   }
 
@@ -82,6 +112,10 @@ class SocketLabElement extends HTMLElement {
   }
 
   #mount(mount) {
+    if (this.#held) {
+      this.style.minHeight = "";
+      this.#held = false;
+    }
     this.#console?.destroy();
     this.#console = null;
     this.replaceChildren();

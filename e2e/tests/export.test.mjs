@@ -59,22 +59,30 @@ for (const [page_, lang, label, tab, burst] of [
     page.on("pageerror", (e) => errors.push(String(e)));
     await page.goto(new URL(page_, site).href);
     const first = page.locator("socket-lab").first();
+    // A console with a recording starts when the reader reaches it: the last one, far below,
+    // has not started; scrolled to (below), it plays.
+    const tw = page.locator('socket-lab[experiment="time-wait"]');
     await first.locator('.sl-status[data-state="recording"]', { hasText: label }).waitFor({ timeout: PATIENCE });
     await first.locator('[role=log] li[data-kind="echo"][data-proto="tcp"]', { hasText: '"HELLO SOCKET"' }).waitFor({ timeout: PATIENCE });
     assert.equal(await first.locator(".socket-lab").getAttribute("lang"), lang);
+    assert.equal(await tw.locator(".socket-lab").count(), 0, "not started before it is seen");
     // Nothing on the page claims to be live: not the intro, not the packets' caption.
     assert.doesNotMatch(await page.locator("main > p").nth(1).innerText(), /live console|实时控制台/);
+    const reach = (console_) => console_.evaluate((e) => e.scrollIntoView());
+    await reach(page.locator('socket-lab[panels="wire"]'));
     const captured = lang === "en" ? "captured on the loopback interface by the bridge when this was recorded" : "录制时由桥接服务在回环接口上抓取";
     await page.locator(".sl-capture:visible", { hasText: captured }).first().waitFor({ timeout: PATIENCE });
     // The sticky console replays its experiment's result, from the recorded burst.
     const sticky = page.locator('socket-lab[experiment="sticky"]');
+    await reach(sticky);
     await sticky.locator(".sl-line").filter({ hasText: burst }).first().waitFor({ timeout: PATIENCE });
     assert.ok((await sticky.locator("[role=tabpanel]:not([hidden])").getAttribute("aria-label")).includes(tab));
     // The queue's recorded clients fill the kernel's accept queue to backlog + 1; TIME_WAIT's
     // recording ends with the connection in TIME_WAIT on the server's port.
     const queue = page.locator('socket-lab[experiment="queue"]');
+    await reach(queue);
     await queue.locator(".sl-line").filter({ hasText: /\b6\b/ }).first().waitFor({ timeout: PATIENCE });
-    const tw = page.locator('socket-lab[experiment="time-wait"]');
+    await reach(tw);
     await tw.locator(".sl-line").filter({ hasText: "TIME_WAIT" }).first().waitFor({ timeout: PATIENCE });
     assert.deepEqual(errors, []);
     await page.close();
