@@ -471,6 +471,37 @@ impl Model {
         use crate::wire::pcapng::{self, Meets};
         let packets: Vec<&crate::wire::flow::Captured> =
             self.wire.packets().filter(|p| !p.lost).collect();
+        // The packets' times and whether each carries data, for all of them and per socket:
+        // built once, so that each call is a binary search (a long session has thousands).
+        struct Times {
+            index: Vec<usize>,
+            at: Vec<u64>,
+            data: Vec<bool>,
+        }
+        let times = |index: Vec<usize>| Times {
+            at: index.iter().map(|&i| packets[i].at_us).collect(),
+            data: index
+                .iter()
+                .map(|&i| {
+                    packets[i]
+                        .segment
+                        .as_ref()
+                        .is_some_and(|s| !s.payload.is_empty())
+                })
+                .collect(),
+            index,
+        };
+        let mut by_socket: VecMap<SocketId, Vec<usize>> = VecMap::new();
+        for (i, p) in packets.iter().enumerate() {
+            if let Some(id) = p.socket {
+                by_socket.get_or_default(id).push(i);
+            }
+        }
+        let mut own = VecMap::new();
+        while let Some((id, index)) = by_socket.pop_first() {
+            own.insert(id, times(index));
+        }
+        let all = times((0..packets.len()).collect());
         let mut comments = vec![];
         for (_, entry) in self.log.since(self.log.first_seq()) {
             let Some(returned) = entry.t_us else {
@@ -498,34 +529,22 @@ impl Model {
             };
             // Only the packets of the call's own socket, when it has some: by time alone, a
             // call could land on another connection's packet sent in the same millisecond.
-            let own: Vec<usize> = (0..packets.len())
-                .filter(|&i| entry.socket.is_some() && packets[i].socket == entry.socket)
-                .collect();
-            let candidates: Vec<usize> = if own.is_empty() {
-                if matches!(entry.what, What::Error { .. } | What::NoReply { .. }) {
-                    // An error with no packet of its own (the bridge refused, a send failed in
-                    // the kernel) is not about any packet.
+            let candidates = match entry.socket.and_then(|id| own.get(&id)) {
+                Some(own) => own,
+                // An error with no packet of its own (the bridge refused, a send failed in the
+                // kernel) is not about any packet.
+                None if matches!(entry.what, What::Error { .. } | What::NoReply { .. }) => {
                     continue;
                 }
-                (0..packets.len()).collect()
-            } else {
-                own
+                None => &all,
             };
-            let at: Vec<u64> = candidates.iter().map(|&i| packets[i].at_us).collect();
-            let data: Vec<bool> = candidates
-                .iter()
-                .map(|&i| {
-                    packets[i]
-                        .segment
-                        .as_ref()
-                        .is_some_and(|s| !s.payload.is_empty())
-                })
-                .collect();
             let entered = entry.called_us.unwrap_or(returned);
-            let Some(n) = pcapng::packet_of(&at, &data, entered, returned, meets) else {
+            let Some(n) =
+                pcapng::packet_of(&candidates.at, &candidates.data, entered, returned, meets)
+            else {
                 continue;
             };
-            let n = candidates[n];
+            let n = candidates.index[n];
             let line = crate::present::line(c, entry);
             let mut text = format!("{} {} {}", line.side, line.proto, line.text);
             if let Some(payload) = line.payload {
