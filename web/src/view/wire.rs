@@ -44,8 +44,9 @@ pub(crate) struct WireView {
     spacer: Element,
     dropped: Element,
     pub(crate) layers: Element,
-    /// "Save recording": saves the live sessions, so a replay has nothing to save.
-    save: Element,
+    /// "Save recording": saves the live sessions, so a replay has nothing to save; whether it
+    /// is enabled now.
+    save: (Element, bool),
     /// What was drawn last, to skip identical redraws.
     drawn: Option<Drawn>,
     /// The packet whose layers are shown: drawn once, so a field in focus keeps its focus
@@ -149,7 +150,7 @@ impl WireView {
             spacer,
             dropped,
             layers,
-            save: save.clone(),
+            save: (save.clone(), true),
             drawn: None,
             layers_of: Default::default(),
         };
@@ -166,8 +167,13 @@ impl WireView {
 
     pub(crate) fn render(&mut self, model: &Model, c: &Catalog) -> Result<(), JsValue> {
         let w = c.w;
-        self.save
-            .toggle_attribute_with_force("disabled", !model.can_save_recording())?;
+        let can_save = model.can_save_recording();
+        if can_save != self.save.1 {
+            self.save
+                .0
+                .toggle_attribute_with_force("disabled", !can_save)?;
+            self.save.1 = can_save;
+        }
         let wire = model.wire();
         let status = match &wire.capture {
             None => String::new(),
