@@ -122,6 +122,15 @@ test("the .pcapng keeps the socket calls: tshark shows each as a comment on its 
   await page.locator('.sl-arrow[data-flags="PSH-ACK"]').first().click();
   const heading = await page.locator(".sl-layers h4").textContent({ timeout: PATIENCE });
   const shownNumber = Number(/#(\d+)/.exec(heading)?.[1]);
+  // Another socket's datagram, and a connect() the kernel refuses with a RST: each call goes
+  // with its own socket's packet.
+  await page.getByRole("button", { name: "Send via UDP" }).click();
+  await page.locator('[role=log] li[data-kind="echo"][data-proto="udp"]').waitFor({ timeout: PATIENCE });
+  await page.getByRole("tab", { name: "Nobody listening" }).click();
+  await page.getByRole("button", { name: "TCP connect()" }).click();
+  await page.locator("[role=log] li", { hasText: "ECONNREFUSED" }).waitFor({ timeout: PATIENCE });
+  // The captured packets come a few milliseconds after the calls.
+  await page.waitForTimeout(300);
   const [download] = await Promise.all([
     page.waitForEvent("download"),
     page.getByRole("button", { name: "Download .pcapng (with the calls)" }).click(),
@@ -130,7 +139,7 @@ test("the .pcapng keeps the socket calls: tshark shows each as a comment on its 
   const path = `${(await import("node:os")).tmpdir()}/socket-lab-e2e-${process.pid}.pcapng`;
   await download.saveAs(path);
   await page.close();
-  const out = execFileSync("tshark", ["-r", path, "-T", "fields", "-E", "separator=|", "-e", "tcp.flags.str", "-e", "tcp.payload", "-e", "frame.comment", "-e", "frame.number"], { encoding: "utf8" });
+  const out = execFileSync("tshark", ["-r", path, "-T", "fields", "-E", "separator=|", "-e", "tcp.flags.str", "-e", "tcp.payload", "-e", "frame.comment", "-e", "frame.number", "-e", "udp.payload"], { encoding: "utf8" });
   const rows = out.trim().split("\n").map((l) => l.split("|"));
   const hex = (s) => Buffer.from(s).toString("hex");
   const request = rows.find((r) => r[1] === hex("hello socket"));
@@ -145,6 +154,12 @@ test("the .pcapng keeps the socket calls: tshark shows each as a comment on its 
   assert.match(reply[2], /client TCP recv\(\) → 12 B echo/, out);
   // The handshake's SYN carries the connect().
   assert.match(rows.find((r) => r[0].includes("S") && !r[0].includes("A"))?.[2] ?? "", /connect\(\) returned/, out);
+  // The datagram carries the UDP calls only; the refusal is on the RST that refused it.
+  const datagram = rows.find((r) => r[4] === hex("hello socket"));
+  assert.match(datagram?.[2] ?? "", /client UDP sendto\(\) 12 B/, out);
+  assert.doesNotMatch(datagram[2], /TCP/, out);
+  const reset = rows.find((r) => r[0].includes("R"));
+  assert.match(reset?.[2] ?? "", /ECONNREFUSED/, out);
   (await import("node:fs")).rmSync(path);
 });
 
