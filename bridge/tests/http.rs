@@ -134,11 +134,13 @@ async fn sessions_beyond_the_limit_get_503() {
 /// bind() detail in Chinese) added 1.1 KB (141,599); the tutorial-author audit's (.pcapng
 /// comments on their own socket's packets and for errors, replay's tags and bytes as live,
 /// "Play again", Save disabled in replay, "captured when this was recorded", why a recording
-/// cannot be fetched, live: false on a recording's echoes) 1.3 KB (142,861).
+/// cannot be fetched, live: false on a recording's echoes) 1.3 KB (142,861); the .pcapng's
+/// per-socket packet times gathered once (a long session's download was quadratic) 0.3 KB
+/// (143,193).
 /// This ceiling is what the console weighs now plus a little: any growth past it fails here,
 /// and raising it needs a line in the README's budget section saying what the bytes bought.
 /// Lower it as the console shrinks.
-const CONSOLE_CEILING: usize = 143_000;
+const CONSOLE_CEILING: usize = 144_000;
 
 #[tokio::test]
 async fn the_console_download_stays_within_its_ceiling() {
