@@ -222,7 +222,12 @@ async fn a_frame_over_the_limit_closes_with_1009() {
     c.send_text(&huge).await;
     let (code, reason) = c.close_frame().await.expect("a close frame");
     assert_eq!(code, 1009, "{reason}");
-    assert!(reason.contains("bytes"), "{reason}");
+    // protocol.md's rule: 2 × (max_message as base64 + 1,024 bytes of JSON).
+    let base64 = 1000usize.div_ceil(3) * 4;
+    assert_eq!(
+        reason,
+        format!("a frame over {} bytes", 2 * (base64 + 1024))
+    );
 }
 
 #[tokio::test]

@@ -527,6 +527,90 @@ async fn one_at_a_time_later_clients_wait_and_a_full_accept_queue_leaves_connect
     .await;
 }
 
+/// Commands pipelined behind a `connect()` that then fails are each answered (`unknown_id`,
+/// saying why), never dropped without a word. The connect is made to hang first (its SYNs are
+/// dropped by a full accept queue), so the commands surely wait behind it; stopping the server
+/// then makes the next SYN meet a closed port: ECONNREFUSED.
+#[tokio::test]
+async fn commands_waiting_behind_a_connect_that_fails_are_each_answered() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    start_lab(
+        &mut c,
+        1,
+        tcp_lab(|s| {
+            s.one_at_a_time = true;
+            s.backlog = 1;
+        }),
+    )
+    .await;
+    let to = Target::Lab(1);
+    // One served, two queued (backlog 1 → 2 fit): the queue is full.
+    for id in 1..=3 {
+        c.send(Command::TcpConnect { id, to }).await;
+        connected(&mut c, id).await;
+    }
+    c.seen_or_until("a full queue", |b| {
+        matches!(b, EventBody::ListenQueue { queued: 2, .. })
+    })
+    .await;
+    c.send(Command::TcpConnect { id: 4, to }).await;
+    c.send(Command::TcpSend {
+        id: 4,
+        data: "a".into(),
+    })
+    .await;
+    c.send(Command::TcpSendBurst {
+        id: 4,
+        messages: vec!["b".into(), "c".into()],
+        framing: Default::default(),
+    })
+    .await;
+    c.send(Command::TcpClose { id: 4 }).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.send(Command::LabStop { server: 1 }).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let errors = loop {
+        let errors: Vec<_> = c
+            .seen
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::Error {
+                    id: Some(4),
+                    code,
+                    message,
+                    os,
+                    ..
+                } => Some((*code, message.clone(), os.as_ref().map(|o| o.name.clone()))),
+                _ => None,
+            })
+            .collect();
+        if errors.len() >= 4 {
+            break errors;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "four errors for 4, got {errors:#?}"
+        );
+        c.next().await;
+    };
+    assert!(
+        !c.seen
+            .iter()
+            .any(|e| matches!(e.body, EventBody::TcpConnected { id: 4, .. })),
+        "4 never connected"
+    );
+    assert_eq!(errors[0].0, ErrorCode::Os, "{errors:#?}");
+    assert_eq!(errors[0].2.as_deref(), Some("ECONNREFUSED"), "{errors:#?}");
+    for (code, message, _) in &errors[1..] {
+        assert_eq!(*code, ErrorCode::UnknownId, "{errors:#?}");
+        assert!(
+            message.contains("TCP connection 4 did not open"),
+            "{errors:#?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_concurrent_server_serves_every_client_at_once() {
     let lab = lab().await;
@@ -967,6 +1051,53 @@ async fn a_file_transfer_is_never_shown_to_others_as_another_client() {
             "b saw a's transfer: {event:?}"
         );
     }
+}
+
+/// After our `shutdown(SHUT_WR)`, a `tcp_send` is still a real `send()`: the kernel answers
+/// EPIPE, and the learner sees it. A second `tcp_close` is refused: our FIN is already out.
+#[tokio::test]
+async fn a_send_after_our_fin_gets_the_kernels_epipe() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    // The server waits before its own close, so the connection stays half-closed meanwhile.
+    start_lab(&mut c, 8, tcp_lab(|s| s.close_delay_ms = 3000)).await;
+    c.send(Command::TcpConnect {
+        id: 1,
+        to: Target::Lab(8),
+    })
+    .await;
+    connected(&mut c, 1).await;
+    c.send(Command::TcpClose { id: 1 }).await;
+    c.send(Command::TcpSend {
+        id: 1,
+        data: "late".into(),
+    })
+    .await;
+    c.send(Command::TcpClose { id: 1 }).await;
+    let mut errors = vec![];
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while errors.len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "two errors for 1, got {errors:?}"
+        );
+        if let EventBody::Error {
+            id: Some(1),
+            code,
+            os,
+            ..
+        } = c.next().await.body
+        {
+            errors.push((code, os.map(|o| o.name)));
+        }
+    }
+    assert_eq!(errors[0], (ErrorCode::Os, Some("EPIPE".to_string())));
+    assert_eq!(errors[1], (ErrorCode::BadCommand, None));
+    // The connection still ends as it should, when the server closes its side.
+    c.until("tcp_closed", |b| {
+        matches!(b, EventBody::TcpClosed { id: 1, .. })
+    })
+    .await;
 }
 
 /// The four-way teardown's server waits before close(): it says how long, and its close()

@@ -460,3 +460,48 @@ fn established(port: u16) -> bool {
         .expect("ss (iproute2) runs");
     !String::from_utf8_lossy(&out.stdout).trim().is_empty()
 }
+
+/// The errors for socket `id` among the events seen so far, in order.
+fn errors_for(c: &common::Client, id: u32) -> Vec<(ErrorCode, String)> {
+    c.seen
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Error {
+                id: Some(i),
+                code,
+                message,
+                ..
+            } if *i == id => Some((*code, message.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Datagrams queued behind a `udp_close` are each answered too.
+#[tokio::test]
+async fn commands_behind_a_udp_close_are_each_answered() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    c.send(Command::udp_send(1, "x")).await;
+    c.send(Command::UdpClose { id: 1 }).await;
+    c.send(Command::udp_send(1, "y")).await;
+    c.send(Command::udp_send(1, "z")).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while errors_for(&c, 1).len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "two errors for socket 1, got {:#?}",
+            c.seen
+        );
+        c.next().await;
+    }
+    for (code, message) in errors_for(&c, 1) {
+        assert_eq!(code, ErrorCode::UnknownId);
+        assert!(message.contains("UDP socket 1"), "{message}");
+    }
+    assert!(
+        c.seen
+            .iter()
+            .any(|e| matches!(e.body, EventBody::UdpClosed { id: 1 }))
+    );
+}

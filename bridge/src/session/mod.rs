@@ -67,6 +67,32 @@ pub(crate) enum SockCmd {
     Close,
 }
 
+/// Answers the commands still queued for socket `id` once it can carry out none of them (its
+/// `connect()` failed, it was closed, or its stream ended): each gets an `unknown_id` error
+/// saying why (`what` names the socket, `why` says what happened), so no command is lost
+/// without a word. The queue is closed first, so commands that come later get `unknown_id` from
+/// the session itself.
+pub(crate) async fn refuse_waiting(
+    cmds: &mut tokio::sync::mpsc::Receiver<SockCmd>,
+    id: protocol::SocketId,
+    outbox: &Outbox,
+    why: &str,
+) -> Result<(), crate::outbox::SessionGone> {
+    cmds.close();
+    while cmds.try_recv().is_ok() {
+        let message = format!("{why}: this command was not carried out");
+        let body = EventBody::Error {
+            id: Some(id),
+            server: None,
+            code: ErrorCode::UnknownId,
+            message,
+            os: None,
+        };
+        outbox.push(body).await?;
+    }
+    Ok(())
+}
+
 /// How the bridge runs a session.
 pub(crate) struct Settings {
     /// Close the session after this long without a command.

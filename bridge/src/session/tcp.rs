@@ -10,15 +10,15 @@
 //! the echoes from being read (if nobody read them, the server would block writing them, stop
 //! reading, and both ends would wait forever).
 
-use super::SockCmd;
 use super::watch::KernelWatch;
+use super::{SockCmd, refuse_waiting};
 use crate::Shared;
 use crate::clock;
 use crate::kernel::{state_name, tcp_info};
 use crate::observe::Transport;
 use crate::os_error::failed;
 use crate::outbox::{Outbox, SessionGone};
-use protocol::{CloseBy, EventBody, ServerId, SocketId};
+use protocol::{CloseBy, ErrorCode, EventBody, ServerId, SocketId};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,9 +55,11 @@ pub(crate) async fn run(
     let (socket, local) = match bound_socket(server) {
         Ok(pair) => pair,
         Err(e) => {
-            return outbox
+            outbox
                 .push(failed(id, "could not open a TCP socket", &e))
-                .await;
+                .await?;
+            let why = format!("TCP connection {id} did not open");
+            return refuse_waiting(&mut cmds, id, outbox, &why).await;
         }
     };
     let route = shared
@@ -76,7 +78,9 @@ pub(crate) async fn run(
                 Some(called),
                 failed(id, format!("connect() to {server} failed"), &e),
             );
-            return Ok(());
+            // Sends and a close may already wait behind the connect: each is answered.
+            let why = format!("TCP connection {id} did not open (its connect() failed)");
+            return refuse_waiting(&mut cmds, id, outbox, &why).await;
         }
     };
     let connect_us = (clock::now() - called) / 1000;
@@ -94,24 +98,30 @@ pub(crate) async fn run(
     let fd = rd.as_ref().as_raw_fd();
     let we_closed = AtomicBool::new(false);
 
+    // Every command is carried out as a real call until the connection ends, even after a
+    // send() failed or our FIN went out: the kernel's answer (e.g. EPIPE for a send() after
+    // shutdown(SHUT_WR)) is what the learner sees, never silence.
     let writer = async {
+        let mut shut = false;
         while let Some(cmd) = cmds.recv().await {
             match cmd {
                 SockCmd::Send(data) => {
                     let slot = outbox.slot().await?;
                     let called = clock::now();
-                    if let Err(e) = send(&mut wr, &data).await {
-                        slot.send(Some(called), failed(id, "send() failed", &e));
-                        break;
+                    match send(&mut wr, &data).await {
+                        Ok(()) => {
+                            let len = data.len();
+                            slot.send(Some(called), EventBody::TcpSent { id, len });
+                        }
+                        Err(e) => slot.send(Some(called), failed(id, "send() failed", &e)),
                     }
-                    let len = data.len();
-                    slot.send(Some(called), EventBody::TcpSent { id, len });
                 }
                 // Back to back: room for every report first, then the send()s, each reported
                 // as it returns (queueing a report is a lock, not a wait): no pause between.
                 SockCmd::Burst(messages) => {
                     let mut slots = outbox.slots(messages.len()).await?;
-                    let mut failed_send = false;
+                    // The burst stops at its first failed send(); its other messages are not
+                    // sent (the error says which send() failed).
                     for (data, slot) in messages.iter().zip(slots.drain(..)) {
                         let called = clock::now();
                         match send(&mut wr, data).await {
@@ -121,16 +131,28 @@ pub(crate) async fn run(
                             }
                             Err(e) => {
                                 slot.send(Some(called), failed(id, "send() failed", &e));
-                                failed_send = true;
                                 break;
                             }
                         }
                     }
-                    if failed_send {
-                        break;
-                    }
+                }
+                // Our FIN is already out: a second shutdown() would send nothing.
+                SockCmd::Close if shut => {
+                    let message = format!(
+                        "tcp_close was already sent for TCP connection {id}: our FIN is out, \
+                         and the connection ends when the server closes its side"
+                    );
+                    let body = EventBody::Error {
+                        id: Some(id),
+                        server: None,
+                        code: ErrorCode::BadCommand,
+                        message,
+                        os: None,
+                    };
+                    outbox.push(body).await?;
                 }
                 SockCmd::Close => {
+                    shut = true;
                     we_closed.store(true, Ordering::SeqCst);
                     // shutdown(SHUT_WR): our FIN goes out; we can still read the server's reply.
                     let slot = outbox.slot().await?;
@@ -139,11 +161,10 @@ pub(crate) async fn run(
                         outbox.push(failed(id, "shutdown() failed", &e)).await?;
                     }
                     slot.send(Some(called), EventBody::TcpClosing { id });
-                    break;
                 }
             }
         }
-        // Nothing more to write; the reader decides when the connection is over.
+        // The session let go of the queue: the reader decides when the connection is over.
         std::future::pending::<Result<(), SessionGone>>().await
     };
 
@@ -209,9 +230,12 @@ pub(crate) async fn run(
         r = kernel_state => r,
     };
     ended?;
-    // The socket is closed: no more commands for it (its place in the session is free). What is
-    // left of the connection in the kernel (TIME_WAIT when we closed first) is watched by the
-    // session, which also keeps the route for the teardown's last packets.
+    // The socket is closed: no more commands for it (its place in the session is free); those
+    // already queued are answered. What is left of the connection in the kernel (TIME_WAIT when
+    // we closed first) is watched by the session, which also keeps the route for the
+    // teardown's last packets.
+    let why = format!("TCP connection {id} has ended");
+    refuse_waiting(&mut cmds, id, outbox, &why).await?;
     drop((rd, wr, cmds));
     kernel.closed(id, local, server, route);
     Ok(())

@@ -4,7 +4,7 @@
 //! sent on its own with the server's address, and each reply arrives on its own with the
 //! sender's address. Closing only frees the port.
 
-use super::SockCmd;
+use super::{SockCmd, refuse_waiting};
 use crate::Shared;
 use crate::clock;
 use crate::observe::Transport;
@@ -42,14 +42,20 @@ pub(crate) async fn run(
     let socket = match UdpSocket::bind(SocketAddr::new(server.ip(), 0)).await {
         Ok(socket) => socket,
         Err(e) => {
-            return outbox
+            outbox
                 .push(failed(id, "could not open a UDP socket", &e))
-                .await;
+                .await?;
+            let why = format!("UDP socket {id} did not open");
+            return refuse_waiting(&mut cmds, id, outbox, &why).await;
         }
     };
     let local = match socket.local_addr() {
         Ok(local) => local,
-        Err(e) => return outbox.push(failed(id, "getsockname() failed", &e)).await,
+        Err(e) => {
+            outbox.push(failed(id, "getsockname() failed", &e)).await?;
+            let why = format!("UDP socket {id} did not open");
+            return refuse_waiting(&mut cmds, id, outbox, &why).await;
+        }
     };
     let route = shared
         .observers
@@ -58,9 +64,11 @@ pub(crate) async fn run(
     // (e.g. "port unreachable" becomes ECONNREFUSED on the next call). An unconnected one hears
     // nothing of the kind.
     if connected && let Err(e) = socket.connect(server).await {
-        return outbox
+        outbox
             .push(failed(id, format!("connect() to {server} failed"), &e))
-            .await;
+            .await?;
+        let why = format!("UDP socket {id} did not open (its connect() failed)");
+        return refuse_waiting(&mut cmds, id, outbox, &why).await;
     }
     let call = if connected { "send()" } else { "sendto()" };
 
@@ -112,7 +120,11 @@ pub(crate) async fn run(
                     recv_called = clock::now();
                 }
                 Some(SockCmd::Burst(_)) => {}
-                Some(SockCmd::Close) => return outbox.push(EventBody::UdpClosed { id }).await,
+                Some(SockCmd::Close) => {
+                    outbox.push(EventBody::UdpClosed { id }).await?;
+                    let why = format!("UDP socket {id} is closed");
+                    return refuse_waiting(&mut cmds, id, outbox, &why).await;
+                }
                 None => return Ok(()),
             },
             got = socket.recv_from(&mut buf) => {
