@@ -16,8 +16,10 @@ pub struct Config {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
     pub http: SocketAddr,
 
-    /// Address of the TCP echo server (the tutorial's: SO_REUSEADDR, listen(5), recv(1024),
-    /// replies with the bytes uppercased). Port 0 picks a free port.
+    /// Address of the TCP echo server (the tutorial's: SO_REUSEADDR, recv(1024), replies with
+    /// the bytes uppercased; listen(128) rather than its listen(5), so that a class connecting
+    /// at once is not refused: the "One at a time" lab shows listen(5)). Port 0 picks a free
+    /// port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub tcp: SocketAddr,
 

@@ -66,6 +66,17 @@ fn prints_the_url_and_bound_addresses_and_stops_cleanly_on_ctrl_c() {
         "real ports are printed, not 0: {banner}"
     );
     assert!(banner.contains("TCP echo server: 127.0.0.1:"), "{banner}");
+    // The banner's backlog is the one `--help` names for the shared server (it once said the
+    // tutorial's listen(5) there while the server listened with 128).
+    let help = bridge().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let tcp_help = help.split("--tcp <ADDR>").nth(1).unwrap();
+    let tcp_help = tcp_help.split("--udp").next().unwrap();
+    let listen = |text: &str| {
+        let after = text.split("listen(").nth(1)?;
+        Some(after.split(')').next()?.to_string())
+    };
+    assert_eq!(listen(tcp_help), listen(&banner), "{tcp_help}\n{banner}");
     // SAFETY: sending a signal to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -55,7 +55,8 @@ pub(crate) struct Policy {
 }
 
 /// Binds the listening socket as `spec` says: the tutorial's is `SO_REUSEADDR` (so a restart
-/// does not fail on connections still in TIME_WAIT) and `listen(5)`.
+/// does not fail on connections still in TIME_WAIT) and `listen(5)` (the shared server listens
+/// with [`SHARED_BACKLOG`] instead).
 pub(crate) fn bind(addr: SocketAddr, spec: &LabSpec) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
