@@ -611,6 +611,48 @@ async fn commands_waiting_behind_a_connect_that_fails_are_each_answered() {
     }
 }
 
+/// `lab_stop` on a stopped server says so (it used to answer nothing); a TCP connect to a UDP
+/// lab server names the transports as the wire does.
+#[tokio::test]
+async fn stopping_a_stopped_lab_server_or_using_the_wrong_transport_is_answered() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    start_lab(&mut c, 1, tcp_lab(|_| {})).await;
+    c.send(Command::LabStop { server: 1 }).await;
+    c.until("lab_stopped", |b| {
+        matches!(b, EventBody::LabStopped { server: 1 })
+    })
+    .await;
+    c.send(Command::LabStop { server: 1 }).await;
+    let err = c
+        .until("an error", |b| matches!(b, EventBody::Error { .. }))
+        .await;
+    let EventBody::Error {
+        server: Some(1),
+        code: ErrorCode::UnknownServer,
+        message,
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(message, "lab server 1 is stopped already");
+
+    start_lab(&mut c, 2, LabSpec::tutorial(Transport::Udp)).await;
+    c.send(Command::TcpConnect {
+        id: 1,
+        to: Target::Lab(2),
+    })
+    .await;
+    let err = c
+        .until("an error", |b| matches!(b, EventBody::Error { .. }))
+        .await;
+    let EventBody::Error { message, .. } = err else {
+        unreachable!()
+    };
+    assert_eq!(message, "lab server 2 does not serve tcp");
+}
+
 #[tokio::test]
 async fn a_concurrent_server_serves_every_client_at_once() {
     let lab = lab().await;

@@ -100,10 +100,14 @@ impl LabServers {
     ) -> Result<SocketAddr, Refusal> {
         match self.servers.get(&server) {
             Some(s) if s.spec.transport == transport => Ok(s.addr),
-            Some(_) => Err((
-                ErrorCode::UnknownServer,
-                format!("lab server {server} does not serve {transport:?}"),
-            )),
+            Some(_) => Err((ErrorCode::UnknownServer, {
+                // The wire's names (`"transport": "tcp"`), not Rust's.
+                let name = match transport {
+                    Transport::Tcp => "tcp",
+                    Transport::Udp => "udp",
+                };
+                format!("lab server {server} does not serve {name}")
+            })),
             None => Err((
                 ErrorCode::UnknownServer,
                 format!("there is no lab server {server}"),
@@ -251,8 +255,22 @@ impl LabServers {
         }
     }
 
-    /// Stops a lab server: its listener closes and its connections close server-first.
+    /// Stops a lab server (the `lab_stop` command): its listener closes and its connections
+    /// close server-first. Stopping one that is already stopped is an error that says so.
     pub(crate) async fn stop(&mut self, server: ServerId) -> Result<(), SessionGone> {
+        match self.servers.get(&server).map(|lab| lab.running.is_some()) {
+            Some(true) => self.halt(server).await,
+            Some(false) => {
+                let message = format!("lab server {server} is stopped already");
+                self.error(server, ErrorCode::UnknownServer, message, None)
+                    .await
+            }
+            None => self.unknown(server).await,
+        }
+    }
+
+    /// Stops lab server `server` if it runs (a restart stops it first, whether it runs or not).
+    async fn halt(&mut self, server: ServerId) -> Result<(), SessionGone> {
         let Some(lab) = self.servers.get_mut(&server) else {
             return self.unknown(server).await;
         };
@@ -277,7 +295,7 @@ impl LabServers {
         if !self.servers.contains_key(&server) {
             return self.unknown(server).await;
         }
-        self.stop(server).await?;
+        self.halt(server).await?;
         let (addr, mut spec) = {
             let lab = &self.servers[&server];
             (lab.addr, lab.spec)
