@@ -918,6 +918,51 @@ async fn an_uploaded_file_and_a_cancelled_transfer() {
     assert!(result.cancelled && result.progress.bytes_sent < 60 << 20);
 }
 
+/// An upload's chunks that go past its declared size are not sent, and the learner is told
+/// how many bytes were left out (they used to vanish without a word).
+#[tokio::test]
+async fn an_upload_longer_than_declared_says_what_was_left_out() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    let source = FileSource::Upload {
+        name: "short.txt".into(),
+        size: 5,
+    };
+    c.send(Command::FileStart {
+        id: 1,
+        transport: Transport::Tcp,
+        to: Target::Echo,
+        source,
+        datagram: 1024,
+    })
+    .await;
+    c.send(Command::FileChunk {
+        id: 1,
+        data: "hello world".into(),
+    })
+    .await;
+    let done = c
+        .until("file_done", |b| {
+            matches!(b, EventBody::FileDone { id: 1, .. })
+        })
+        .await;
+    let EventBody::FileDone { result, .. } = done else {
+        unreachable!()
+    };
+    assert_eq!(result.progress.bytes_sent, 5);
+    let told = c.seen.iter().find_map(|e| match &e.body {
+        EventBody::Error {
+            id: Some(1),
+            code: ErrorCode::TooLarge,
+            message,
+            ..
+        } => Some(message.clone()),
+        _ => None,
+    });
+    let told = told.expect("an error about the extra bytes, before file_done");
+    assert!(told.contains("6 bytes more"), "{told}");
+}
+
 // ---- 8. Other clients ----
 
 #[tokio::test]

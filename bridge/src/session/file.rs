@@ -17,7 +17,9 @@ use crate::echo::upper::upper;
 use crate::observe::Observers;
 use crate::os_error::failed;
 use crate::outbox::{Outbox, SessionGone};
-use protocol::{EventBody, FileProgress, FileResult, FileSource, Limits, SocketId, Transport};
+use protocol::{
+    ErrorCode, EventBody, FileProgress, FileResult, FileSource, Limits, SocketId, Transport,
+};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -103,6 +105,8 @@ struct Input {
     generated: Option<Generator>,
     cmds: mpsc::Receiver<SockCmd>,
     remaining: u64,
+    /// Bytes of uploaded chunks beyond the declared size: not sent, and reported.
+    over: u64,
 }
 
 enum Piece {
@@ -128,7 +132,9 @@ impl Input {
             }
             None => match self.cmds.recv().await {
                 Some(SockCmd::Send(mut data)) => {
-                    data.truncate(self.remaining.min(usize::MAX as u64) as usize);
+                    let keep = self.remaining.min(usize::MAX as u64) as usize;
+                    self.over += data.len().saturating_sub(keep) as u64;
+                    data.truncate(keep);
                     self.remaining -= data.len() as u64;
                     Piece::Data(data)
                 }
@@ -203,18 +209,37 @@ pub(crate) async fn run(
     cmds: mpsc::Receiver<SockCmd>,
 ) -> Result<(), SessionGone> {
     let started = Instant::now();
-    let input = Input {
+    let mut input = Input {
         generated: matches!(plan.source, FileSource::Generated { .. }).then_some(Generator {
             line: 0,
             pending: vec![],
         }),
         cmds,
         remaining: plan.size(),
+        over: 0,
     };
     let outcome = match plan.transport {
-        Transport::Tcp => tcp(id, target, plan.size(), input, outbox, observers).await,
-        Transport::Udp => udp(id, target, plan.datagram, input, outbox, observers).await,
+        Transport::Tcp => tcp(id, target, plan.size(), &mut input, outbox, observers).await,
+        Transport::Udp => udp(id, target, plan.datagram, &mut input, outbox, observers).await,
     };
+    // Chunks that came after the declared size, or are still queued, were not sent: said so.
+    if input.over > 0 {
+        let (over, size) = (input.over, plan.size());
+        let message = format!(
+            "the upload's chunks carried {over} bytes more than its declared size ({size} \
+             bytes); those were not sent"
+        );
+        let body = EventBody::Error {
+            id: Some(id),
+            server: None,
+            code: ErrorCode::TooLarge,
+            message,
+            os: None,
+        };
+        outbox.push(body).await?;
+    }
+    let why = format!("file transfer {id} has ended");
+    super::refuse_waiting(&mut input.cmds, id, outbox, &why).await?;
     let (tally, lost, cancelled) = match outcome {
         Ok(done) => done,
         Err(Failure::Os(what, e)) => {
@@ -254,7 +279,7 @@ async fn tcp(
     id: SocketId,
     target: SocketAddr,
     size: u64,
-    mut input: Input,
+    input: &mut Input,
     outbox: &Arc<Outbox>,
     observers: &Observers,
 ) -> Result<Done, Failure> {
@@ -380,7 +405,7 @@ async fn udp(
     id: SocketId,
     target: SocketAddr,
     datagram: usize,
-    mut input: Input,
+    input: &mut Input,
     outbox: &Arc<Outbox>,
     observers: &Observers,
 ) -> Result<Done, Failure> {
