@@ -42,8 +42,9 @@ test("an idle session is closed by the bridge with its reason, in each language;
   browser ??= await launchBrowser();
   try {
     for (const [lang, said, status] of [
-      ["en", "the bridge closed this session after 1 min without a command", /disconnected after 1 min without use/],
-      ["zh-CN", "桥接服务在 1 分钟没有收到命令后关闭了这个会话", /闲置 1 分钟后已断开/],
+      // The time as the bridge was given it (--idle-timeout 2), not rounded up to "1 min".
+      ["en", "the bridge closed this session after 2 s without a command", /disconnected after 2 s without use/],
+      ["zh-CN", "桥接服务在 2 秒没有收到命令后关闭了这个会话", /闲置 2 秒后已断开/],
     ]) {
       const page = await browser.newPage({ locale: lang });
       await page.goto(bridge.url);

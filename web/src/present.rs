@@ -133,9 +133,9 @@ pub(crate) fn line(c: &Catalog, e: &Entry) -> Line {
             let values = [("n", dropped.to_string()), ("size", bytes(*rcvbuf))];
             ("error", fill_owned(c.ev_udp_dropped, &values))
         }
-        What::SessionIdle { minutes } => (
+        What::SessionIdle { seconds } => (
             "error",
-            fill(c.ev_session_idle, &[("minutes", &minutes.to_string())]),
+            fill(c.ev_session_idle, &[("time", &duration(c, *seconds))]),
         ),
         What::BridgeClosed { code: 1009 } => ("error", c.ev_frame_too_big.to_string()),
         What::BridgeClosed { code } => (
@@ -325,6 +325,15 @@ pub(crate) fn seconds(c: &Catalog, n: u64) -> String {
     fill(c.seconds, &[("n", &n.to_string())])
 }
 
+/// A bridge setting in seconds as it was given: "15 min" when whole minutes, else "90 s".
+pub(crate) fn duration(c: &Catalog, seconds: u32) -> String {
+    if seconds >= 60 && seconds % 60 == 0 {
+        fill(c.minutes, &[("n", &(seconds / 60).to_string())])
+    } else {
+        self::seconds(c, seconds.into())
+    }
+}
+
 pub(crate) fn millis(us: u64) -> String {
     format!("{}.{:03} ms", us / 1000, us % 1000)
 }
@@ -368,6 +377,16 @@ mod tests {
     use super::*;
     use crate::i18n::{EN, ZH_CN};
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// The idle timeout as the bridge was given it: `--idle-timeout 20` is not "1 min".
+    #[wasm_bindgen_test(unsupported = test)]
+    fn an_idle_timeout_reads_as_it_was_set() {
+        assert_eq!(duration(&EN, 20), "20 s");
+        assert_eq!(duration(&EN, 90), "90 s");
+        assert_eq!(duration(&EN, 900), "15 min");
+        assert_eq!(duration(&ZH_CN, 20), "20 秒");
+        assert_eq!(duration(&ZH_CN, 900), "15 分钟");
+    }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn quotes_text_and_shows_broken_utf8_as_hex() {

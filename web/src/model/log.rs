@@ -107,9 +107,9 @@ pub(crate) enum What {
         dropped: u64,
         rcvbuf: usize,
     },
-    /// The bridge closed the session after `minutes` without a command.
+    /// The bridge closed the session after `seconds` without a command.
     SessionIdle {
-        minutes: u32,
+        seconds: u32,
     },
     /// The bridge closed the WebSocket: 1009 (a frame too large) or another `code`.
     BridgeClosed {

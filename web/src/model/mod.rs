@@ -31,10 +31,10 @@ pub(crate) enum BridgeState {
     Retrying {
         in_ms: u32,
     },
-    /// The bridge closed the session after `minutes` without a command; the console reconnects
+    /// The bridge closed the session after `seconds` without a command; the console reconnects
     /// when the learner next does something, not before (an idle tab costs the bridge nothing).
     Idle {
-        minutes: u32,
+        seconds: u32,
     },
     /// Playing a recording: nothing is live, and nothing is sent.
     Replaying,
@@ -806,10 +806,9 @@ impl Model {
                     .find(|d| !d.is_empty())
                     .and_then(|d| d.parse().ok())
                     .unwrap_or(0);
-                let minutes = seconds.div_ceil(60);
-                self.note(None, What::SessionIdle { minutes });
+                self.note(None, What::SessionIdle { seconds });
                 self.forget_sockets();
-                self.bridge = BridgeState::Idle { minutes };
+                self.bridge = BridgeState::Idle { seconds };
                 false
             }
             // Normal endings and "no close frame at all" (the bridge went away) need no words of

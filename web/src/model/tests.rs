@@ -494,9 +494,9 @@ fn an_idle_close_waits_for_the_learner_other_closes_reconnect_and_say_why() {
     m.send(Proto::Tcp, b"hi".to_vec());
     // The bridge's idle close: stay closed, say after how long, forget the sockets.
     assert!(!m.bridge_closed(4000, "idle for 900 s: no command from this console"));
-    assert_eq!(m.bridge(), &BridgeState::Idle { minutes: 15 });
+    assert_eq!(m.bridge(), &BridgeState::Idle { seconds: 900 });
     assert_eq!(m.tcp(), TcpConn::Idle);
-    assert_eq!(whats(&m), [&What::SessionIdle { minutes: 15 }]);
+    assert_eq!(whats(&m), [&What::SessionIdle { seconds: 900 }]);
     // A frame too large (1009) and other codes reconnect, with a word; plain endings say
     // nothing of their own ("lost the bridge" does).
     let mut m = open_model();

@@ -521,12 +521,9 @@ impl View {
                 let values = [("url", url), ("seconds", seconds.as_str())];
                 ("retrying", fill(c.bridge_retrying, &values))
             }
-            BridgeState::Idle { minutes } => {
-                let minutes = minutes.to_string();
-                (
-                    "idle",
-                    fill(c.bridge_idle, &[("minutes", minutes.as_str())]),
-                )
+            BridgeState::Idle { seconds } => {
+                let time = crate::present::duration(c, *seconds);
+                ("idle", fill(c.bridge_idle, &[("time", time.as_str())]))
             }
             BridgeState::Replaying => ("recording", replay_status(model, c)),
             BridgeState::Lazy => ("lazy", fill(c.bridge_lazy, &[("url", url)])),

@@ -295,7 +295,10 @@ impl WireView {
             }
             Row::Entry(seq) => {
                 if let Some(entry) = model.log().get(seq) {
-                    call_html(html, &place, c, entry, &time);
+                    // The console's own notes (the bridge went away, the session idled out)
+                    // have no time on the bridge's clock: none is shown rather than a neighbour's.
+                    let time = if entry.t_us.is_some() { &time } else { "—" };
+                    call_html(html, &place, c, entry, time);
                 }
             }
             Row::State(n) => {
