@@ -29,6 +29,14 @@ impl Access {
             format!("[::1]:{port}"),
             bound.to_string(),
         ];
+        // On HTTP's own port, browsers and curl leave the port out of Host: `localhost`.
+        if port == 80 {
+            let ip = match bound.ip() {
+                IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            };
+            hosts.extend(["localhost".into(), "127.0.0.1".into(), "[::1]".into(), ip]);
+        }
         hosts.extend(config.allow_host.iter().map(|h| h.to_ascii_lowercase()));
         Access {
             hosts,
@@ -57,6 +65,16 @@ impl Access {
         let own = [format!("http://{host}"), format!("https://{host}")];
         if own.contains(&origin) || self.origins.contains(&origin) {
             return Ok(());
+        }
+        if origin == "null" {
+            return Err(
+                "WebSocket refused: the page has no origin of its own (Origin: null: a \
+                 sandboxed iframe, or a file opened from disk). Serve the page from a web server \
+                 (python3 -m http.server will do) and start the bridge with --allow-origin and \
+                 that server's origin. (--allow-origin null would admit every such page, from \
+                 anywhere.)"
+                    .into(),
+            );
         }
         Err(format!(
             "WebSocket refused: pages from {origin} may not use this bridge. To embed the \
@@ -131,6 +149,53 @@ mod tests {
             a.origin_allowed(Some("http://localhost:8000"), host)
                 .is_err()
         );
-        assert!(a.origin_allowed(Some("null"), host).is_err());
+        let null = a.origin_allowed(Some("null"), host).unwrap_err();
+        assert!(
+            !null.contains("start the bridge with --allow-origin null"),
+            "{null}"
+        );
+    }
+
+    #[test]
+    fn on_port_80_a_host_without_its_port_is_ours() {
+        let a = access(&[], "127.0.0.1:80");
+        assert!(a.host_allowed("localhost"));
+        assert!(a.host_allowed("127.0.0.1"));
+        assert!(a.host_allowed("localhost:80"));
+        assert!(!a.host_allowed("evil.example"));
+        let b = access(&[], "127.0.0.1:8000");
+        assert!(
+            !b.host_allowed("localhost"),
+            "elsewhere the port must match"
+        );
+    }
+
+    #[test]
+    fn flags_that_would_shut_everyone_out_or_never_match_are_refused() {
+        let parse = |args: &[&str]| {
+            Config::try_parse_from(std::iter::once("bridge").chain(args.iter().copied()))
+        };
+        for flag in [
+            "--idle-timeout",
+            "--client-idle-timeout",
+            "--max-sessions",
+            "--max-sessions-per-ip",
+            "--max-sockets",
+            "--max-message",
+        ] {
+            let Err(err) = parse(&[flag, "0"]) else {
+                panic!("{flag} 0 was accepted")
+            };
+            let err = err.to_string();
+            assert!(err.contains("at least 1"), "{flag}: {err}");
+            assert!(parse(&[flag, "1"]).is_ok(), "{flag}");
+        }
+        let config = parse(&["--allow-origin", "HTTPS://Tutorial.example:443/"]).unwrap();
+        assert_eq!(config.allow_origin, ["https://tutorial.example"]);
+        let config = parse(&["--allow-origin", "http://x.example:8080"]).unwrap();
+        assert_eq!(config.allow_origin, ["http://x.example:8080"]);
+        for bad in ["http://x.example/path", "x.example", "ftp://x.example"] {
+            assert!(parse(&["--allow-origin", bad]).is_err(), "{bad}");
+        }
     }
 }

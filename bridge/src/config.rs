@@ -42,7 +42,7 @@ pub struct Config {
 
     /// Also accept WebSockets from pages on this origin, e.g. https://tutorial.example
     /// (repeatable). Without it only the bridge's own page may connect.
-    #[arg(long = "allow-origin", value_name = "URL")]
+    #[arg(long = "allow-origin", value_name = "URL", value_parser = origin)]
     pub allow_origin: Vec<String>,
 
     /// Also accept requests whose Host header is this name, e.g. lab.example.org when a reverse
@@ -52,11 +52,11 @@ pub struct Config {
     pub allow_host: Vec<String>,
 
     /// Largest payload of one send, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024, value_parser = at_least_one::<usize>)]
     pub max_message: usize,
 
     /// Most sockets (TCP and UDP together) one browser session may have open at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = at_least_one::<usize>)]
     pub max_sockets: usize,
 
     /// Show every session the clients of the lab's servers that belong to no session (the
@@ -83,13 +83,13 @@ pub struct Config {
 
     /// Most browser sessions (WebSockets) at once; more get HTTP 503. Lowered at start if the
     /// open-file limit cannot hold them (the banner says so).
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = at_least_one::<usize>)]
     pub max_sessions: usize,
 
     /// Most sessions at once from one client address; more get HTTP 429. A tutorial page with
     /// several consoles opens one per console. Behind a reverse proxy every session comes from
     /// the proxy's address: see --trust-x-forwarded-for.
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = at_least_one::<usize>)]
     pub max_sessions_per_ip: usize,
 
     /// Behind a reverse proxy: take a client's address from the last entry of the
@@ -100,12 +100,12 @@ pub struct Config {
 
     /// Close a session whose console sent no command for this many seconds (its sockets and lab
     /// servers close with it; the console reconnects when the learner acts again).
-    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 900, value_parser = at_least_one::<u64>)]
     pub idle_timeout: u64,
 
     /// The echo servers (and lab servers) close a client connection that sends nothing for this
     /// many seconds, as real servers do, so forgotten connections do not hold places forever.
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = at_least_one::<u64>)]
     pub client_idle_timeout: u64,
 
     /// Most clients of the TCP echo server at once that are no browser session's (the
@@ -117,6 +117,41 @@ pub struct Config {
 
 fn loopback6(port: u16) -> SocketAddr {
     SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), port)
+}
+
+/// A count or a time that must be at least 1: with 0 the bridge would refuse everyone, or close
+/// every session the moment it opens.
+fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(text: &str) -> Result<T, String> {
+    match text.parse::<T>() {
+        Ok(n) if n >= T::from(1) => Ok(n),
+        Ok(_) => Err("must be at least 1".into()),
+        Err(_) => Err(format!("{text:?} is not a whole number")),
+    }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, lowercase, without a default port
+/// (browsers send `https://x.example`, never `https://x.example:443/`), so that it matches.
+/// `null` is kept as it is: the explicit choice to admit pages with an opaque origin.
+fn origin(text: &str) -> Result<String, String> {
+    let lower = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    if lower == "null" {
+        return Ok(lower);
+    }
+    let bad = || {
+        format!(
+            "{text:?} is not an origin: give scheme://host[:port], e.g. https://tutorial.example \
+             (no path)"
+        )
+    };
+    let (scheme, rest) = lower.split_once("://").ok_or_else(bad)?;
+    if !matches!(scheme, "http" | "https") || rest.is_empty() || rest.contains(['/', '?', '#']) {
+        return Err(bad());
+    }
+    let default = if scheme == "http" { ":80" } else { ":443" };
+    Ok(format!(
+        "{scheme}://{}",
+        rest.strip_suffix(default).unwrap_or(rest)
+    ))
 }
 
 /// An address, or "off".

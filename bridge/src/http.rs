@@ -6,6 +6,7 @@
 use crate::access::Access;
 use crate::{Config, Shared, assets, session};
 use axum::Router;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{ConnectInfo, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -87,6 +88,32 @@ impl AppState {
     }
 
     /// Counts a session for `ip`, if its share allows one more.
+    /// Sessions open from `ip` now.
+    fn count(&self, ip: IpAddr) -> usize {
+        let map = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&ip).copied().unwrap_or(0)
+    }
+
+    fn too_many_from(&self, ip: IpAddr) -> String {
+        let mut message = format!(
+            "{ip} already has {} sessions open (the limit per address, --max-sessions-per-ip); \
+             close a tab or try again later",
+            self.max_per_ip
+        );
+        if ip.is_loopback() && !self.trust_forwarded {
+            message += ". Behind a reverse proxy on this machine, start the bridge with \
+                        --trust-x-forwarded-for so that each reader counts on their own";
+        }
+        message
+    }
+
+    fn full(&self) -> String {
+        format!(
+            "the bridge already serves {} sessions (its limit, --max-sessions); try again later",
+            self.max_sessions
+        )
+    }
+
     fn enter(&self, ip: IpAddr) -> Option<IpSession> {
         let mut map = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
         let n = map.entry(ip).or_default();
@@ -132,12 +159,21 @@ async fn check_host(State(state): State<AppState>, request: Request, next: Next)
     let host = host_of(request.headers());
     if !state.access.host_allowed(host) {
         let message = format!(
-            "Host {host:?} is not served by this bridge. If a proxy forwards this name to it, \
-             start the bridge with --allow-host NAME.\n"
+            "Host {host:?} is not served by this bridge. If learners reach it by this name (a \
+             machine's name on a LAN, say) or a proxy forwards the name to it, start the bridge \
+             with --allow-host NAME.\n"
         );
-        return (StatusCode::FORBIDDEN, message).into_response();
+        tracing::info!("refused a request: {}", message.trim_end());
+        return refused(StatusCode::FORBIDDEN, message);
     }
     next.run(request).await
+}
+
+/// A refusal any page may read (`Access-Control-Allow-Origin: *`): it says only why, and a
+/// console on another origin can then tell its learner.
+fn refused(status: StatusCode, message: String) -> Response {
+    let cors = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+    (status, cors, message).into_response()
 }
 
 fn host_of(headers: &HeaderMap) -> &str {
@@ -163,36 +199,45 @@ impl Drop for IpSession {
 }
 
 /// `GET /ws`: checks the Origin and the session limits, then hands the socket to a session.
+///
+/// A plain `GET /ws` (no WebSocket upgrade) runs the same checks and counts nothing: a browser
+/// never shows a page why its WebSocket handshake was refused, so a console whose WebSocket
+/// failed asks here, and tells the learner "refused: too many sessions from your address"
+/// instead of "not reachable, start a bridge". The answer is the status the handshake got (403,
+/// 429, 503), or 426 when a session would be accepted now; any page may read it (CORS).
 async fn websocket(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     if let Err(why) = state.access.origin_allowed(origin, host_of(&headers)) {
         tracing::info!("{why}");
-        return (StatusCode::FORBIDDEN, why).into_response();
+        return refused(StatusCode::FORBIDDEN, why);
     }
     let ip = state.client_ip(peer, &headers);
+    let Ok(upgrade) = upgrade else {
+        return if state.count(ip) >= state.max_per_ip {
+            refused(StatusCode::TOO_MANY_REQUESTS, state.too_many_from(ip))
+        } else if state.sessions.available_permits() == 0 {
+            refused(StatusCode::SERVICE_UNAVAILABLE, state.full())
+        } else {
+            let message = format!(
+                "Socket Lab's WebSocket endpoint: a session from {ip} would be accepted now\n"
+            );
+            refused(StatusCode::UPGRADE_REQUIRED, message)
+        };
+    };
     let Some(counted) = state.enter(ip) else {
-        let mut message = format!(
-            "{ip} already has {} sessions open (the limit per address, --max-sessions-per-ip); \
-             close a tab or try again later",
-            state.max_per_ip
-        );
-        if ip.is_loopback() && !state.trust_forwarded {
-            message += ". Behind a reverse proxy on this machine, start the bridge with \
-                        --trust-x-forwarded-for so that each reader counts on their own";
-        }
-        return (StatusCode::TOO_MANY_REQUESTS, message).into_response();
+        let message = state.too_many_from(ip);
+        tracing::info!("refused a session: {message}");
+        return refused(StatusCode::TOO_MANY_REQUESTS, message);
     };
     let Ok(slot) = state.sessions.clone().try_acquire_owned() else {
-        let message = format!(
-            "the bridge already serves {} sessions (its limit, --max-sessions); try again later",
-            state.max_sessions
-        );
-        return (StatusCode::SERVICE_UNAVAILABLE, message).into_response();
+        let message = state.full();
+        tracing::info!("refused a session: {message}");
+        return refused(StatusCode::SERVICE_UNAVAILABLE, message);
     };
     let max_frame = state.max_frame();
     let shared = state.shared.clone();

@@ -341,6 +341,22 @@ impl Lab {
         let (tcp, udp) = (self.tcp, self.udp);
         println!("Socket Lab is running.");
         println!("  Open {} in your browser.", self.url());
+        // Bound beyond loopback (a class on a LAN): where learners open it, and that they can.
+        if self.http.ip().is_unspecified() {
+            let port = self.http.port();
+            let others: Vec<String> = lan_addresses(self.http.is_ipv6())
+                .into_iter()
+                .map(|ip| format!("http://{}/", SocketAddr::new(ip, port)))
+                .collect();
+            if !others.is_empty() {
+                println!("  Learners on your network open: {}", others.join("  "));
+            }
+            println!(
+                "  Note: bound to every interface ({}): anyone who can reach this machine may use \
+                 the lab; a name learners type needs --allow-host NAME",
+                self.http
+            );
+        }
         println!(
             "  TCP echo server: {tcp} (SO_REUSEADDR, listen({}), recv(1024), echoes uppercased)",
             echo::tcp::SHARED_BACKLOG
@@ -477,6 +493,49 @@ impl V6 {
 
 /// An address a client on this machine can connect to: a server bound to "all interfaces"
 /// (0.0.0.0 or ::) is reached through loopback.
+/// This machine's addresses other than loopback (IPv4; IPv6 too when `v6`), as `getifaddrs(3)`
+/// lists them, for the banner of a bridge bound to every interface.
+fn lan_addresses(v6: bool) -> Vec<IpAddr> {
+    let mut found = vec![];
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list we only read, then free once.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return found;
+    }
+    let mut next = list;
+    while !next.is_null() {
+        // SAFETY: a node of the list getifaddrs returned; its address, if any, is a sockaddr of
+        // the family it names.
+        let node = unsafe { &*next };
+        next = node.ifa_next;
+        if node.ifa_addr.is_null() {
+            continue;
+        }
+        let ip = match i32::from(unsafe { (*node.ifa_addr).sa_family }) {
+            libc::AF_INET => {
+                let sin = unsafe { &*(node.ifa_addr as *const libc::sockaddr_in) };
+                IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)))
+            }
+            libc::AF_INET6 if v6 => {
+                let sin6 = unsafe { &*(node.ifa_addr as *const libc::sockaddr_in6) };
+                let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+                // Link-local addresses need a zone in a URL; browsers cannot open those.
+                if ip.is_unicast_link_local() {
+                    continue;
+                }
+                IpAddr::V6(ip)
+            }
+            _ => continue,
+        };
+        if !ip.is_loopback() && !found.contains(&ip) {
+            found.push(ip);
+        }
+    }
+    // SAFETY: the list getifaddrs returned, freed once.
+    unsafe { libc::freeifaddrs(list) };
+    found
+}
+
 pub(crate) fn reachable(bound: SocketAddr) -> SocketAddr {
     match bound.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, bound.port()).into(),

@@ -13,6 +13,8 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "bridge=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: journald, `kubectl logs` and a file get text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let stop = match bridge::ctrl_c() {
         Ok(stop) => stop,

@@ -133,6 +133,40 @@ async fn sessions_per_address_are_capped_with_a_reason_and_others_still_get_in()
     assert!(hello.unwrap().unwrap().to_text().unwrap().contains("hello"));
 }
 
+/// A browser never shows a page why its WebSocket handshake was refused, so a console asks
+/// with a plain `GET /ws`: the same checks, nothing counted, readable from any origin (CORS).
+#[tokio::test]
+async fn a_plain_get_of_ws_says_why_a_session_would_be_refused() {
+    let lab = lab_with(&["--max-sessions-per-ip", "1"]).await;
+    let host = lab.http_addr().to_string();
+    let ask = |origin: &'static str| {
+        let host = host.clone();
+        let lab = &lab;
+        async move {
+            let headers = format!("Origin: {origin}\r\n");
+            let (status, head, body) = common::http_get_with(lab, "/ws", &host, &headers).await;
+            let cors = head
+                .to_ascii_lowercase()
+                .contains("access-control-allow-origin: *");
+            (status, cors, String::from_utf8_lossy(&body).to_string())
+        }
+    };
+    let own = format!("http://{host}");
+    let own: &'static str = Box::leak(own.into_boxed_str());
+    // Nothing open yet: a session would be accepted; asking counted nothing.
+    let (status, cors, body) = ask(own).await;
+    assert_eq!((status, cors), (426, true), "{body}");
+    let (status, _, _) = ask(own).await;
+    assert_eq!(status, 426, "asking twice still counts no session");
+    let _one = connect(&lab).await;
+    let (status, cors, body) = ask(own).await;
+    assert_eq!((status, cors), (429, true), "{body}");
+    assert!(body.contains("--max-sessions-per-ip"), "{body}");
+    // A page of another origin is told that its origin is not allowed.
+    let (status, cors, body) = ask("https://tutorial.example").await;
+    assert_eq!((status, cors), (403, true), "{body}");
+}
+
 /// Asks for a WebSocket through a proxy that forwarded for `forwarded`; returns the status and
 /// the open connection (a session lives as long as it does).
 async fn upgrade_via_proxy(lab: &bridge::Lab, forwarded: &str) -> (u16, TcpStream) {

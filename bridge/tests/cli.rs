@@ -89,3 +89,45 @@ fn prints_the_url_and_bound_addresses_and_stops_cleanly_on_ctrl_c() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// Bound to every interface (a class on a LAN), the banner says where learners open the lab
+/// (the machine's own addresses, as `ip addr` lists them) and that anyone reaching it may.
+#[test]
+fn a_bridge_on_every_interface_says_where_learners_open_it() {
+    let mut child = bridge()
+        .args([
+            "--http",
+            "0.0.0.0:0",
+            "--tcp",
+            "127.0.0.1:0",
+            "--udp",
+            "127.0.0.1:0",
+            "--tcp6",
+            "off",
+            "--udp6",
+            "off",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let banner = common::read_banner(&mut child);
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let _ = child.wait();
+    assert!(
+        banner.contains("anyone who can reach this machine"),
+        "{banner}"
+    );
+    // Every non-loopback IPv4 address of the machine is offered (read independently here).
+    let out = Command::new("hostname").arg("-I").output();
+    if let Ok(out) = out {
+        for ip in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            if ip.parse::<std::net::Ipv4Addr>().is_ok() {
+                assert!(
+                    banner.contains(&format!("http://{ip}:")),
+                    "{ip} in {banner}"
+                );
+            }
+        }
+    }
+}

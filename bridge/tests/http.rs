@@ -140,7 +140,7 @@ async fn sessions_beyond_the_limit_get_503() {
 /// This ceiling is what the console weighs now plus a little: any growth past it fails here,
 /// and raising it needs a line in the README's budget section saying what the bytes bought.
 /// Lower it as the console shrinks.
-const CONSOLE_CEILING: usize = 144_000;
+const CONSOLE_CEILING: usize = 145_000;
 
 #[tokio::test]
 async fn the_console_download_stays_within_its_ceiling() {

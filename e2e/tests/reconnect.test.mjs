@@ -64,3 +64,37 @@ test("an idle session is closed by the bridge with its reason, in each language;
     await bridge.stop();
   }
 });
+
+test("a console the bridge refuses says why, in each language, instead of 'start the bridge'", async () => {
+  // One session per address: the first page takes it; the second is refused with 429, which
+  // the browser hides from the page — the console asks the bridge why and says it.
+  const bridge = await startBridge({ args: ["--max-sessions-per-ip", "1"] });
+  browser ??= await launchBrowser();
+  try {
+    const first = await browser.newPage();
+    await first.goto(bridge.url);
+    await waitConnected(first);
+    for (const [lang, said] of [
+      ["en", /refused this console .*--max-sessions-per-ip.* retrying in \d+ s/],
+      ["zh-CN", /拒绝了本控制台.*--max-sessions-per-ip.*秒后重试/],
+    ]) {
+      const page = await browser.newPage({ locale: lang });
+      await page.goto(bridge.url);
+      await page.locator('.sl-status[data-state="refused"]').waitFor({ timeout: PATIENCE });
+      assert.match(await page.locator(".sl-status").textContent(), said);
+      assert.equal(await page.locator(".sl-howto").isVisible(), false, "no 'start the bridge' when it answered");
+      await page.close();
+    }
+    // The first closes its tab: the refused console gets in on its next attempt.
+    const page = await browser.newPage();
+    await page.goto(bridge.url);
+    await page.locator('.sl-status[data-state="refused"]').waitFor({ timeout: PATIENCE });
+    await first.close();
+    await waitConnected(page);
+    await page.getByRole("button", { name: "Send via UDP" }).click();
+    await waitEntry(page, "echo", "udp", "HELLO SOCKET");
+    await page.close();
+  } finally {
+    await bridge.stop();
+  }
+});

@@ -11,7 +11,7 @@ use crate::experiments::{Action, Tab};
 use crate::i18n::{Catalog, Lang};
 use crate::link::{Link, backoff_ms};
 use crate::model::log::{BrowserCall, Proto};
-use crate::model::{BridgeState, Model};
+use crate::model::{BridgeState, Model, Refusal};
 use crate::options::Options;
 use crate::view::{Intent, View};
 use protocol::{ClientMsg, Command, Event};
@@ -410,13 +410,17 @@ fn connect(state: &Rc<RefCell<State>>) {
             redraw_soon(&on_text);
         },
         move |code, reason: String| {
-            let again = {
+            let (again, never_opened) = {
                 let mut s = on_closed.borrow_mut();
                 s.link = None;
-                s.model.bridge_closed(code, &reason)
+                let never_opened = *s.model.bridge() == BridgeState::Connecting;
+                (s.model.bridge_closed(code, &reason), never_opened)
             };
             if again {
                 schedule_reconnect(&on_closed);
+                if never_opened {
+                    ask_why(&on_closed);
+                }
             } else {
                 redraw(&mut on_closed.borrow_mut());
             }
@@ -602,6 +606,30 @@ fn load_recording(state: Rc<RefCell<State>>, url: String, unreachable: bool) {
                     connect(&state);
                 }
             }
+        }
+    });
+}
+
+/// Asks the bridge why its WebSocket did not open: a plain `GET` of the same URL gets the status
+/// the handshake got (the browser hides it from the page), and the console says that instead
+/// of "not reachable". Nothing answering means not reachable.
+fn ask_why(state: &Rc<RefCell<State>>) {
+    let url = state.borrow().url.replacen("ws", "http", 1);
+    let state = state.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let status = async {
+            let window = web_sys::window()?;
+            let answer = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url));
+            let response: web_sys::Response = answer.await.ok()?.dyn_into().ok()?;
+            Refusal::from_status(response.status())
+        };
+        let why = status.await;
+        let Ok(mut s) = state.try_borrow_mut() else {
+            return;
+        };
+        if !s.destroyed {
+            s.model.bridge_refused(why);
+            redraw(&mut s);
         }
     });
 }

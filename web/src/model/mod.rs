@@ -42,6 +42,33 @@ pub(crate) enum BridgeState {
     Lazy,
 }
 
+/// Why the bridge's WebSocket did not open, as the bridge answered a plain `GET` of it
+/// (a browser hides a refused handshake's answer; see [`Refusal::from_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// 429: this address already has as many sessions as the bridge allows.
+    PerAddress,
+    /// 503: the bridge serves as many sessions as it allows.
+    Full,
+    /// 403: this page's origin (or the name it used) is not allowed.
+    Origin,
+    /// 426: the bridge answers HTTP and would accept a session, yet the WebSocket failed: e.g.
+    /// a proxy in between that does not pass WebSockets.
+    NoUpgrade,
+}
+
+impl Refusal {
+    pub(crate) fn from_status(status: u16) -> Option<Refusal> {
+        match status {
+            429 => Some(Refusal::PerAddress),
+            503 => Some(Refusal::Full),
+            403 => Some(Refusal::Origin),
+            426 => Some(Refusal::NoUpgrade),
+            _ => None,
+        }
+    }
+}
+
 /// Experiments' sockets remembered as closed: more than a session can have open (16) times the
 /// experiments that keep sockets, so an id still held by a run is always among them.
 const MAX_RELEASED: usize = 256;
@@ -71,6 +98,8 @@ pub(crate) enum TcpConn {
 pub(crate) struct Model {
     url: String,
     bridge: BridgeState,
+    /// Why the last attempt to reach the bridge failed, when the bridge said why.
+    refusal: Option<Refusal>,
     servers: Option<(SocketAddr, SocketAddr)>,
     /// The same servers over IPv6, when the bridge has them.
     servers6: (Option<SocketAddr>, Option<SocketAddr>),
@@ -129,6 +158,7 @@ impl Model {
         Model {
             url: url.into(),
             bridge: BridgeState::Connecting,
+            refusal: None,
             servers: None,
             servers6: (None, None),
             impair: None,
@@ -169,6 +199,18 @@ impl Model {
     }
     pub(crate) fn bridge(&self) -> &BridgeState {
         &self.bridge
+    }
+
+    /// Why the bridge refused the last attempt, while the console is retrying.
+    pub(crate) fn refusal(&self) -> Option<Refusal> {
+        self.refusal
+            .filter(|_| matches!(self.bridge, BridgeState::Retrying { .. }))
+    }
+
+    /// What the bridge answered when asked why its WebSocket did not open (`None`: nothing
+    /// answered, so it is not reachable).
+    pub(crate) fn bridge_refused(&mut self, why: Option<Refusal>) {
+        self.refusal = why;
     }
     pub(crate) fn servers(&self) -> Option<(SocketAddr, SocketAddr)> {
         self.servers
@@ -791,6 +833,7 @@ impl Model {
 
     pub(crate) fn bridge_opened(&mut self) {
         self.bridge = BridgeState::Open;
+        self.refusal = None;
         let url = self.url.clone();
         self.note(None, What::BridgeUp { url });
     }

@@ -594,3 +594,26 @@ fn in_the_pcapng_a_call_goes_with_its_own_sockets_packet_and_a_refusal_with_the_
     assert_eq!(on("sendto() 2 B"), [1], "the datagram, not the TCP segment");
     assert_eq!(on("ECONNREFUSED"), [3], "the reset that refused it");
 }
+
+/// A refused WebSocket's reason (as the bridge answered a plain GET) is shown only while the
+/// console waits to retry, and forgotten once a session opens.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_refusal_is_shown_while_retrying_and_forgotten_once_open() {
+    let mut m = Model::new("ws://127.0.0.1:8000/ws");
+    assert_eq!(Refusal::from_status(429), Some(Refusal::PerAddress));
+    assert_eq!(Refusal::from_status(404), None);
+    m.bridge_lost(500);
+    m.bridge_refused(Refusal::from_status(429));
+    assert_eq!(m.refusal(), Some(Refusal::PerAddress));
+    m.bridge_connecting();
+    assert_eq!(m.refusal(), None, "not while connecting again");
+    m.bridge_lost(1000);
+    assert_eq!(
+        m.refusal(),
+        Some(Refusal::PerAddress),
+        "until the bridge says otherwise"
+    );
+    m.bridge_opened();
+    m.bridge_lost(500);
+    assert_eq!(m.refusal(), None, "a session opened since");
+}

@@ -10,7 +10,7 @@ mod wire;
 
 use crate::experiments::{Action, Params, Tab};
 use crate::i18n::{Catalog, fill, fill_owned};
-use crate::model::{BridgeState, Model, TcpConn};
+use crate::model::{BridgeState, Model, Refusal, TcpConn};
 use crate::options::Panels;
 use crate::present;
 use panel::Panel;
@@ -519,7 +519,19 @@ impl View {
             BridgeState::Retrying { in_ms } => {
                 let seconds = in_ms.div_ceil(1000).to_string();
                 let values = [("url", url), ("seconds", seconds.as_str())];
-                ("retrying", fill(c.bridge_retrying, &values))
+                // The bridge answered and said why: no "start the bridge" then.
+                match model.refusal() {
+                    None => ("retrying", fill(c.bridge_retrying, &values)),
+                    Some(why) => {
+                        let template = match why {
+                            Refusal::PerAddress => c.bridge_refused_per_address,
+                            Refusal::Full => c.bridge_refused_full,
+                            Refusal::Origin => c.bridge_refused_origin,
+                            Refusal::NoUpgrade => c.bridge_refused_no_upgrade,
+                        };
+                        ("refused", fill(template, &values))
+                    }
+                }
             }
             BridgeState::Idle { seconds } => {
                 let time = crate::present::duration(c, *seconds);
