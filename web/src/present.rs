@@ -327,7 +327,7 @@ pub(crate) fn seconds(c: &Catalog, n: u64) -> String {
 
 /// A bridge setting in seconds as it was given: "15 min" when whole minutes, else "90 s".
 pub(crate) fn duration(c: &Catalog, seconds: u32) -> String {
-    if seconds >= 60 && seconds % 60 == 0 {
+    if seconds >= 60 && seconds.is_multiple_of(60) {
         fill(c.minutes, &[("n", &(seconds / 60).to_string())])
     } else {
         self::seconds(c, seconds.into())
