@@ -188,7 +188,7 @@ impl Outbox {
                     code: ErrorCode::PacketsDropped,
                     message: format!(
                         "{packets} captured packet(s) were not sent: over {PACKETS_PER_SECOND} \
-                         packets/s, or the browser fell behind"
+                         packets/s, or the session's queue of {OUTBOX_EVENTS} events was full"
                     ),
                     os: None,
                 },
@@ -203,7 +203,9 @@ impl Outbox {
                     server: None,
                     code: ErrorCode::EventsDropped,
                     message: format!(
-                        "{n} server-side event(s) were dropped because the browser fell behind"
+                        "{n} server-side event(s) were dropped: the session's queue of \
+                         {OUTBOX_EVENTS} events was full (events came faster than the WebSocket \
+                         carried them to the browser)"
                     ),
                     os: None,
                 },
