@@ -963,6 +963,31 @@ async fn an_upload_longer_than_declared_says_what_was_left_out() {
     assert!(told.contains("6 bytes more"), "{told}");
 }
 
+/// A transfer to a port where nobody listens fails as a connect does: saying where to.
+#[tokio::test]
+async fn a_refused_transfer_says_where_it_tried_to_connect() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    c.send(Command::FileStart {
+        id: 1,
+        transport: Transport::Tcp,
+        to: Target::Nobody,
+        source: FileSource::Generated { size: 1000 },
+        datagram: 1024,
+    })
+    .await;
+    let err = c
+        .until("an error", |b| {
+            matches!(b, EventBody::Error { id: Some(1), .. })
+        })
+        .await;
+    let EventBody::Error { message, os, .. } = err else {
+        unreachable!()
+    };
+    assert!(message.starts_with("connect() to 127.0.0.1:"), "{message}");
+    assert_eq!(os.map(|o| o.name).as_deref(), Some("ECONNREFUSED"));
+}
+
 // ---- 8. Other clients ----
 
 #[tokio::test]

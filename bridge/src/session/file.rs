@@ -262,7 +262,7 @@ pub(crate) async fn run(
 }
 
 enum Failure {
-    Os(&'static str, std::io::Error),
+    Os(std::borrow::Cow<'static, str>, std::io::Error),
     Gone,
 }
 
@@ -286,12 +286,12 @@ async fn tcp(
     // Bind first and register quietly: the transfer's sockets are the session's own, not
     // "other clients", but their thousands of calls and packets are summed up, not streamed.
     let (socket, local) =
-        crate::ports::bound_tcp(target.ip()).map_err(|e| Failure::Os("bind() failed", e))?;
+        crate::ports::bound_tcp(target.ip()).map_err(|e| Failure::Os("bind() failed".into(), e))?;
     let _quiet = observers.watch_quietly(Transport::Tcp, local, None, outbox.clone());
     let stream = socket
         .connect(target)
         .await
-        .map_err(|e| Failure::Os("connect() failed", e))?;
+        .map_err(|e| Failure::Os(format!("connect() to {target} failed").into(), e))?;
     let (mut rd, mut wr) = stream.into_split();
     let tally = std::sync::Mutex::new(Tally::default());
     let lock = || tally.lock().unwrap_or_else(|e| e.into_inner());
@@ -332,7 +332,7 @@ async fn tcp(
             let n = rd
                 .read(&mut buf)
                 .await
-                .map_err(|e| Failure::Os("recv() failed", e))?;
+                .map_err(|e| Failure::Os("recv() failed".into(), e))?;
             if n == 0 {
                 break;
             }
@@ -360,7 +360,7 @@ async fn send_line<'a>(
 ) -> Result<(), Failure> {
     wr.write_all(line)
         .await
-        .map_err(|e| Failure::Os("send() failed", e))?;
+        .map_err(|e| Failure::Os("send() failed".into(), e))?;
     let mut t = lock();
     t.expected.update(upper(line));
     t.progress.sends += 1;
@@ -412,10 +412,10 @@ async fn udp(
     let bind = SocketAddr::new(target.ip(), 0);
     let socket = UdpSocket::bind(bind)
         .await
-        .map_err(|e| Failure::Os("bind() failed", e))?;
+        .map_err(|e| Failure::Os("bind() failed".into(), e))?;
     let local = socket
         .local_addr()
-        .map_err(|e| Failure::Os("getsockname() failed", e))?;
+        .map_err(|e| Failure::Os("getsockname() failed".into(), e))?;
     let route = observers.watch_quietly(Transport::Udp, local, Some(target), outbox.clone());
     let tally = std::sync::Mutex::new(Tally::default());
     let lock = || tally.lock().unwrap_or_else(|e| e.into_inner());
@@ -446,7 +446,7 @@ async fn udp(
                 socket
                     .send_to(&packet, target)
                     .await
-                    .map_err(|e| Failure::Os("sendto() failed", e))?;
+                    .map_err(|e| Failure::Os(format!("sendto() to {target} failed").into(), e))?;
                 route.sent_datagram();
                 if pending.is_empty() && last {
                     let seq_len = (seq << 32) | data.len() as u64;
@@ -489,7 +489,7 @@ async fn udp(
                     _ = tokio::time::sleep(Duration::from_millis(50)) => continue,
                 }
             };
-            let (n, _) = got.map_err(|e| Failure::Os("recvfrom() failed", e))?;
+            let (n, _) = got.map_err(|e| Failure::Os("recvfrom() failed".into(), e))?;
             received += 1;
             let packet = &buf[..n];
             let seq = std::str::from_utf8(&packet[..HEADER.min(n)])
