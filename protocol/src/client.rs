@@ -239,7 +239,7 @@ impl std::fmt::Display for ParseError {
             }
             ParseError::UnknownCommand(None) => write!(
                 f,
-                "the frame has no command \"type\" (one of: {})",
+                "the frame's command \"type\" is missing or not a string (one of: {})",
                 Command::NAMES.join(", ")
             ),
             ParseError::UnknownCommand(Some(k)) => write!(
