@@ -84,10 +84,11 @@ pub(crate) async fn serve(
         };
         backoff.reset();
         let Some(mine) = per_ip.enter(peer.ip(), limits.per_ip) else {
+            let cap = limits.per_ip.unwrap_or_default();
             tracing::info!(
-                "web server: {peer} refused: {} connections from its address already",
-                limits.per_ip.unwrap_or_default()
+                "web server: {peer} refused: {cap} connections from its address already"
             );
+            refuse_at_once(&stream, cap);
             continue;
         };
         if let Err(e) = stream.set_nodelay(true) {
@@ -100,6 +101,26 @@ pub(crate) async fn serve(
             drop((slot, mine));
         });
     }
+}
+
+/// Answers a connection past its address's share with a 503 that says why, without waiting for
+/// anything: the request is read if it is already there (so that closing does not reset the
+/// connection before the answer is read), the answer fits an empty send buffer, and the
+/// connection closes when `stream` is dropped. A browser shows the reason instead of "connection
+/// reset".
+fn refuse_at_once(stream: &tokio::net::TcpStream, cap: usize) {
+    let mut request = [0u8; 4096];
+    let _ = stream.try_read(&mut request);
+    let body = format!(
+        "This address already has {cap} connections open to the bridge (its share); close some \
+         and try again.\n"
+    );
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.try_write(answer.as_bytes());
 }
 
 /// Resolves when `stop` becomes `true` (or its sender is gone: nobody can stop us any more, so

@@ -210,14 +210,22 @@ async fn idle_and_hoarded_http_connections_are_closed_while_a_new_session_opens(
     }
     let mut refused = 0;
     for conn in hoard.iter_mut().skip(128) {
-        if closed_within(conn, Duration::from_secs(2)).await {
+        // Answered at once with a 503 that says why, then closed.
+        let mut answer = vec![];
+        let read = tokio::time::timeout(Duration::from_secs(2), conn.read_to_end(&mut answer));
+        if let Ok(Ok(_)) = read.await {
+            let answer = String::from_utf8_lossy(&answer);
+            assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+            assert!(answer.contains("128 connections open"), "{answer}");
             refused += 1;
         }
     }
     assert_eq!(
         refused, 8,
-        "the connections past the per-address share are closed at once"
+        "the connections past the per-address share are answered and closed at once"
     );
+    // The first 128 are still open, waiting for their requests.
+    assert!(!closed_within(&mut hoard[127], Duration::from_millis(200)).await);
     // …another learner's session opens and echoes meanwhile…
     let mut c = connect(&lab).await;
     c.send(Command::tcp_connect(1)).await;
