@@ -93,6 +93,7 @@ test("a page on another origin is accepted with --allow-origin and refused witho
   const origin = `http://127.0.0.1:${await freePort()}`;
   const allowed = await startBridge({ args: ["--allow-origin", origin] });
   const refusing = await startBridge();
+  const servers = [];
   try {
     for (const [b, accepted] of [[allowed, true], [refusing, false]]) {
       const server = http.createServer((_, res) => {
@@ -103,6 +104,8 @@ test("a page on another origin is accepted with --allow-origin and refused witho
       });
       server.listen(Number(new URL(origin).port), "127.0.0.1");
       await once(server, "listening");
+      // Closed whatever happens: a failure must fail the test, not keep node running.
+      servers.push(server);
       const page = await browser.newPage();
       // What the browser's WebSocket attempts met: a refusal is the bridge's 403, not a dead
       // address (which would also leave the console retrying).
@@ -116,8 +119,10 @@ test("a page on another origin is accepted with --allow-origin and refused witho
         await lab.locator('[role=log] li[data-kind="echo"]').waitFor({ timeout: PATIENCE });
       } else {
         // The console loads (its files are public), but the bridge refuses its WebSocket (403):
-        // it says so and keeps retrying, and the host page is unharmed.
-        await lab.locator('.sl-status[data-state="retrying"]').waitFor({ timeout: PATIENCE });
+        // the console asks the bridge why and says so (not "not reachable"), keeps retrying, and
+        // the host page is unharmed.
+        await lab.locator('.sl-status[data-state="refused"]').waitFor({ timeout: PATIENCE });
+        assert.match(await lab.locator(".sl-status").textContent(), /does not accept consoles from this page .*--allow-origin/);
         assert.equal(await lab.locator('.sl-status[data-state="open"]').count(), 0);
         assert.ok(refusals.some((e) => e.includes("403")), `refused by the bridge: ${refusals}`);
       }
@@ -126,6 +131,7 @@ test("a page on another origin is accepted with --allow-origin and refused witho
       await once(server, "close");
     }
   } finally {
+    for (const server of servers) server.close();
     await allowed.stop();
     await refusing.stop();
   }
