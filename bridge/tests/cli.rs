@@ -94,24 +94,17 @@ fn prints_the_url_and_bound_addresses_and_stops_cleanly_on_ctrl_c() {
 /// (the machine's own addresses, as `ip addr` lists them) and that anyone reaching it may.
 #[test]
 fn a_bridge_on_every_interface_says_where_learners_open_it() {
+    // Every server on a free port, the web server on every interface.
+    let mut args = common::FREE_PORTS;
+    args[1] = "0.0.0.0:0";
     let mut child = bridge()
-        .args([
-            "--http",
-            "0.0.0.0:0",
-            "--tcp",
-            "127.0.0.1:0",
-            "--udp",
-            "127.0.0.1:0",
-            "--tcp6",
-            "off",
-            "--udp6",
-            "off",
-        ])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let banner = common::read_banner(&mut child);
+    // SAFETY: sending a signal to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let _ = child.wait();
     assert!(

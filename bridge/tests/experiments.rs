@@ -856,13 +856,11 @@ async fn a_file_over_udp_is_counted_datagram_by_datagram() {
     assert_eq!(result.sha256_echoed, result.sha256_expected);
 }
 
-#[tokio::test]
-async fn an_uploaded_file_and_a_cancelled_transfer() {
-    let lab = lab().await;
-    let mut c = connect(&lab).await;
+/// Uploads a file of the declared `size` as `chunks` over TCP (transfer 1); its result.
+async fn upload(c: &mut Client, size: u64, chunks: &[&str]) -> protocol::FileResult {
     let source = FileSource::Upload {
         name: "notes.txt".into(),
-        size: 11,
+        size,
     };
     c.send(Command::FileStart {
         id: 1,
@@ -872,16 +870,10 @@ async fn an_uploaded_file_and_a_cancelled_transfer() {
         datagram: 1024,
     })
     .await;
-    c.send(Command::FileChunk {
-        id: 1,
-        data: "hello\nwor".into(),
-    })
-    .await;
-    c.send(Command::FileChunk {
-        id: 1,
-        data: "ld".into(),
-    })
-    .await;
+    for chunk in chunks {
+        let data = (*chunk).into();
+        c.send(Command::FileChunk { id: 1, data }).await;
+    }
     let done = c
         .until("file_done", |b| {
             matches!(b, EventBody::FileDone { id: 1, .. })
@@ -890,6 +882,14 @@ async fn an_uploaded_file_and_a_cancelled_transfer() {
     let EventBody::FileDone { result, .. } = done else {
         unreachable!()
     };
+    result
+}
+
+#[tokio::test]
+async fn an_uploaded_file_and_a_cancelled_transfer() {
+    let lab = lab().await;
+    let mut c = connect(&lab).await;
+    let result = upload(&mut c, 11, &["hello\nwor", "ld"]).await;
     assert_eq!(result.progress.sends, 2, "two lines, two send() calls");
     assert_eq!(result.sha256_expected, result.sha256_echoed);
 
@@ -924,31 +924,7 @@ async fn an_uploaded_file_and_a_cancelled_transfer() {
 async fn an_upload_longer_than_declared_says_what_was_left_out() {
     let lab = lab().await;
     let mut c = connect(&lab).await;
-    let source = FileSource::Upload {
-        name: "short.txt".into(),
-        size: 5,
-    };
-    c.send(Command::FileStart {
-        id: 1,
-        transport: Transport::Tcp,
-        to: Target::Echo,
-        source,
-        datagram: 1024,
-    })
-    .await;
-    c.send(Command::FileChunk {
-        id: 1,
-        data: "hello world".into(),
-    })
-    .await;
-    let done = c
-        .until("file_done", |b| {
-            matches!(b, EventBody::FileDone { id: 1, .. })
-        })
-        .await;
-    let EventBody::FileDone { result, .. } = done else {
-        unreachable!()
-    };
+    let result = upload(&mut c, 5, &["hello world"]).await;
     assert_eq!(result.progress.bytes_sent, 5);
     let told = c.seen.iter().find_map(|e| match &e.body {
         EventBody::Error {
