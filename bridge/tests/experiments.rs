@@ -1141,6 +1141,19 @@ async fn a_file_transfer_is_never_shown_to_others_as_another_client() {
     }
 }
 
+/// Connection 1 to a lab server that waits `delay_ms` before its own close(), then our close
+/// (our FIN).
+async fn close_to_a_waiting_server(c: &mut Client, delay_ms: u32) {
+    start_lab(c, 8, tcp_lab(|s| s.close_delay_ms = delay_ms)).await;
+    c.send(Command::TcpConnect {
+        id: 1,
+        to: Target::Lab(8),
+    })
+    .await;
+    connected(c, 1).await;
+    c.send(Command::TcpClose { id: 1 }).await;
+}
+
 /// After our `shutdown(SHUT_WR)`, a `tcp_send` is still a real `send()`: the kernel answers
 /// EPIPE, and the learner sees it. A second `tcp_close` is refused: our FIN is already out.
 #[tokio::test]
@@ -1148,14 +1161,7 @@ async fn a_send_after_our_fin_gets_the_kernels_epipe() {
     let lab = lab().await;
     let mut c = connect(&lab).await;
     // The server waits before its own close, so the connection stays half-closed meanwhile.
-    start_lab(&mut c, 8, tcp_lab(|s| s.close_delay_ms = 3000)).await;
-    c.send(Command::TcpConnect {
-        id: 1,
-        to: Target::Lab(8),
-    })
-    .await;
-    connected(&mut c, 1).await;
-    c.send(Command::TcpClose { id: 1 }).await;
+    close_to_a_waiting_server(&mut c, 3000).await;
     c.send(Command::TcpSend {
         id: 1,
         data: "late".into(),
@@ -1195,14 +1201,7 @@ async fn a_send_after_our_fin_gets_the_kernels_epipe() {
 async fn a_server_that_waits_before_close_says_how_long_after_the_fin() {
     let lab = lab().await;
     let mut c = connect(&lab).await;
-    start_lab(&mut c, 8, tcp_lab(|s| s.close_delay_ms = 200)).await;
-    c.send(Command::TcpConnect {
-        id: 1,
-        to: Target::Lab(8),
-    })
-    .await;
-    connected(&mut c, 1).await;
-    c.send(Command::TcpClose { id: 1 }).await;
+    close_to_a_waiting_server(&mut c, 200).await;
     let closing_at = loop {
         let event = c.next().await;
         if matches!(event.body, EventBody::TcpClosing { id: 1 }) {
