@@ -114,6 +114,19 @@ impl ClientMsg {
         let Some(fields) = Command::fields(&kind) else {
             return Err(ParseError::UnknownCommand(Some(kind)));
         };
+        // A field given twice would be read as its last value without a word (`Value` keeps
+        // one): say so instead, as for a misspelt one.
+        if let Ok(Keys(keys)) = serde_json::from_str::<Keys>(text)
+            && let Some(twice) = (1..keys.len()).find_map(|i| {
+                let key = &keys[i];
+                keys[..i].contains(key).then_some(key)
+            })
+        {
+            return Err(ParseError::BadCommand {
+                reason: format!("the field {twice:?} is given twice"),
+                kind,
+            });
+        }
         // A misspelt optional field ("conected") would otherwise be silently replaced by its
         // default: name it instead. (Events stay tolerant: a newer bridge may add fields.)
         if let Some(unknown) = object
@@ -132,6 +145,31 @@ impl ClientMsg {
             kind,
             reason: e.to_string(),
         })
+    }
+}
+
+/// A JSON object's keys, in order and with repeats (serde_json's `Value` keeps only the last of
+/// two equal keys); the values are skipped.
+struct Keys(Vec<String>);
+
+impl<'de> Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Keys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut keys = vec![];
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(Keys(keys))
+            }
+        }
+        d.deserialize_map(Visit)
     }
 }
 
@@ -293,6 +331,21 @@ mod tests {
             ClientMsg::from_json(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
         }
         assert_eq!(Command::fields("connect_anywhere"), None);
+    }
+
+    #[test]
+    fn a_field_given_twice_is_named_not_silently_the_last() {
+        let err = ClientMsg::from_json(r#"{"v":1,"type":"tcp_connect","id":1,"type":"udp_close"}"#)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(r#"the field "type" is given twice"#),
+            "{err}"
+        );
+        let err = ClientMsg::from_json(r#"{"v":1,"type":"tcp_send","id":1,"data":"","id":2}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains(r#""id" is given twice"#), "{err}");
+        assert!(ClientMsg::from_json(r#"{"v":1,"type":"tcp_send","id":1,"data":""}"#).is_ok());
     }
 
     #[test]
