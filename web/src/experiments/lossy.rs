@@ -165,18 +165,35 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
             )],
         });
     }
-    if let Some((id, expected)) = &m.runs.lossy.tcp {
-        blocks.push(tcp_block(m, c, *id, expected));
-    }
-    if let Some(id) = m.runs.lossy.udp {
-        blocks.push(udp_block(m, c, id));
-    }
-    if m.runs
+    // Each run restarts its lab server, so the link's counts are those of the latest run on
+    // that server (socket ids only grow): they go with that run's card, and no other.
+    let file = m
+        .runs
         .file
         .as_ref()
-        .is_some_and(|f| matches!(f.to, Target::Lab(LOSSY_TCP | LOSSY_UDP)))
-    {
-        blocks.extend(super::file::results(m, c));
+        .filter(|f| matches!(f.to, Target::Lab(LOSSY_TCP | LOSSY_UDP)));
+    let latest =
+        |server, id: SocketId| !file.is_some_and(|f| f.to == Target::Lab(server) && f.id > id);
+    if let Some((id, expected)) = &m.runs.lossy.tcp {
+        blocks.push(tcp_block(m, c, *id, expected, latest(LOSSY_TCP, *id)));
+    }
+    if let Some(id) = m.runs.lossy.udp {
+        blocks.push(udp_block(m, c, id, latest(LOSSY_UDP, id)));
+    }
+    if let Some(f) = file {
+        let Target::Lab(server) = f.to else {
+            unreachable!("filtered above")
+        };
+        let mut file_blocks = super::file::results(m, c);
+        let newer = |run: Option<SocketId>| run.is_some_and(|id| id > f.id);
+        let own = match server {
+            LOSSY_TCP => !newer(m.runs.lossy.tcp.as_ref().map(|(id, _)| *id)),
+            _ => !newer(m.runs.lossy.udp),
+        };
+        if own && let Some(block) = file_blocks.first_mut() {
+            block.lines.extend(link_line(m, c, server));
+        }
+        blocks.extend(file_blocks);
     }
     blocks
 }
@@ -192,7 +209,8 @@ fn link_line(m: &Model, c: &Catalog, server: protocol::ServerId) -> Option<Line>
     Some(Line::new("info", fill_owned(c.x.lossy_link, &values)))
 }
 
-fn tcp_block(m: &Model, c: &Catalog, id: SocketId, expected: &[u8]) -> Block {
+/// `link`: whether the link's counts are this run's (it is the latest on its server).
+fn tcp_block(m: &Model, c: &Catalog, id: SocketId, expected: &[u8], link: bool) -> Block {
     let x = c.x;
     let f = m.facts().socket(id);
     let echoed: Vec<u8> = f.map(|f| f.received.concat()).unwrap_or_default();
@@ -224,7 +242,9 @@ fn tcp_block(m: &Model, c: &Catalog, id: SocketId, expected: &[u8]) -> Block {
             lines.push(Line::new("bad", c.x.file_differ));
         }
     }
-    lines.extend(link_line(m, c, LOSSY_TCP));
+    if link {
+        lines.extend(link_line(m, c, LOSSY_TCP));
+    }
     if let Some((local, _, _)) = f.and_then(|f| f.connected) {
         let marks = m.wire().loss_marks(local);
         let values = [
@@ -263,7 +283,7 @@ fn tcp_block(m: &Model, c: &Catalog, id: SocketId, expected: &[u8]) -> Block {
     }
 }
 
-fn udp_block(m: &Model, c: &Catalog, id: SocketId) -> Block {
+fn udp_block(m: &Model, c: &Catalog, id: SocketId, link: bool) -> Block {
     let x = c.x;
     // The numbers that came back, in the order they came ("01" … "12", uppercased: the same).
     let back: Vec<usize> = m
@@ -309,7 +329,9 @@ fn udp_block(m: &Model, c: &Catalog, id: SocketId) -> Block {
         };
         lines.push(Line::new(kind, text).chips(chips));
     }
-    lines.extend(link_line(m, c, LOSSY_UDP));
+    if link {
+        lines.extend(link_line(m, c, LOSSY_UDP));
+    }
     lines.push(Line::new("info", x.lossy_udp_note));
     lines.extend(super::error_line(m, c, id));
     Block {

@@ -1045,3 +1045,65 @@ fn a_replayed_experiment_logs_what_the_live_one_did() {
     }
     assert_eq!(calls(&replayed), live_calls);
 }
+
+/// Each lossy run restarts its lab server, so the link's counts are the latest run's: they go
+/// with that run's card only (a file sent later used to put its counts on the TCP card).
+#[wasm_bindgen_test(unsupported = test)]
+fn the_links_counts_go_with_the_latest_run_on_its_server_only() {
+    let mut m = open_model();
+    let p = Params::default();
+    let addr: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let link = |m: &mut Model, packets: u64| {
+        apply(
+            m,
+            EventBody::LabStarted {
+                server: LOSSY_TCP,
+                addr,
+                spec: protocol::LabSpec::tutorial(protocol::Transport::Tcp),
+            },
+        );
+        let stats = protocol::LinkStats {
+            packets,
+            dropped: 1,
+            delayed: packets - 1,
+            reordered: 0,
+            duplicated: 0,
+            overflow: 0,
+        };
+        apply(
+            m,
+            EventBody::LinkStats {
+                server: LOSSY_TCP,
+                stats,
+            },
+        );
+    };
+    m.experiment(Action::LossyTcp, &p);
+    link(&mut m, 11);
+    let blocks = run_results(&m, Tab::Lossy);
+    assert!(
+        texts(&blocks[..1]).contains("11 packets"),
+        "{}",
+        texts(&blocks)
+    );
+    m.experiment(Action::LossyFileTcp, &p);
+    link(&mut m, 39);
+    let blocks = run_results(&m, Tab::Lossy);
+    assert!(
+        !texts(&blocks[..1]).contains("packets,"),
+        "{}",
+        texts(&blocks[..1])
+    );
+    assert!(
+        texts(&blocks[1..]).contains("39 packets"),
+        "{}",
+        texts(&blocks)
+    );
+    // The TCP run again: its card has the counts, the file's card no longer.
+    m.experiment(Action::LossyTcp, &p);
+    link(&mut m, 12);
+    let blocks = run_results(&m, Tab::Lossy);
+    let all = texts(&blocks);
+    assert_eq!(all.matches("packets,").count(), 1, "{all}");
+    assert!(texts(&blocks[..1]).contains("12 packets"), "{all}");
+}
