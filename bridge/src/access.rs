@@ -83,8 +83,19 @@ impl Access {
     }
 }
 
+/// An origin as browsers send it: lowercase, no trailing slash, no default port (so that an
+/// `Origin: https://x.example:443` from a hand-made client matches `--allow-origin
+/// https://x.example`, and the refusal's advice is a value that would admit it).
 fn normalize_origin(origin: &str) -> String {
-    origin.trim().trim_end_matches('/').to_ascii_lowercase()
+    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    for (scheme, port) in [("http://", ":80"), ("https://", ":443")] {
+        if origin.starts_with(scheme)
+            && let Some(bare) = origin.strip_suffix(port)
+        {
+            return bare.to_string();
+        }
+    }
+    origin
 }
 
 /// "name:port" → "name"; "[::1]:80" → "[::1]"; "name" → "name".
@@ -149,6 +160,15 @@ mod tests {
             a.origin_allowed(Some("http://localhost:8000"), host)
                 .is_err()
         );
+        // An explicit default port is the same origin.
+        assert!(
+            a.origin_allowed(Some("https://tutorial.example:443"), host)
+                .is_ok()
+        );
+        let err = a
+            .origin_allowed(Some("http://evil.example:80"), host)
+            .unwrap_err();
+        assert!(err.ends_with("--allow-origin http://evil.example"), "{err}");
         let null = a.origin_allowed(Some("null"), host).unwrap_err();
         assert!(
             !null.contains("start the bridge with --allow-origin null"),

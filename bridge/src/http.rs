@@ -213,7 +213,10 @@ async fn websocket(
 ) -> Response {
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     if let Err(why) = state.access.origin_allowed(origin, host_of(&headers)) {
-        tracing::info!("{why}");
+        // Logged once per refused handshake, not again when its console asks why.
+        if upgrade.is_ok() {
+            tracing::info!("{why}");
+        }
         return refused(StatusCode::FORBIDDEN, why);
     }
     let ip = state.client_ip(peer, &headers);
