@@ -86,7 +86,7 @@ impl Access {
 /// An origin as browsers send it: lowercase, no trailing slash, no default port (so that an
 /// `Origin: https://x.example:443` from a hand-made client matches `--allow-origin
 /// https://x.example`, and the refusal's advice is a value that would admit it).
-fn normalize_origin(origin: &str) -> String {
+pub(crate) fn normalize_origin(origin: &str) -> String {
     let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
     for (scheme, port) in [("http://", ":80"), ("https://", ":443")] {
         if origin.starts_with(scheme)

@@ -147,11 +147,7 @@ fn origin(text: &str) -> Result<String, String> {
     if !matches!(scheme, "http" | "https") || rest.is_empty() || rest.contains(['/', '?', '#']) {
         return Err(bad());
     }
-    let default = if scheme == "http" { ":80" } else { ":443" };
-    Ok(format!(
-        "{scheme}://{}",
-        rest.strip_suffix(default).unwrap_or(rest)
-    ))
+    Ok(crate::access::normalize_origin(&lower))
 }
 
 /// An address, or "off".
