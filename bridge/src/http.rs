@@ -96,9 +96,9 @@ impl AppState {
 
     fn too_many_from(&self, ip: IpAddr) -> String {
         let mut message = format!(
-            "{ip} already has {} sessions open (the limit per address, --max-sessions-per-ip); \
-             close a tab or try again later",
-            self.max_per_ip
+            "{ip} already has {} open (the limit per address, --max-sessions-per-ip); close a \
+             tab or try again later",
+            sessions(self.max_per_ip)
         );
         if ip.is_loopback() && !self.trust_forwarded {
             message += ". Behind a reverse proxy on this machine, start the bridge with \
@@ -109,8 +109,8 @@ impl AppState {
 
     fn full(&self) -> String {
         format!(
-            "the bridge already serves {} sessions (its limit, --max-sessions); try again later",
-            self.max_sessions
+            "the bridge already serves {} (its limit, --max-sessions); try again later",
+            sessions(self.max_sessions)
         )
     }
 
@@ -167,6 +167,15 @@ async fn check_host(State(state): State<AppState>, request: Request, next: Next)
         return refused(StatusCode::FORBIDDEN, message);
     }
     next.run(request).await
+}
+
+/// "1 session", "16 sessions".
+fn sessions(n: usize) -> String {
+    if n == 1 {
+        "1 session".into()
+    } else {
+        format!("{n} sessions")
+    }
 }
 
 /// A refusal any page may read (`Access-Control-Allow-Origin: *`): it says only why, and a
