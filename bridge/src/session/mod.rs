@@ -69,8 +69,8 @@ pub(crate) enum SockCmd {
 
 /// Answers the commands still queued for socket `id` once it can carry out none of them (its
 /// `connect()` failed, it was closed, or its stream ended): each gets an `unknown_id` error
-/// saying why (`what` names the socket, `why` says what happened), so no command is lost
-/// without a word. The queue is closed first, so commands that come later get `unknown_id` from
+/// saying why (`why` names the socket and what happened to it), so no command is lost without
+/// a word. The queue is closed first, so commands that come later get `unknown_id` from
 /// the session itself.
 pub(crate) async fn refuse_waiting(
     cmds: &mut tokio::sync::mpsc::Receiver<SockCmd>,
