@@ -139,11 +139,12 @@ async fn sessions_beyond_the_limit_get_503() {
 /// (143,193). A teacher's audit: a refused console says why (per address, full, not this page,
 /// no WebSocket through a proxy; in both languages), the idle close's time as it was set, notes
 /// without a time in the timeline, the Other clients tab's advice for shared bridges 1.1 KB
-/// (144,341).
+/// (144,341); the lossy link's counts on the latest run's card only, and the "start the bridge"
+/// hint's line on the browser's local-network prompt 0.2 KB (144,499).
 /// This ceiling is what the console weighs now plus a little: any growth past it fails here,
 /// and raising it needs a line in the README's budget section saying what the bytes bought.
 /// Lower it as the console shrinks.
-const CONSOLE_CEILING: usize = 144_500;
+const CONSOLE_CEILING: usize = 145_000;
 
 #[tokio::test]
 async fn the_console_download_stays_within_its_ceiling() {
