@@ -4,6 +4,7 @@
 //! file only decides who gets in and with which limits.
 
 use crate::access::Access;
+use crate::refusals::Refusals;
 use crate::{Config, Shared, assets, session};
 use axum::Router;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -40,6 +41,8 @@ pub(crate) struct AppState {
     stop: watch::Receiver<bool>,
     /// The page's address, as a browser on this machine reaches it.
     page: SocketAddr,
+    /// Refusals are logged, at most one line a second.
+    refusals: Arc<Refusals>,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
             idle: Duration::from_secs(config.idle_timeout),
             stop,
             page: crate::reachable(bound),
+            refusals: Arc::default(),
         }
     }
 
@@ -163,7 +167,9 @@ async fn check_host(State(state): State<AppState>, request: Request, next: Next)
              machine's name on a LAN, say) or a proxy forwards the name to it, start the bridge \
              with --allow-host NAME.\n"
         );
-        tracing::info!("refused a request: {}", message.trim_end());
+        state
+            .refusals
+            .log(format_args!("refused a request: {}", message.trim_end()));
         return refused(StatusCode::FORBIDDEN, message);
     }
     next.run(request).await
@@ -224,7 +230,7 @@ async fn websocket(
     if let Err(why) = state.access.origin_allowed(origin, host_of(&headers)) {
         // Logged once per refused handshake, not again when its console asks why.
         if upgrade.is_ok() {
-            tracing::info!("{why}");
+            state.refusals.log(&why);
         }
         return refused(StatusCode::FORBIDDEN, why);
     }
@@ -243,12 +249,16 @@ async fn websocket(
     };
     let Some(counted) = state.enter(ip) else {
         let message = state.too_many_from(ip);
-        tracing::info!("refused a session: {message}");
+        state
+            .refusals
+            .log(format_args!("refused a session: {message}"));
         return refused(StatusCode::TOO_MANY_REQUESTS, message);
     };
     let Ok(slot) = state.sessions.clone().try_acquire_owned() else {
         let message = state.full();
-        tracing::info!("refused a session: {message}");
+        state
+            .refusals
+            .log(format_args!("refused a session: {message}"));
         return refused(StatusCode::SERVICE_UNAVAILABLE, message);
     };
     let max_frame = state.max_frame();

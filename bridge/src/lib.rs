@@ -31,6 +31,7 @@ mod observe;
 mod os_error;
 mod outbox;
 mod ports;
+mod refusals;
 mod serve;
 mod session;
 

@@ -64,6 +64,7 @@ pub(crate) async fn serve(
 ) {
     let slots = Arc::new(Semaphore::new(limits.connections));
     let per_ip = PerIp::default();
+    let refusals = crate::refusals::Refusals::default();
     let mut backoff = Backoff::default();
     loop {
         // At the cap, wait for a connection to end before accepting another.
@@ -85,9 +86,9 @@ pub(crate) async fn serve(
         backoff.reset();
         let Some(mine) = per_ip.enter(peer.ip(), limits.per_ip) else {
             let cap = limits.per_ip.unwrap_or_default();
-            tracing::info!(
+            refusals.log(format_args!(
                 "web server: {peer} refused: {cap} connections from its address already"
-            );
+            ));
             refuse_at_once(&stream, cap);
             continue;
         };
