@@ -183,7 +183,7 @@ async fn another_sessions_packets_are_never_delivered() {
 
 #[tokio::test]
 async fn without_the_privilege_the_bridge_says_how_to_allow_it_and_works() {
-    use std::process::{Command as Process, Stdio};
+    use std::process::Command as Process;
     let bin = env!("CARGO_BIN_EXE_bridge");
     let args = [
         "--http",
@@ -212,13 +212,7 @@ async fn without_the_privilege_the_bridge_says_how_to_allow_it_and_works() {
     } else {
         Process::new(bin)
     };
-    let mut child = cmd
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let banner = common::read_banner(&mut child);
+    let (mut child, banner) = common::spawn_with_banner(cmd.args(args));
     let said: Vec<&str> = banner
         .lines()
         .filter(|l| l.contains("Live packets") && l.contains("CAP_NET_RAW"))

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn bridge() -> Command {
@@ -42,24 +42,18 @@ fn a_port_in_use_is_a_one_line_error_naming_the_flag() {
 
 #[test]
 fn prints_the_url_and_bound_addresses_and_stops_cleanly_on_ctrl_c() {
-    let mut child = bridge()
-        .args([
-            "--http",
-            "127.0.0.1:0",
-            "--tcp",
-            "127.0.0.1:0",
-            "--udp",
-            "127.0.0.1:0",
-            "--tcp6",
-            "[::1]:0",
-            "--udp6",
-            "[::1]:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let banner = common::read_banner(&mut child);
+    let (mut child, banner) = common::spawn_with_banner(bridge().args([
+        "--http",
+        "127.0.0.1:0",
+        "--tcp",
+        "127.0.0.1:0",
+        "--udp",
+        "127.0.0.1:0",
+        "--tcp6",
+        "[::1]:0",
+        "--udp6",
+        "[::1]:0",
+    ]));
     assert!(banner.contains("Open http://127.0.0.1:"), "{banner}");
     assert!(
         !banner.contains(":0 "),
@@ -97,13 +91,7 @@ fn a_bridge_on_every_interface_says_where_learners_open_it() {
     // Every server on a free port, the web server on every interface.
     let mut args = common::FREE_PORTS;
     args[1] = "0.0.0.0:0";
-    let mut child = bridge()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let banner = common::read_banner(&mut child);
+    let (mut child, banner) = common::spawn_with_banner(bridge().args(args));
     // SAFETY: sending a signal to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let _ = child.wait();

@@ -228,6 +228,17 @@ impl Client {
     }
 }
 
+/// Starts the bridge `cmd` describes (stdout read here, stderr dropped) and reads its banner.
+pub fn spawn_with_banner(cmd: &mut std::process::Command) -> (std::process::Child, String) {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let banner = read_banner(&mut child);
+    (child, banner)
+}
+
 /// Reads a spawned bridge's banner (through "Press Ctrl-C") from its stdout, giving up after
 /// [`PATIENCE`] instead of hanging on a child that never prints it.
 pub fn read_banner(child: &mut std::process::Child) -> String {
