@@ -617,13 +617,10 @@ fn ask_why(state: &Rc<RefCell<State>>) {
     let url = state.borrow().url.replacen("ws", "http", 1);
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let status = async {
-            let window = web_sys::window()?;
-            let answer = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url));
-            let response: web_sys::Response = answer.await.ok()?.dyn_into().ok()?;
-            Refusal::from_status(response.status())
+        let why = match fetch(&url).await {
+            Ok(response) => Refusal::from_status(response.status()),
+            Err(_) => None,
         };
-        let why = status.await;
         let Ok(mut s) = state.try_borrow_mut() else {
             return;
         };
@@ -634,13 +631,17 @@ fn ask_why(state: &Rc<RefCell<State>>) {
     });
 }
 
+/// `fetch(url)`: the response, whatever its status; an error only when nothing answered.
+async fn fetch(url: &str) -> Result<web_sys::Response, JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(url))
+        .await?
+        .dyn_into()
+}
+
 /// The body of `url` as text; an HTTP error status is an error too.
 async fn fetch_text(url: &str) -> Result<String, JsValue> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response: web_sys::Response =
-        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(url))
-            .await?
-            .dyn_into()?;
+    let response = fetch(url).await?;
     if !response.ok() {
         return Err(JsValue::from_str(&format!("HTTP {}", response.status())));
     }
