@@ -114,19 +114,6 @@ impl ClientMsg {
         let Some(fields) = Command::fields(&kind) else {
             return Err(ParseError::UnknownCommand(Some(kind)));
         };
-        // A field given twice would be read as its last value without a word (`Value` keeps
-        // one): say so instead, as for a misspelt one.
-        if let Ok(Keys(keys)) = serde_json::from_str::<Keys>(text)
-            && let Some(twice) = (1..keys.len()).find_map(|i| {
-                let key = &keys[i];
-                keys[..i].contains(key).then_some(key)
-            })
-        {
-            return Err(ParseError::BadCommand {
-                reason: format!("the field {twice:?} is given twice"),
-                kind,
-            });
-        }
         // A misspelt optional field ("conected") would otherwise be silently replaced by its
         // default: name it instead. (Events stay tolerant: a newer bridge may add fields.)
         if let Some(unknown) = object
@@ -141,6 +128,15 @@ impl ClientMsg {
                 kind,
             });
         }
+        // A field given twice would be read as its last value without a word (`Value` keeps
+        // one): say so instead, as for a misspelt one. Checked after the unknown fields, so
+        // that only the command's few field names can repeat (a bounded check).
+        if let Ok(Twice(Some(twice))) = serde_json::from_str::<Twice>(text) {
+            return Err(ParseError::BadCommand {
+                reason: format!("the field {twice:?} is given twice"),
+                kind,
+            });
+        }
         serde_json::from_value(value).map_err(|e| ParseError::BadCommand {
             kind,
             reason: e.to_string(),
@@ -148,25 +144,37 @@ impl ClientMsg {
     }
 }
 
-/// A JSON object's keys, in order and with repeats (serde_json's `Value` keeps only the last of
-/// two equal keys); the values are skipped.
-struct Keys(Vec<String>);
+/// The first top-level key of a JSON object that is given twice, if any (serde_json's `Value`
+/// keeps only the last of two equal keys). Keys are borrowed from the text, values skipped: no
+/// allocation but the list of distinct keys seen. A key written with escapes cannot be
+/// borrowed; the parse then fails and nothing is said.
+struct Twice<'a>(Option<&'a str>);
 
-impl<'de> Deserialize<'de> for Keys {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
+impl<'de> Deserialize<'de> for Twice<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Twice<'de>, D::Error> {
         struct Visit;
         impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Keys;
+            type Value = Twice<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
-                let mut keys = vec![];
-                while let Some(key) = map.next_key::<String>()? {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut seen: Vec<&'de str> = vec![];
+                let mut twice = None;
+                while let Some(key) = map.next_key::<&'de str>()? {
                     map.next_value::<serde::de::IgnoredAny>()?;
-                    keys.push(key);
+                    if twice.is_none() {
+                        if seen.contains(&key) {
+                            twice = Some(key);
+                        } else {
+                            seen.push(key);
+                        }
+                    }
                 }
-                Ok(Keys(keys))
+                Ok(Twice(twice))
             }
         }
         d.deserialize_map(Visit)
