@@ -172,25 +172,26 @@ pub(crate) fn results(m: &Model, c: &Catalog) -> Vec<Block> {
         .file
         .as_ref()
         .filter(|f| matches!(f.to, Target::Lab(LOSSY_TCP | LOSSY_UDP)));
-    let latest =
-        |server, id: SocketId| !file.is_some_and(|f| f.to == Target::Lab(server) && f.id > id);
+    let tcp = m.runs.lossy.tcp.as_ref().map(|(id, _)| *id);
+    let udp = m.runs.lossy.udp;
+    let latest = |server| {
+        let run = if server == LOSSY_TCP { tcp } else { udp };
+        let file = file.filter(|f| f.to == Target::Lab(server)).map(|f| f.id);
+        run.max(file)
+    };
     if let Some((id, expected)) = &m.runs.lossy.tcp {
-        blocks.push(tcp_block(m, c, *id, expected, latest(LOSSY_TCP, *id)));
+        let link = latest(LOSSY_TCP) == Some(*id);
+        blocks.push(tcp_block(m, c, *id, expected, link));
     }
-    if let Some(id) = m.runs.lossy.udp {
-        blocks.push(udp_block(m, c, id, latest(LOSSY_UDP, id)));
+    if let Some(id) = udp {
+        blocks.push(udp_block(m, c, id, latest(LOSSY_UDP) == Some(id)));
     }
     if let Some(f) = file {
-        let Target::Lab(server) = f.to else {
-            unreachable!("filtered above")
-        };
         let mut file_blocks = super::file::results(m, c);
-        let newer = |run: Option<SocketId>| run.is_some_and(|id| id > f.id);
-        let own = match server {
-            LOSSY_TCP => !newer(m.runs.lossy.tcp.as_ref().map(|(id, _)| *id)),
-            _ => !newer(m.runs.lossy.udp),
-        };
-        if own && let Some(block) = file_blocks.first_mut() {
+        if let Target::Lab(server) = f.to
+            && latest(server) == Some(f.id)
+            && let Some(block) = file_blocks.first_mut()
+        {
             block.lines.extend(link_line(m, c, server));
         }
         blocks.extend(file_blocks);
