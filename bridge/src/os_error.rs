@@ -17,6 +17,17 @@ pub(crate) fn failed(id: SocketId, what: impl std::fmt::Display, e: &io::Error) 
     }
 }
 
+/// The event for a command socket `id` could not carry out, with the protocol's `code` and why.
+pub(crate) fn refused(id: SocketId, code: ErrorCode, message: String) -> EventBody {
+    EventBody::Error {
+        id: Some(id),
+        server: None,
+        code,
+        message,
+        os: None,
+    }
+}
+
 pub(crate) fn os_error(e: &io::Error) -> OsError {
     let errno = e.raw_os_error().unwrap_or(0);
     OsError {

@@ -229,13 +229,7 @@ pub(crate) async fn run(
             "the upload's chunks carried {over} bytes more than its declared size ({size} \
              bytes); those were not sent"
         );
-        let body = EventBody::Error {
-            id: Some(id),
-            server: None,
-            code: ErrorCode::TooLarge,
-            message,
-            os: None,
-        };
+        let body = crate::os_error::refused(id, ErrorCode::TooLarge, message);
         outbox.push(body).await?;
     }
     let why = format!("file transfer {id} has ended");

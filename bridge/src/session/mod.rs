@@ -81,13 +81,7 @@ pub(crate) async fn refuse_waiting(
     cmds.close();
     while cmds.try_recv().is_ok() {
         let message = format!("{why}: this command was not carried out");
-        let body = EventBody::Error {
-            id: Some(id),
-            server: None,
-            code: ErrorCode::UnknownId,
-            message,
-            os: None,
-        };
+        let body = crate::os_error::refused(id, ErrorCode::UnknownId, message);
         outbox.push(body).await?;
     }
     Ok(())

@@ -16,7 +16,7 @@ use crate::Shared;
 use crate::clock;
 use crate::kernel::{state_name, tcp_info};
 use crate::observe::Transport;
-use crate::os_error::failed;
+use crate::os_error::{failed, refused};
 use crate::outbox::{Outbox, SessionGone};
 use protocol::{CloseBy, ErrorCode, EventBody, ServerId, SocketId};
 use std::net::SocketAddr;
@@ -142,14 +142,9 @@ pub(crate) async fn run(
                         "tcp_close was already sent for TCP connection {id}: our FIN is out, \
                          and the connection ends when the server closes its side"
                     );
-                    let body = EventBody::Error {
-                        id: Some(id),
-                        server: None,
-                        code: ErrorCode::BadCommand,
-                        message,
-                        os: None,
-                    };
-                    outbox.push(body).await?;
+                    outbox
+                        .push(refused(id, ErrorCode::BadCommand, message))
+                        .await?;
                 }
                 SockCmd::Close => {
                     shut = true;
